@@ -1,0 +1,67 @@
+//! `casl2`: tools for the Cascoin Layer-2 optimistic rollup.
+//!
+//! Commands parse arguments, call the libraries and print: human text by default, JSON with
+//! `--json`. Exit codes: 0 success, 1 a check that ran and failed (an invalid proof), 2 bad
+//! input or any other error.
+
+mod accounts;
+mod tree;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Tools for the Cascoin Layer-2 optimistic rollup.
+#[derive(Debug, Parser)]
+#[command(name = "casl2", version, about, long_about = None)]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The account tree: compute roots, build and check account proofs offline.
+    #[command(subcommand)]
+    Tree(tree::TreeCommand),
+}
+
+/// How a command ended when it did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// A check ran and said no (exit 1).
+    Invalid(String),
+    /// Bad input or an error (exit 2).
+    Error(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tree(cmd) => tree::run(cmd, cli.json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(reason)) => {
+            if cli.json {
+                println!("{}", serde_json::json!({ "valid": false, "reason": reason }));
+            } else {
+                eprintln!("invalid: {reason}");
+            }
+            ExitCode::from(1)
+        }
+        Err(Failure::Error(e)) => {
+            // One line: the chain of causes joined.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

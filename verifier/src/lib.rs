@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod da;
+pub mod hash;
+pub mod keys;
+pub mod smt;
+pub mod types;
+
+pub use codec::{CodecError, Decode, Encode};
+pub use hash::{hash160, sha256d, Address, H256};
+pub use keys::{recover_compact, KeyError, PrivateKey, PublicKey, SignatureError};
+pub use types::AccountState;
+pub use types::{
+    BatchHeader, BlockSignature, BurnData, L2Block, L2BlockHeader, L2Transaction,
+    SequencerAnnouncement, TxType, Vote, VoteType,
+};

@@ -1,0 +1,224 @@
+use super::*;
+use crate::codec::{Decode, Encode};
+
+fn addr(s: &str) -> Address {
+    Address::from_hex(s).unwrap()
+}
+
+fn vector_accounts() -> (Address, AccountState, Address, AccountState) {
+    let a = addr("0x0102030405060708090a0b0c0d0e0f1011121314");
+    let sa = AccountState {
+        balance: 1_000_000_000,
+        nonce: 1,
+        ..Default::default()
+    };
+    let b = addr("0xff02030405060708090a0b0c0d0e0f10111213aa");
+    let sb = AccountState {
+        balance: 5,
+        nonce: 0,
+        hat_score: 75,
+        last_activity: 42,
+        ..Default::default()
+    };
+    (a, sa, b, sb)
+}
+
+#[test]
+fn compat_vectors() {
+    let (a, sa, b, sb) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    assert_eq!(
+        t.root().to_hex(),
+        "0x4723327d9084dcf14fab1f9bc77046a1cd4a664fa0ad86bb75dca5ba22347f15"
+    );
+    t.set(&a, sa).unwrap();
+    assert_eq!(
+        t.root().to_hex(),
+        "0xe89ddb7352a1a918c86bc6477ddddba03511cda3c45c9240c34e566fdf8582c1"
+    );
+    t.set(&b, sb).unwrap();
+    assert_eq!(
+        t.root().to_hex(),
+        "0xe6133a274a67b764d78a1264438d7b0623295800bb89b5925fa97103c998fd91"
+    );
+    // Same root in one batch, in either order.
+    let mut t2 = AccountTree::new(MemoryStore::new());
+    t2.set_many(&[(b, sb), (a, sa)]).unwrap();
+    assert_eq!(t2.root(), t.root());
+    assert_eq!(t.get(&a).unwrap(), sa);
+    assert_eq!(t.get(&b).unwrap(), sb);
+}
+
+#[test]
+fn single_leaf_subtree_is_one_node() {
+    let (a, sa, b, sb) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    t.set(&a, sa).unwrap();
+    assert_eq!(t.tree().store().len(), (0, 1));
+    t.set(&b, sb).unwrap();
+    // a and b part at the first bit after the 96 always-zero levels... or later: count nodes.
+    let (inner, leaves) = t.tree().store().len();
+    assert!(inner <= 256 && leaves == 3, "inner {inner} leaves {leaves}");
+}
+
+#[test]
+fn delete_collapses_back_to_the_same_root() {
+    let (a, sa, b, sb) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    let r1 = t.set(&a, sa).unwrap();
+    t.set(&b, sb).unwrap();
+    let r3 = t.set(&b, AccountState::default()).unwrap();
+    assert_eq!(r1, r3);
+    let r4 = t.set(&a, AccountState::default()).unwrap();
+    assert_eq!(r4, empty_root());
+}
+
+#[test]
+fn revert_to_an_earlier_root() {
+    let (a, sa, b, sb) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    let r1 = t.set(&a, sa).unwrap();
+    let r2 = t.set(&b, sb).unwrap();
+    t.tree_mut().revert_to(r1).unwrap();
+    assert_eq!(t.get(&b).unwrap(), AccountState::default());
+    assert_eq!(t.get(&a).unwrap(), sa);
+    t.tree_mut().revert_to(r2).unwrap();
+    assert_eq!(t.get(&b).unwrap(), sb);
+    assert!(matches!(
+        t.tree_mut().revert_to(H256([9; 32])),
+        Err(SmtError::UnknownRoot(_))
+    ));
+    assert_eq!(t.root(), r2);
+}
+
+#[test]
+fn proofs_inclusion_and_exclusion_both_formats() {
+    let (a, sa, b, sb) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    t.set_many(&[(a, sa), (b, sb)]).unwrap();
+    let root = t.root();
+    for (addr, st) in [(a, sa), (b, sb)] {
+        let p = t.prove_compact(&addr).unwrap();
+        assert_eq!(verify_account_proof(&p, &root, &addr).unwrap(), st);
+        let np = t.prove(&addr).unwrap();
+        assert_eq!(np.siblings.len(), 256);
+        assert_eq!(verify_account_node_proof(&np, &root, &addr).unwrap(), st);
+        assert_eq!(np.to_compact(), p);
+        assert_eq!(p.to_node_proof().unwrap(), np);
+        // binary round trips
+        assert_eq!(CompactProof::decode(&p.encode()).unwrap(), p);
+        assert_eq!(NodeProof::decode(&np.encode()).unwrap(), np);
+        // wrong root, wrong address
+        assert!(verify_account_proof(&p, &empty_root(), &addr).is_err());
+        let other = if addr == a { b } else { a };
+        assert!(verify_account_proof(&p, &root, &other).is_err());
+    }
+    // Absent keys: next to a leaf (shares a long prefix with a) and in an empty region.
+    for absent in [
+        addr("0x0102030405060708090a0b0c0d0e0f1011121315"),
+        addr("0x7702030405060708090a0b0c0d0e0f1011121314"),
+        addr("0x0000000000000000000000000000000000000000"),
+    ] {
+        let p = t.prove_compact(&absent).unwrap();
+        assert!(p.value.is_none());
+        assert_eq!(
+            verify_account_proof(&p, &root, &absent).unwrap(),
+            AccountState::default()
+        );
+        let np = t.prove(&absent).unwrap();
+        assert!(!np.is_inclusion);
+        assert_eq!(np.leaf_hash, defaults()[0]);
+        verify_account_node_proof(&np, &root, &absent).unwrap();
+        // Claiming inclusion of some value must fail.
+        let mut forged = p.clone();
+        forged.value = Some(sa.to_bytes().to_vec());
+        assert!(verify_account_proof(&forged, &root, &absent).is_err());
+    }
+    // An inclusion proof cannot be turned into an exclusion proof.
+    let mut p = t.prove_compact(&a).unwrap();
+    p.value = None;
+    assert!(verify_account_proof(&p, &root, &a).is_err());
+}
+
+#[test]
+fn node_proof_structure_is_checked() {
+    let (a, sa, _, _) = vector_accounts();
+    let mut t = AccountTree::new(MemoryStore::new());
+    t.set(&a, sa).unwrap();
+    let root = t.root();
+    let good = t.prove(&a).unwrap();
+    let mut p = good.clone();
+    p.path[3] ^= 1;
+    assert!(matches!(
+        verify_node_proof(&p, &root),
+        Err(ProofError::PathMismatch(3))
+    ));
+    let mut p = good.clone();
+    p.siblings.pop();
+    assert!(matches!(
+        verify_node_proof(&p, &root),
+        Err(ProofError::Malformed(_))
+    ));
+    let mut p = good.clone();
+    p.leaf_hash.0[0] ^= 1;
+    assert!(matches!(
+        verify_node_proof(&p, &root),
+        Err(ProofError::LeafHashMismatch)
+    ));
+    let mut p = good;
+    p.value[0] ^= 1;
+    assert!(verify_node_proof(&p, &root).is_err());
+}
+
+#[test]
+fn multiproof_is_a_working_partial_tree() {
+    let mut full = SparseMerkleTree::new(MemoryStore::new());
+    let keys: Vec<H256> = (0u32..200)
+        .map(|i| crate::hash::sha256d(&i.to_le_bytes()))
+        .collect();
+    full.update_batch(keys.iter().map(|k| (*k, Some(k.0[..8].to_vec()))).collect())
+        .unwrap();
+    let root = full.root();
+    let touched = [keys[3], keys[50], H256([0xab; 32])];
+    let mp = full.prove_multi(&touched).unwrap();
+    let enc = mp.encode();
+    let mp2 = MultiProof::decode(&enc).unwrap();
+    assert_eq!(mp2, mp);
+    let mut partial = mp.verify(&root).unwrap();
+    assert_eq!(
+        partial.get(&keys[3]).unwrap(),
+        Some(keys[3].0[..8].to_vec())
+    );
+    assert_eq!(partial.get(&H256([0xab; 32])).unwrap(), None);
+    assert!(matches!(
+        partial.get(&keys[100]),
+        Err(SmtError::MissingNode { .. })
+    ));
+    let ups = vec![
+        (keys[3], Some(vec![1, 2, 3])),
+        (keys[50], None),
+        (H256([0xab; 32]), Some(vec![9])),
+    ];
+    // Deleting keys[50] may need its sibling subtree if that is a lone leaf; compare when it works.
+    match partial.update_batch(ups.clone()) {
+        Ok(r) => assert_eq!(r, full.update_batch(ups).unwrap()),
+        Err(SmtError::MissingNode { .. }) => {}
+        Err(e) => panic!("{e}"),
+    }
+    // A tampered multiproof fails against the root.
+    if let MultiNode::Branch(l, _) = &mp.root {
+        let mut bad = mp.clone();
+        bad.root = MultiNode::Branch(l.clone(), Box::new(MultiNode::Hash(H256([1; 32]))));
+        assert!(bad.verify(&root).is_err());
+    }
+}
+
+#[test]
+fn empty_value_is_delete() {
+    let mut t = SparseMerkleTree::new(MemoryStore::new());
+    let k = H256([5; 32]);
+    t.set(k, vec![1]).unwrap();
+    t.set(k, vec![]).unwrap();
+    assert_eq!(t.root(), empty_root());
+    assert_eq!(t.get(&k).unwrap(), None);
+}

@@ -1,0 +1,15 @@
+//! The protocol's data types, with the real node's exact layouts and hashes.
+
+mod account;
+pub mod batch;
+pub mod block;
+pub mod burn;
+pub mod consensus;
+pub mod tx;
+
+pub use account::AccountState;
+pub use batch::BatchHeader;
+pub use block::{BlockSignature, L2Block, L2BlockHeader};
+pub use burn::{BurnData, BurnError};
+pub use consensus::{SequencerAnnouncement, Vote, VoteType};
+pub use tx::{AccessListEntry, EncryptedPayload, L2Transaction, TxType};
