@@ -102,9 +102,8 @@ pub fn single_leaf_hash(key: &H256, value: &[u8], height: usize) -> H256 {
 
 /// Lift the hash of a single-leaf subtree from height `from` to height `to` through empty siblings.
 pub fn lift(key: &H256, mut cur: H256, from: usize, to: usize) -> H256 {
-    let d = defaults();
-    for i in from..to {
-        cur = step_up(key, i, &cur, &d[i]);
+    for (i, sibling) in defaults().iter().enumerate().take(to).skip(from) {
+        cur = step_up(key, i, &cur, sibling);
     }
     cur
 }

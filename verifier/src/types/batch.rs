@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The hashed part of a batch of L2 blocks, in the node's hash order:
 /// `version u32, startBlock u64, endBlock u64, preStateRoot u256, postStateRoot u256,
 /// transactionsRoot u256, transactionCount u64, totalGasUsed u64, l2ChainId u64,
-/// l1AnchorBlock u64, l1AnchorHash u256, sequencerAddress u160, timestamp u64` (216 bytes).
+/// l1AnchorBlock u64, l1AnchorHash u256, sequencerAddress u160, timestamp u64` (208 bytes).
 ///
 /// casl2 serializes a `BatchHeader` as exactly these bytes, so its hash is SHA256d of its
 /// encoding. (The node's full `BatchData` also carries the compressed transactions and the
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(b.hash().to_hex(), EXAMPLE_BATCH_HASH);
         let e = b.encode();
         assert_eq!(e.len(), BatchHeader::SIZE);
-        assert_eq!(BatchHeader::SIZE, 216);
+        assert_eq!(BatchHeader::SIZE, 208);
         assert_eq!(&e[..4], &1u32.to_le_bytes());
         assert_eq!(&e[e.len() - 8..], &1_700_000_000u64.to_le_bytes());
     }
@@ -145,7 +145,7 @@ mod tests {
             let j: BatchHeader = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
             assert_eq!(j, b);
         }
-        assert!(BatchHeader::decode(&[0; 215]).is_err());
-        assert!(BatchHeader::decode(&[0; 217]).is_err());
+        assert!(BatchHeader::decode(&[0; 207]).is_err());
+        assert!(BatchHeader::decode(&[0; 209]).is_err());
     }
 }

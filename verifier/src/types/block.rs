@@ -300,9 +300,13 @@ mod tests {
     /// DER signature of key A over the example header hash (docs/protocol.md).
     const EXAMPLE_BLOCK_SIG: &str = "0x3044022019fe4bae816be4cb55e01d3f8987f1bfaa3a298dc338282fac0de83688bd99b802206de02b55eb95031c14311be3b512e338eb0abfe6a124239c19d14faac590742b";
 
+    /// The 237-byte serialization of the example header (docs/protocol.md).
+    const EXAMPLE_HEADER_ENCODING: &str = "010000000000000000000000000000000000000000000000000000000000000000000000000000005a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5afaef4f52e14e2f6f018cd22e441cb4ef0bd059a235cd3dd6ef1e338944cf1bac0000000000000000000000000000000000000000000000000000000000000000fc7250a211deddc70ee5a2738de5f07817351cef00f153650000000080c3c90100000000085200000000000001000000000000006400000000000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa000000000000000000";
+
     #[test]
     fn example_header_vectors() {
         let b = example_block();
+        assert_eq!(hex::encode(b.header.encode()), EXAMPLE_HEADER_ENCODING);
         assert_eq!(b.hash().to_hex(), EXAMPLE_HEADER_HASH);
         assert_eq!(
             format!("0x{}", hex::encode(&b.signatures[0].signature)),

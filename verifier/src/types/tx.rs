@@ -485,9 +485,13 @@ mod tests {
     /// Compact signature of the example transaction by key A (docs/protocol.md).
     const EXAMPLE_TX_SIG: &str = "0x1f107cef921badd5af837444fa56c3236561922336fda7e408e147d8a2681fef793fd99a6280207f9c4cafa40fe2689282360f48a24244b45d0c38ba11641b534b";
 
+    /// Full 253-byte serialization of the signed example transaction (docs/protocol.md).
+    const EXAMPLE_TX_ENCODING: &str = "fc7250a211deddc70ee5a2738de5f07817351cef0102030405060708090a0b0c0d0e0f101112131400e1f50500000000000000000000000008520000000000000100000000000000000000000000000000000000000000000000010000000000000000000000000000000000000000000000000000000000000000000000000000000000000001411f107cef921badd5af837444fa56c3236561922336fda7e408e147d8a2681fef793fd99a6280207f9c4cafa40fe2689282360f48a24244b45d0c38ba11641b534b00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
     #[test]
     fn example_transaction_vectors() {
         let tx = example_tx();
+        assert_eq!(hex::encode(tx.encode()), EXAMPLE_TX_ENCODING);
         assert_eq!(tx.hash().to_hex(), EXAMPLE_TX_HASH);
         assert_eq!(format!("0x{}", hex::encode(&tx.signature)), EXAMPLE_TX_SIG);
         tx.verify_sender().unwrap();
