@@ -60,9 +60,9 @@ pub fn parse_account_object(
     }
     let address = match obj.get("address") {
         None => None,
-        Some(Value::String(s)) => Some(
-            Address::from_hex(s).map_err(|e| anyhow!("field \"address\": {e}"))?,
-        ),
+        Some(Value::String(s)) => {
+            Some(Address::from_hex(s).map_err(|e| anyhow!("field \"address\": {e}"))?)
+        }
         Some(other) => bail!("field \"address\": expected a string, got {other}"),
     };
     let st = AccountState {
@@ -76,7 +76,12 @@ pub fn parse_account_object(
             |v| v.as_u64().and_then(|x| u32::try_from(x).ok()),
             "a non-negative integer (u32)",
         )?,
-        last_activity: int_field(obj, "lastActivity", |v| v.as_u64(), "a non-negative integer (u64)")?,
+        last_activity: int_field(
+            obj,
+            "lastActivity",
+            |v| v.as_u64(),
+            "a non-negative integer (u64)",
+        )?,
     };
     Ok((address, st))
 }
@@ -120,20 +125,32 @@ mod tests {
 
     #[test]
     fn defaults_and_errors_name_entry_and_field() {
-        let a = parse_accounts(r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","balance":5}]"#)
-            .unwrap();
+        let a = parse_accounts(
+            r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","balance":5}]"#,
+        )
+        .unwrap();
         assert_eq!(a[0].1.balance, 5);
         assert_eq!(a[0].1.nonce, 0);
         let e = parse_accounts(r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314"},{"address":"0x01","balance":1}]"#)
             .unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("entry 1") && msg.contains("\"address\""), "{msg}");
-        let e = parse_accounts(r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","nonce":-1}]"#)
-            .unwrap_err();
+        assert!(
+            msg.contains("entry 1") && msg.contains("\"address\""),
+            "{msg}"
+        );
+        let e = parse_accounts(
+            r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","nonce":-1}]"#,
+        )
+        .unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("entry 0") && msg.contains("\"nonce\""), "{msg}");
-        let e = parse_accounts(r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","balanse":1}]"#)
-            .unwrap_err();
+        assert!(
+            msg.contains("entry 0") && msg.contains("\"nonce\""),
+            "{msg}"
+        );
+        let e = parse_accounts(
+            r#"[{"address":"0x0102030405060708090a0b0c0d0e0f1011121314","balanse":1}]"#,
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("unknown field \"balanse\""));
         assert!(parse_accounts("{}").is_err());
         assert!(parse_accounts("[1]").is_err());

@@ -52,7 +52,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid(reason)) => {
             if cli.json {
-                println!("{}", serde_json::json!({ "valid": false, "reason": reason }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "valid": false, "reason": reason })
+                );
             } else {
                 eprintln!("invalid: {reason}");
             }

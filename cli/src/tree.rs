@@ -151,10 +151,12 @@ fn read_proof(path: &Path) -> Result<AnyProof> {
     let fmt = v.get("format").and_then(Value::as_str).unwrap_or("");
     match fmt {
         "compact" => {
-            let enc = v
-                .get("encoded")
-                .and_then(Value::as_str)
-                .ok_or_else(|| anyhow!("proof file {}: field \"encoded\" is missing", path.display()))?;
+            let enc = v.get("encoded").and_then(Value::as_str).ok_or_else(|| {
+                anyhow!(
+                    "proof file {}: field \"encoded\" is missing",
+                    path.display()
+                )
+            })?;
             let bytes = hex::decode(enc.strip_prefix("0x").unwrap_or(enc))
                 .map_err(|e| anyhow!("proof file {}: field \"encoded\": {e}", path.display()))?;
             let p = CompactProof::decode(&bytes)
@@ -193,7 +195,9 @@ fn verify(
             let (a, st) = parse_account_object(&obj, true).context("--account")?;
             if let Some(a) = a {
                 if a != addr {
-                    return Err(anyhow!("--account: address {a} differs from --address {addr}").into());
+                    return Err(
+                        anyhow!("--account: address {a} differs from --address {addr}").into(),
+                    );
                 }
             }
             Some(st)
@@ -223,7 +227,10 @@ fn verify(
             })
         );
     } else if proven.is_empty() {
-        println!("valid: {addr} is absent from the tree at {}", hex::encode(root.0));
+        println!(
+            "valid: {addr} is absent from the tree at {}",
+            hex::encode(root.0)
+        );
     } else {
         println!("valid: {addr} has {}", describe(&proven));
     }

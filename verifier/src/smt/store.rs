@@ -70,68 +70,104 @@ impl Hasher for HashKeyHasher {
 
 type FastMap<V> = HashMap<H256, V, BuildHasherDefault<HashKeyHasher>>;
 
-/// Leaf payload kept in memory: key and value in one allocation.
-#[derive(Debug, Clone)]
-struct LeafEntry {
-    key: H256,
-    value: Box<[u8]>,
-}
-
-/// An in-memory node store. Inner nodes and leaves are kept in two maps so that an inner node
-/// costs its two child hashes and nothing more.
+/// An in-memory node store, laid out for size: one hash index whose entries point into flat
+/// arrays (inner nodes as child-hash pairs; leaves as a key and a slice of one value buffer), so a
+/// node costs its hashes and bytes with no allocation of its own. At a million accounts this is
+/// about 380 bytes per account (docs/benchmarks.md). Nodes are never removed.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    internal: FastMap<[H256; 2]>,
-    leaves: FastMap<LeafEntry>,
+    /// hash → slot; the top bit marks a leaf slot.
+    index: FastMap<u32>,
+    inner: Vec<[H256; 2]>,
+    leaf_keys: Vec<H256>,
+    /// Start of leaf `i`'s value in `leaf_data`; `leaf_off[i + 1]` is its end.
+    leaf_off: Vec<u64>,
+    leaf_data: Vec<u8>,
 }
+
+const LEAF_BIT: u32 = 1 << 31;
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        MemoryStore {
+            leaf_off: vec![0],
+            ..Default::default()
+        }
     }
     /// Number of stored inner nodes and leaves.
     pub fn len(&self) -> (usize, usize) {
-        (self.internal.len(), self.leaves.len())
+        (self.inner.len(), self.leaf_keys.len())
     }
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.internal.is_empty() && self.leaves.is_empty()
+        self.index.is_empty()
+    }
+    /// Heap bytes held by the store (capacities of its index and arrays; the index counted at
+    /// hashbrown's layout of one control byte plus the entry per bucket).
+    pub fn heap_bytes(&self) -> usize {
+        let buckets = if self.index.capacity() == 0 {
+            0
+        } else {
+            (self.index.capacity() * 8 / 7).next_power_of_two()
+        };
+        buckets * (std::mem::size_of::<(H256, u32)>() + 1)
+            + self.inner.capacity() * std::mem::size_of::<[H256; 2]>()
+            + self.leaf_keys.capacity() * 32
+            + self.leaf_off.capacity() * 8
+            + self.leaf_data.capacity()
     }
 }
 
 impl NodeStore for MemoryStore {
     fn get(&self, hash: &H256) -> Result<Option<Node>, StoreError> {
-        if let Some([left, right]) = self.internal.get(hash) {
-            return Ok(Some(Node::Internal {
-                left: *left,
-                right: *right,
-            }));
+        let Some(&slot) = self.index.get(hash) else {
+            return Ok(None);
+        };
+        if slot & LEAF_BIT == 0 {
+            let [left, right] = self.inner[slot as usize];
+            return Ok(Some(Node::Internal { left, right }));
         }
-        Ok(self.leaves.get(hash).map(|l| Node::Leaf {
-            key: l.key,
-            value: l.value.to_vec(),
+        let i = (slot & !LEAF_BIT) as usize;
+        let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
+        Ok(Some(Node::Leaf {
+            key: self.leaf_keys[i],
+            value: self.leaf_data[a..b].to_vec(),
         }))
     }
 
     fn put_batch(&mut self, nodes: Vec<(H256, Node)>) -> Result<(), StoreError> {
+        if self.leaf_off.is_empty() {
+            self.leaf_off.push(0);
+        }
+        self.index.reserve(nodes.len());
         for (h, n) in nodes {
-            match n {
+            if self.index.contains_key(&h) {
+                continue;
+            }
+            let slot = match n {
                 Node::Internal { left, right } => {
-                    self.internal.entry(h).or_insert([left, right]);
+                    self.inner.push([left, right]);
+                    self.inner.len() - 1
                 }
                 Node::Leaf { key, value } => {
-                    self.leaves.entry(h).or_insert_with(|| LeafEntry {
-                        key,
-                        value: value.into_boxed_slice(),
-                    });
+                    self.leaf_keys.push(key);
+                    self.leaf_data.extend_from_slice(&value);
+                    self.leaf_off.push(self.leaf_data.len() as u64);
+                    (self.leaf_keys.len() - 1) | LEAF_BIT as usize
                 }
+            };
+            if slot & !(LEAF_BIT as usize) >= LEAF_BIT as usize {
+                return Err(StoreError::Backend(
+                    "memory store is full (2^31 nodes of one kind)".into(),
+                ));
             }
+            self.index.insert(h, slot as u32);
         }
         Ok(())
     }
 
     fn contains(&self, hash: &H256) -> Result<bool, StoreError> {
-        Ok(self.internal.contains_key(hash) || self.leaves.contains_key(hash))
+        Ok(self.index.contains_key(hash))
     }
 }
