@@ -228,8 +228,11 @@ proptest! {
 fn proof_decoders_never_panic() {
     let mut t = SparseMerkleTree::new(MemoryStore::new());
     for i in 0u32..50 {
-        t.set(casl2_verifier::sha256d(&i.to_le_bytes()), vec![i as u8 + 1; 10])
-            .unwrap();
+        t.set(
+            casl2_verifier::sha256d(&i.to_le_bytes()),
+            vec![i as u8 + 1; 10],
+        )
+        .unwrap();
     }
     let k = casl2_verifier::sha256d(&7u32.to_le_bytes());
     let samples = [

@@ -99,9 +99,10 @@ fn bench_reconstruct(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("da/reconstruct");
     g.throughput(Throughput::Bytes(PAYLOAD as u64));
-    g.bench_function("128KiB from 50% random shares (verify 512 samples + decode)", |b| {
-        b.iter(|| reconstruct_payload(&enc.commitment, &kept, &params).expect("reconstruct"))
-    });
+    g.bench_function(
+        "128KiB from 50% random shares (verify 512 samples + decode)",
+        |b| b.iter(|| reconstruct_payload(&enc.commitment, &kept, &params).expect("reconstruct")),
+    );
     g.finish();
 }
 
@@ -128,6 +129,7 @@ fn bench_compression(c: &mut Criterion) {
     for level in [1, 3, 9, 19] {
         let params = DaParams {
             zstd_level: level,
+            max_compressed_size: 1 << 20,
             ..DaParams::DEFAULT
         };
         let payload = compress_batch(&batch, &params).expect("compress");

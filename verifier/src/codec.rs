@@ -274,11 +274,23 @@ mod tests {
 
     #[test]
     fn compact_size_round_trip_and_canonical() {
-        for n in [0u64, 1, 0xfc, 0xfd, 0xffff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000] {
+        for n in [
+            0u64,
+            1,
+            0xfc,
+            0xfd,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+        ] {
             let mut v = Vec::new();
             write_compact_size(&mut v, n);
             let mut r = Reader::new(&v);
-            assert_eq!(r.compact_size("n", u64::MAX).ok(), Some(n).filter(|n| *n <= MAX_SIZE));
+            assert_eq!(
+                r.compact_size("n", u64::MAX).ok(),
+                Some(n).filter(|n| *n <= MAX_SIZE)
+            );
         }
         // 0xfd followed by a value < 0xfd is non-canonical
         let mut r = Reader::new(&[0xfd, 0x10, 0x00]);
@@ -303,7 +315,10 @@ mod tests {
             Err(CodecError::UnexpectedEof { .. })
         ));
         let mut r = Reader::new(&[3, 1, 2, 3]);
-        assert!(matches!(r.var_bytes("data", 2), Err(CodecError::TooLong { .. })));
+        assert!(matches!(
+            r.var_bytes("data", 2),
+            Err(CodecError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -166,8 +166,16 @@ macro_rules! fixed_bytes {
     };
 }
 
-fixed_bytes!(H256, 32, "A 256-bit value (`uint256`): hashes, roots, tree keys.");
-fixed_bytes!(Address, 20, "A 160-bit address (`uint160`): HASH160 of a compressed public key.");
+fixed_bytes!(
+    H256,
+    32,
+    "A 256-bit value (`uint256`): hashes, roots, tree keys."
+);
+fixed_bytes!(
+    Address,
+    20,
+    "A 160-bit address (`uint160`): HASH160 of a compressed public key."
+);
 
 impl Address {
     /// The account-tree key of this address: the 20 bytes in key bytes 0..19, the rest zero.
@@ -282,7 +290,11 @@ pub fn merkle_branch(leaves: &[H256], index: usize) -> Option<MerkleBranch> {
 /// Check that `leaf` sits at `branch.index` of a tree of `branch.leaf_count` leaves whose root is
 /// `root`. The index fixes left/right at every level, so a proof cannot be replayed at another
 /// position, and the self-pairing of odd last entries is checked.
-pub fn verify_merkle_branch(leaf: &H256, branch: &MerkleBranch, root: &H256) -> Result<(), MerkleError> {
+pub fn verify_merkle_branch(
+    leaf: &H256,
+    branch: &MerkleBranch,
+    root: &H256,
+) -> Result<(), MerkleError> {
     if branch.index >= branch.leaf_count {
         return Err(MerkleError::IndexOutOfRange {
             index: branch.index,
@@ -377,7 +389,10 @@ mod tests {
                 let mut moved = b.clone();
                 moved.index = ((i + 1) % n) as u32;
                 if n > 1 && l[i] != l[(i + 1) % n] {
-                    assert!(verify_merkle_branch(&l[i], &moved, &root).is_err(), "n={n} i={i}");
+                    assert!(
+                        verify_merkle_branch(&l[i], &moved, &root).is_err(),
+                        "n={n} i={i}"
+                    );
                 }
                 let mut bad = b.clone();
                 if let Some(s) = bad.siblings.first_mut() {

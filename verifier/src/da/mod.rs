@@ -42,6 +42,8 @@ mod square;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sampling;
 
 pub use bad_encoding::{verify_bad_encoding_proof, BadEncodingProof};
 pub use commitment::{

@@ -4,10 +4,11 @@ use super::bad_encoding::BadEncodingProof;
 use super::commitment::{share_leaf, DACommitment};
 use super::compress::decompress_batch;
 use super::sample::{verify_sample, Axis, Sample, ShareProof};
-use super::square::LineCoder;
+use super::square::{rs_err, ExtendedSquare, LineCoder};
 use super::{DaError, DaParams, SHARE_SIZE};
 use crate::hash::{merkle_branch, merkle_root, sha256d, H256};
 use rayon::prelude::*;
+use reed_solomon_simd::ReedSolomonDecoder;
 
 /// How a known share was authenticated.
 #[derive(Debug, Clone)]
@@ -31,12 +32,17 @@ struct LineOutcome {
 /// Rebuilds an extended square from proven shares.
 ///
 /// Add samples (each verified against the commitment as it comes; invalid ones are refused,
-/// duplicates ignored), then call [`Reconstructor::finish`]. Decoding alternates rounds over the
-/// rows and the columns: every line with at least k of its 2k shares known is decoded, and every
-/// line, decoded or complete from the start, must be a codeword whose Merkle root is the
-/// committed one. A line that is not yields [`DaError::BadEncoding`] with a proof; too few shares
-/// yield [`DaError::NotEnoughShares`]. Every share in the square is authenticated at every step,
-/// so a bad-encoding proof never blames an honest producer for a peer's bad share.
+/// duplicates ignored), then call [`Reconstructor::finish`] (or [`Reconstructor::into_square`]).
+///
+/// The fast path decodes k lines of one axis that have at least k known shares, recovers the
+/// original quadrant from them with one decode over whole lines, re-extends it, and accepts the
+/// result only if all 4k roots equal the committed ones. Otherwise the careful path alternates
+/// rounds over the rows and the columns: every line with at least k of its 2k shares known is
+/// decoded, and every line, decoded or complete from the start, must be a codeword whose Merkle
+/// root is the committed one. A line that is not yields [`DaError::BadEncoding`] with a proof;
+/// too few shares yield [`DaError::NotEnoughShares`]. Every share is authenticated at every step
+/// (given with a verified proof, or rebuilt in a line that matched its root), so a bad-encoding
+/// proof never blames an honest producer for a peer's bad share.
 #[derive(Debug)]
 pub struct Reconstructor {
     commitment: DACommitment,
@@ -150,7 +156,12 @@ impl Reconstructor {
             .collect()
     }
 
-    fn check_line(&self, coder: &mut LineCoder, axis: Axis, i: usize) -> Result<LineOutcome, DaError> {
+    fn check_line(
+        &self,
+        coder: &mut LineCoder,
+        axis: Axis,
+        i: usize,
+    ) -> Result<LineOutcome, DaError> {
         let known = self.known_in_line(axis, i);
         let line = coder.complete(&known)?;
         let consistent = known
@@ -214,9 +225,101 @@ impl Reconstructor {
         Ok(true)
     }
 
+    /// Fast path: complete k lines of `axis` (one decode each, in parallel), recover the first
+    /// k lines of that axis from them with a single decode over whole lines, re-extend, and
+    /// accept only when every row and column root of the result is the committed one (then the
+    /// commitment is that of a correctly extended square, and the given shares are in it).
+    /// `None` when too few lines have k shares or a root differs: the careful path decides.
+    fn fast_rebuild(&self, axis: Axis) -> Result<Option<ExtendedSquare>, DaError> {
+        let (k, w, s) = (self.k, self.width(), SHARE_SIZE);
+        let mut lines: Vec<usize> = (0..w).filter(|&i| self.line_known(axis, i) >= k).collect();
+        if lines.len() < k {
+            return Ok(None);
+        }
+        // Lines already complete first, then lines with all their originals, then the rest.
+        lines.sort_by_key(|&i| {
+            let known = self.known_in_line(axis, i);
+            (
+                known.len() < w,
+                known.iter().take_while(|(p, _)| *p < k).count() < k,
+                i,
+            )
+        });
+        lines.truncate(k);
+        lines.sort_unstable();
+        let full: Vec<Vec<u8>> = lines
+            .par_iter()
+            .map_init(
+                || LineCoder::new(k),
+                |coder, &i| match coder {
+                    Ok(coder) => coder.complete(&self.known_in_line(axis, i)),
+                    Err(e) => Err(e.clone()),
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        // Lines 0..k of `axis`, each 2k shares, from the k complete lines.
+        let mut first: Vec<Vec<u8>> = vec![Vec::new(); k];
+        for (i, line) in lines.iter().zip(&full) {
+            if *i < k {
+                first[*i] = line.clone();
+            }
+        }
+        if first.iter().any(|l| l.is_empty()) {
+            let mut dec = ReedSolomonDecoder::new(k, k, w * s).map_err(rs_err)?;
+            for (&i, line) in lines.iter().zip(&full) {
+                if i < k {
+                    dec.add_original_shard(i, line).map_err(rs_err)?;
+                } else {
+                    dec.add_recovery_shard(i - k, line).map_err(rs_err)?;
+                }
+            }
+            let res = dec.decode().map_err(rs_err)?;
+            for (i, l) in first.iter_mut().enumerate() {
+                if l.is_empty() {
+                    *l = res
+                        .restored_original(i)
+                        .ok_or_else(|| DaError::ErasureCoding(format!("{axis} {i} not restored")))?
+                        .to_vec();
+                }
+            }
+        }
+        // The original quadrant, row-major, and its extension.
+        let mut q1 = vec![0u8; k * k * s];
+        for (i, line) in first.iter().enumerate() {
+            for p in 0..k {
+                let (r, c) = self.cell(axis, i, p);
+                q1[(r * k + c) * s..(r * k + c + 1) * s].copy_from_slice(&line[p * s..(p + 1) * s]);
+            }
+        }
+        let sq = ExtendedSquare::from_quadrant(k, self.commitment.data_size, &q1)?;
+        let ok = sq.row_roots() == self.commitment.row_roots.as_slice()
+            && sq.column_roots() == self.commitment.column_roots.as_slice();
+        Ok(ok.then_some(sq))
+    }
+
+    /// Rebuild the whole square: the fast path over rows, then over columns, then the careful
+    /// path, which decodes line by line, checks each line as it goes and produces the
+    /// bad-encoding proof or the not-enough-shares error.
+    pub fn into_square(self) -> Result<ExtendedSquare, DaError> {
+        self.into_square_with(true)
+    }
+
+    pub(crate) fn into_square_with(mut self, fast: bool) -> Result<ExtendedSquare, DaError> {
+        if fast {
+            for axis in [Axis::Row, Axis::Column] {
+                if let Some(sq) = self.fast_rebuild(axis)? {
+                    return Ok(sq);
+                }
+            }
+        }
+        self.careful_rebuild()?;
+        let (k, size) = (self.k, self.commitment.data_size);
+        ExtendedSquare::from_shares(k, size, self.data)
+    }
+
     /// Rebuild every share and check every line. After success the square is complete and every
     /// row and column is a codeword matching its root.
-    pub fn rebuild(&mut self) -> Result<(), DaError> {
+    fn careful_rebuild(&mut self) -> Result<(), DaError> {
         loop {
             let rows = self.round(Axis::Row, false)?;
             let columns = self.round(Axis::Column, false)?;
@@ -320,24 +423,13 @@ impl Reconstructor {
 
     /// Rebuild and return the payload (the compressed batch): the first `data_size` bytes of
     /// the original shares, whose zero padding is checked.
-    pub fn finish_payload(mut self) -> Result<Vec<u8>, DaError> {
-        self.rebuild()?;
-        let (k, w) = (self.k, self.width());
-        let size = self.commitment.data_size as usize;
-        let mut payload = Vec::with_capacity(size);
-        for i in 0..k * k {
-            let share = self.share(i / k, i % k);
-            let start = i * SHARE_SIZE;
-            let n = size.saturating_sub(start).min(SHARE_SIZE);
-            payload.extend_from_slice(&share[..n]);
-            if share[n..].iter().any(|&b| b != 0) {
-                return Err(DaError::NonZeroPadding {
-                    data_size: self.commitment.data_size,
-                });
-            }
+    pub fn finish_payload(self) -> Result<Vec<u8>, DaError> {
+        let data_size = self.commitment.data_size;
+        let sq = self.into_square()?;
+        if !sq.padding_is_zero() {
+            return Err(DaError::NonZeroPadding { data_size });
         }
-        debug_assert_eq!(w * w, self.known);
-        Ok(payload)
+        Ok(sq.payload())
     }
 
     /// Rebuild, decompress and return the batch, checking it against the data hash.

@@ -92,10 +92,16 @@ fn pieces(units: usize) -> usize {
 /// line by share line. Rows: shard c = column c of the originals (k shares stacked). Columns:
 /// shard r = row r of the top half (2k shares), parity rows written in place.
 fn extend_in_place(data: &mut [u8], k: usize) -> Result<(), DaError> {
+    let row_bytes = 2 * k * SHARE_SIZE;
+    let (top, _) = data.split_at_mut(k * row_bytes);
+    extend_rows(top, k)?;
+    extend_columns(data, k)
+}
+
+/// Row parity of the top k rows (originals in the first k shares of each row).
+fn extend_rows(top: &mut [u8], k: usize) -> Result<(), DaError> {
     let s = SHARE_SIZE;
-    let w = 2 * k;
-    let row_bytes = w * s;
-    let (top, bottom) = data.split_at_mut(k * row_bytes);
+    let row_bytes = 2 * k * s;
 
     // Row parity, the originals' rows cut into groups, one encode per group.
     let rows_per = k.div_ceil(pieces(k));
@@ -123,8 +129,14 @@ fn extend_in_place(data: &mut [u8], k: usize) -> Result<(), DaError> {
             }
             Ok(())
         })?;
+    Ok(())
+}
 
-    // Column parity: byte ranges of the rows (multiples of 64 bytes) in parallel.
+/// Bottom k rows from the complete top k rows: byte ranges of the rows (multiples of 64 bytes)
+/// encoded in parallel.
+fn extend_columns(data: &mut [u8], k: usize) -> Result<(), DaError> {
+    let row_bytes = 2 * k * SHARE_SIZE;
+    let (top, bottom) = data.split_at_mut(k * row_bytes);
     let n = pieces(row_bytes / 64);
     let chunk = (row_bytes / n).div_ceil(64) * 64;
     let mut tasks: Vec<Vec<&mut [u8]>> = (0..n).map(|_| Vec::with_capacity(k)).collect();
@@ -191,6 +203,30 @@ impl ExtendedSquare {
         }
         extend_in_place(&mut data, k)?;
         Ok(Self::with_roots(k, payload.len() as u64, data))
+    }
+
+    /// Extend the original quadrant `q1` (k×k shares, row-major).
+    pub(crate) fn from_quadrant(k: usize, data_size: u64, q1: &[u8]) -> Result<Self, DaError> {
+        let (w, s) = (2 * k, SHARE_SIZE);
+        let mut data = vec![0u8; w * w * s];
+        for r in 0..k {
+            data[r * w * s..(r * w + k) * s].copy_from_slice(&q1[r * k * s..(r + 1) * k * s]);
+        }
+        extend_in_place(&mut data, k)?;
+        Ok(Self::with_roots(k, data_size, data))
+    }
+
+    /// True when every byte of the original quadrant after the payload is zero.
+    pub(crate) fn padding_is_zero(&self) -> bool {
+        let (k, w) = (self.k, self.width());
+        let size = self.data_size as usize;
+        (0..k * k).all(|i| {
+            let at = ((i / k) * w + i % k) * SHARE_SIZE;
+            let used = size.saturating_sub(i * SHARE_SIZE).min(SHARE_SIZE);
+            self.data[at + used..at + SHARE_SIZE]
+                .iter()
+                .all(|&b| b == 0)
+        })
     }
 
     /// A square from raw shares (row-major, (2k)² × [`SHARE_SIZE`] bytes) **without checking
