@@ -32,6 +32,7 @@
 //! seed comes in as an argument).
 
 mod bad_encoding;
+mod blocks;
 mod commitment;
 mod compress;
 mod error;
@@ -46,6 +47,7 @@ mod tests;
 mod tests_sampling;
 
 pub use bad_encoding::{verify_bad_encoding_proof, BadEncodingProof};
+pub use blocks::{decode_blocks, encode_blocks, serialize_blocks, MAX_BLOCKS_PER_BATCH};
 pub use commitment::{
     share_leaf, square_k_for, verify_commitment, DACommitment, DATA_ROOT_TAG, MAX_SQUARE_K,
     SHARE_LEAF_TAG,
