@@ -238,3 +238,37 @@ fn compact_proof_vectors_of_protocol_md() {
         "0102030405060708090a0b0c0d0e0f1011121315000000000000000000000000000000000000000000000000000000000000000081000000000000000000000000d8e3ca0885b73b3e323cddaba2a926fed31295d29c8a7a24bfc057b5eebaab92c651f56896fd23ecc8b3599b7bc80685b8776e8684d822707e8b7d9822238c5b"
     );
 }
+
+/// Keys that share 250+ path bits make the deepest trees; every operation must fit on a small
+/// thread stack (256 levels of recursion at most, each frame small): a quarter of the default
+/// 2 MiB.
+#[test]
+fn deepest_paths_fit_on_a_small_stack() {
+    let run = || {
+        let keys: Vec<H256> = (0u8..8)
+            .map(|i| {
+                let mut k = [0u8; 32];
+                k[0] = i;
+                H256(k)
+            })
+            .collect();
+        let mut t = SparseMerkleTree::new(MemoryStore::new());
+        t.update_batch(keys.iter().map(|k| (*k, Some(vec![1]))).collect())
+            .unwrap();
+        let mp = t.prove_multi(&keys[..3]).unwrap();
+        let mp = MultiProof::decode(&mp.encode()).unwrap();
+        let mut p = mp.verify(&t.root()).unwrap();
+        let ups = vec![(keys[0], Some(vec![2])), (keys[1], None)];
+        let r = t.update_batch(ups.clone()).unwrap();
+        assert_eq!(p.update_batch(ups).unwrap(), r);
+        t.update_batch(keys.iter().map(|k| (*k, None)).collect())
+            .unwrap();
+        assert_eq!(t.root(), empty_root());
+    };
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -44,6 +44,14 @@ enum Sub {
 
 type Out = Vec<(H256, Node)>;
 
+/// The hash of a subtree at `height` as it stands.
+fn sub_hash(s: &Sub, height: usize) -> H256 {
+    match s {
+        Sub::Empty => defaults()[height],
+        Sub::Leaf { hash, .. } | Sub::Node(hash) | Sub::Unchanged(hash) => *hash,
+    }
+}
+
 impl<S: NodeStore> SparseMerkleTree<S> {
     /// An empty tree over `store`.
     pub fn new(store: S) -> Self {
@@ -236,52 +244,82 @@ impl<S: NodeStore> SparseMerkleTree<S> {
                     self.build(height, &merged, out)
                 }
             }
-            Sub::Node(hash) | Sub::Unchanged(hash) => {
-                let Some(Node::Internal { left, right }) = self.store.get(&hash)? else {
-                    return Err(SmtError::Corrupt(format!(
-                        "node {hash} at height {height} is not an inner node"
-                    )));
-                };
-                if height == 0 {
-                    return Err(SmtError::Corrupt("inner node at height 0".into()));
-                }
-                let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
-                let (lu, ru) = ups.split_at(split);
-                let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty()
-                {
-                    let mut lout = Vec::new();
-                    let mut rout = Vec::new();
-                    let (l, r) = rayon::join(
-                        || {
-                            self.load_sub(left, height - 1)
-                                .and_then(|s| self.apply(s, height - 1, lu, &mut lout))
-                        },
-                        || {
-                            self.load_sub(right, height - 1)
-                                .and_then(|s| self.apply(s, height - 1, ru, &mut rout))
-                        },
-                    );
-                    out.append(&mut lout);
-                    out.append(&mut rout);
-                    (l?, r?)
-                } else {
-                    let l = if lu.is_empty() {
-                        self.load_sub_lazy(left, height - 1)?
-                    } else {
-                        let s = self.load_sub(left, height - 1)?;
-                        self.apply(s, height - 1, lu, out)?
-                    };
-                    let r = if ru.is_empty() {
-                        self.load_sub_lazy(right, height - 1)?
-                    } else {
-                        let s = self.load_sub(right, height - 1)?;
-                        self.apply(s, height - 1, ru, out)?
-                    };
-                    (l, r)
-                };
-                self.combine(l, r, height, out)
-            }
+            Sub::Node(hash) | Sub::Unchanged(hash) => self.apply_inner(hash, height, ups, out),
         }
+    }
+
+    // The recursion below goes up to 256 levels deep, so each function keeps its frame small:
+    // the sequential and the parallel descent are separate, never-inlined functions.
+
+    /// Apply updates under the stored inner node `hash` at `height`.
+    #[inline(never)]
+    fn apply_inner(
+        &self,
+        hash: H256,
+        height: usize,
+        ups: &[Update],
+        out: &mut Out,
+    ) -> Result<Sub, SmtError> {
+        let Some(Node::Internal { left, right }) = self.store.get(&hash)? else {
+            return Err(SmtError::Corrupt(format!(
+                "node {hash} at height {height} is not an inner node"
+            )));
+        };
+        if height == 0 {
+            return Err(SmtError::Corrupt("inner node at height 0".into()));
+        }
+        let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
+        let (lu, ru) = ups.split_at(split);
+        let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
+            self.apply_children_par(left, right, height - 1, lu, ru, out)?
+        } else {
+            (
+                self.apply_child(left, height - 1, lu, out)?,
+                self.apply_child(right, height - 1, ru, out)?,
+            )
+        };
+        // Nothing changed below (e.g. deleting absent keys): the node stays as it is, and an
+        // untouched sibling never needs to be read.
+        if sub_hash(&l, height - 1) == left && sub_hash(&r, height - 1) == right {
+            return Ok(Sub::Node(hash));
+        }
+        self.combine(l, r, height, out)
+    }
+
+    #[inline(never)]
+    fn apply_child(
+        &self,
+        hash: H256,
+        height: usize,
+        ups: &[Update],
+        out: &mut Out,
+    ) -> Result<Sub, SmtError> {
+        if ups.is_empty() {
+            return self.load_sub_lazy(hash, height);
+        }
+        let s = self.load_sub(hash, height)?;
+        self.apply(s, height, ups, out)
+    }
+
+    #[inline(never)]
+    fn apply_children_par(
+        &self,
+        left: H256,
+        right: H256,
+        height: usize,
+        lu: &[Update],
+        ru: &[Update],
+        out: &mut Out,
+    ) -> Result<(Sub, Sub), SmtError> {
+        let mut lout = Vec::new();
+        let mut rout = Vec::new();
+        let (l, r) = rayon::join(
+            || self.apply_child(left, height, lu, &mut lout),
+            || self.apply_child(right, height, ru, &mut rout),
+        );
+        out.append(&mut lout);
+        out.append(&mut rout);
+        Ok((l?, r?))
     }
 
     /// An untouched child: not loaded unless it has to be.
@@ -313,30 +351,48 @@ impl<S: NodeStore> SparseMerkleTree<S> {
                 hash: lift(key, leaf_hash(key, value), 0, height),
                 stored_at: None,
             }),
-            _ => {
-                // At least two distinct keys: they differ in some bit below `height`.
-                let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
-                let (lu, ru) = ups.split_at(split);
-                let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty()
-                {
-                    let mut lout = Vec::new();
-                    let mut rout = Vec::new();
-                    let (l, r) = rayon::join(
-                        || self.build(height - 1, lu, &mut lout),
-                        || self.build(height - 1, ru, &mut rout),
-                    );
-                    out.append(&mut lout);
-                    out.append(&mut rout);
-                    (l?, r?)
-                } else {
-                    (
-                        self.build(height - 1, lu, out)?,
-                        self.build(height - 1, ru, out)?,
-                    )
-                };
-                self.combine(l, r, height, out)
-            }
+            _ => self.build_split(height, ups, out),
         }
+    }
+
+    /// Build a subtree holding at least two distinct keys: split them by the next path bit.
+    #[inline(never)]
+    fn build_split(&self, height: usize, ups: &[Update], out: &mut Out) -> Result<Sub, SmtError> {
+        if height == 0 {
+            return Err(SmtError::Corrupt(
+                "two distinct keys at the leaf level".into(),
+            ));
+        }
+        let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
+        let (lu, ru) = ups.split_at(split);
+        let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
+            self.build_par(height - 1, lu, ru, out)?
+        } else {
+            (
+                self.build(height - 1, lu, out)?,
+                self.build(height - 1, ru, out)?,
+            )
+        };
+        self.combine(l, r, height, out)
+    }
+
+    #[inline(never)]
+    fn build_par(
+        &self,
+        height: usize,
+        lu: &[Update],
+        ru: &[Update],
+        out: &mut Out,
+    ) -> Result<(Sub, Sub), SmtError> {
+        let mut lout = Vec::new();
+        let mut rout = Vec::new();
+        let (l, r) = rayon::join(
+            || self.build(height, lu, &mut lout),
+            || self.build(height, ru, &mut rout),
+        );
+        out.append(&mut lout);
+        out.append(&mut rout);
+        Ok((l?, r?))
     }
 
     /// Join two children (at `height - 1`) into the subtree at `height`.
