@@ -5,6 +5,7 @@ pub mod codec;
 pub mod da;
 pub mod hash;
 pub mod keys;
+pub mod params;
 pub mod smt;
 pub mod types;
 
