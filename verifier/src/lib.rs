@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod consensus;
 pub mod da;
 pub mod hash;
 pub mod keys;
