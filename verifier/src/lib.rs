@@ -8,6 +8,7 @@ pub mod hash;
 pub mod keys;
 pub mod params;
 pub mod smt;
+pub mod stf;
 pub mod types;
 
 pub use codec::{CodecError, Decode, Encode};

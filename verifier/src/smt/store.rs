@@ -103,6 +103,35 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
+    /// A new store with only the nodes reachable from `roots` (everything else is pruned).
+    pub fn retain_roots(&self, roots: &[H256]) -> Result<MemoryStore, StoreError> {
+        let d = super::hasher::defaults();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<(H256, usize)> = roots.iter().map(|r| (*r, 256)).collect();
+        let mut nodes = Vec::new();
+        while let Some((h, height)) = stack.pop() {
+            if h == d[height] || !seen.insert(h) {
+                continue;
+            }
+            match self.get(&h)? {
+                None => {
+                    return Err(StoreError::Backend(format!(
+                        "node {h} at height {height} is not stored"
+                    )))
+                }
+                Some(Node::Internal { left, right }) if height > 0 => {
+                    stack.push((left, height - 1));
+                    stack.push((right, height - 1));
+                    nodes.push((h, Node::Internal { left, right }));
+                }
+                Some(n) => nodes.push((h, n)),
+            }
+        }
+        let mut out = MemoryStore::new();
+        out.put_batch(nodes)?;
+        Ok(out)
+    }
+
     /// Heap bytes held by the store (capacities of its index and arrays; the index counted at
     /// hashbrown's layout of one control byte plus the entry per bucket).
     pub fn heap_bytes(&self) -> usize {

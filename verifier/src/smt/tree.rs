@@ -508,6 +508,30 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         Ok(CompactProof::from_siblings(*key, value, &siblings))
     }
 
+    /// Some key stored under the subtree `hash` at `height` (the leftmost), if any: what a
+    /// witness must add to reveal that subtree's shape.
+    pub fn any_key_under(&self, hash: H256, height: usize) -> Result<Option<H256>, SmtError> {
+        let mut cur = hash;
+        let mut h = height;
+        loop {
+            match self.load(&cur, h)? {
+                None => return Ok(None),
+                Some(Node::Leaf { key, .. }) => return Ok(Some(key)),
+                Some(Node::Internal { left, right }) => {
+                    if h == 0 {
+                        return Err(SmtError::Corrupt("inner node at height 0".into()));
+                    }
+                    cur = if left != defaults()[h - 1] {
+                        left
+                    } else {
+                        right
+                    };
+                    h -= 1;
+                }
+            }
+        }
+    }
+
     /// Read the node under `hash` (for proof builders elsewhere in the crate).
     pub(crate) fn node(&self, hash: &H256, height: usize) -> Result<Option<Node>, SmtError> {
         self.load(hash, height)

@@ -1,0 +1,311 @@
+//! Blocks: their steps, the block-level rules, and three ways to run them that always agree —
+//! fast application (one tree update per block, signatures checked in parallel), the per-step
+//! trace (the root after every step), and verification of a block against its header.
+
+use super::exec::{execute_step, BlockContext, Receipt, Step};
+use super::rules;
+use super::state::{Overlay, StateView};
+use super::StfError;
+use crate::hash::{merkle_root, Address, H256};
+use crate::params::ChainParams;
+use crate::smt::{NodeStore, SparseMerkleTree};
+use crate::types::{L1Message, L2Block, L2BlockHeader};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// What a block's execution needs besides the block: its L1 messages, the other active
+/// sequencers, the parent header and the time of its L1 anchor block.
+#[derive(Debug, Clone)]
+pub struct BlockEnv<'a> {
+    /// The chain's parameters.
+    pub params: &'a ChainParams,
+    /// The chain id.
+    pub chain_id: u64,
+    /// The L1 messages the block applies, in order (their hashes are the block's
+    /// `l1MessageHashes`).
+    pub messages: &'a [L1Message],
+    /// The other active sequencers, who share the 20 % pool.
+    pub other_sequencers: &'a [Address],
+    /// The parent block's header (`None` for the first block).
+    pub parent: Option<&'a L2BlockHeader>,
+    /// Timestamp (seconds) of the L1 block the header anchors to.
+    pub l1_anchor_time: u64,
+}
+
+/// The result of executing a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// State root after the block.
+    pub state_root: H256,
+    /// One receipt per step (messages, transactions, block end).
+    pub receipts: Vec<Receipt>,
+    /// Gas used by the block's transactions.
+    pub gas_used: u64,
+    /// Merkle root of the receipt hashes.
+    pub receipts_root: H256,
+}
+
+/// The block's context for its steps.
+pub fn block_context(block: &L2Block, env: &BlockEnv<'_>) -> BlockContext {
+    BlockContext {
+        chain_id: env.chain_id,
+        number: block.header.block_number,
+        timestamp: block.header.timestamp,
+        producer: block.header.sequencer,
+        other_sequencers: env.other_sequencers.to_vec(),
+    }
+}
+
+/// The block's steps, in order: its L1 messages, its transactions, the block end.
+pub fn block_steps(block: &L2Block, messages: &[L1Message]) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(messages.len() + block.transactions.len() + 1);
+    steps.extend(
+        messages
+            .iter()
+            .map(|m| Step::L1Message { message: m.clone() }),
+    );
+    steps.extend(
+        block
+            .transactions
+            .iter()
+            .map(|t| Step::Tx { tx: t.clone() }),
+    );
+    steps.push(Step::BlockEnd);
+    steps
+}
+
+/// Check the rules that concern the block as a whole, before its steps run: chain id, parent
+/// link, L1 message hashes, the transactions root, strictly increasing timestamps within the
+/// drift allowed around the L1 anchor's time (Property 15), and the per-sender transaction
+/// limit by reputation (Property 14, reputation read from the pre-block state). `senders` are
+/// the recovered senders of the block's transactions (`None` where recovery failed).
+pub fn check_block_rules(
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+    senders: &[Option<Address>],
+    pre_state: &dyn StateView,
+) -> Result<(), StfError> {
+    let h = &block.header;
+    if h.l2_chain_id != env.chain_id {
+        return Err(StfError::BlockInvalid(format!(
+            "chain id {} in a block of chain {}",
+            h.l2_chain_id, env.chain_id
+        )));
+    }
+    if let Some(p) = env.parent {
+        if h.block_number != p.block_number + 1 || h.parent_hash != p.hash() {
+            return Err(StfError::BlockInvalid(format!(
+                "block {} does not follow block {} ({})",
+                h.block_number,
+                p.block_number,
+                p.hash()
+            )));
+        }
+        if h.timestamp <= p.timestamp {
+            return Err(StfError::TimestampManipulation(format!(
+                "timestamp {} not after the parent's {}",
+                h.timestamp, p.timestamp
+            )));
+        }
+    }
+    let drift = env.params.max_timestamp_drift;
+    if h.timestamp > env.l1_anchor_time.saturating_add(drift)
+        || h.timestamp.saturating_add(drift) < env.l1_anchor_time
+    {
+        return Err(StfError::TimestampManipulation(format!(
+            "timestamp {} more than {drift} s from the L1 anchor's {}",
+            h.timestamp, env.l1_anchor_time
+        )));
+    }
+    if h.gas_limit > env.params.block_gas_limit {
+        return Err(StfError::BlockInvalid(format!(
+            "gas limit {} above the chain's {}",
+            h.gas_limit, env.params.block_gas_limit
+        )));
+    }
+    let hashes: Vec<H256> = env.messages.iter().map(|m| m.hash()).collect();
+    if hashes != block.l1_message_hashes {
+        return Err(StfError::BlockInvalid(
+            "l1MessageHashes do not match the L1 messages applied".into(),
+        ));
+    }
+    if block.transactions_root() != h.transactions_root {
+        return Err(StfError::BlockInvalid("transactionsRoot mismatch".into()));
+    }
+    let mut counts: BTreeMap<Address, u32> = BTreeMap::new();
+    for a in senders.iter().flatten() {
+        *counts.entry(*a).or_default() += 1;
+    }
+    let mut ov = Overlay::new(pre_state);
+    for (a, n) in counts {
+        let hat = ov.account(&a)?.hat_score;
+        let limit = rules::tx_limit_per_block(hat);
+        if n > limit {
+            return Err(StfError::RateLimit {
+                address: a,
+                count: n,
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Recover the senders of a block's transactions in parallel.
+pub fn recover_senders(block: &L2Block) -> Vec<Option<Address>> {
+    block
+        .transactions
+        .par_iter()
+        .map(|t| t.recover_sender().ok())
+        .collect()
+}
+
+fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
+    messages
+        .par_iter()
+        .map(|m| match &m.body {
+            crate::types::L1MessageBody::ForcedTransaction { tx } => tx.recover_sender().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn run_steps(
+    ov: &mut Overlay<'_>,
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+    senders: &[Option<Address>],
+) -> Result<(Vec<Receipt>, u64), StfError> {
+    let ctx = block_context(block, env);
+    let msg_senders = message_senders(env.messages);
+    let mut receipts = Vec::with_capacity(env.messages.len() + block.transactions.len() + 1);
+    let mut gas = 0u64;
+    for (m, s) in env.messages.iter().zip(&msg_senders) {
+        let r = execute_step(ov, &Step::L1Message { message: m.clone() }, &ctx, *s)?;
+        gas = gas.saturating_add(r.gas_used);
+        receipts.push(r);
+    }
+    for (t, s) in block.transactions.iter().zip(senders) {
+        // A failed recovery is passed as `None`: the step recovers again and reports the error.
+        let r = execute_step(ov, &Step::Tx { tx: t.clone() }, &ctx, *s)?;
+        gas = gas.saturating_add(r.gas_used);
+        receipts.push(r);
+    }
+    receipts.push(execute_step(ov, &Step::BlockEnd, &ctx, None)?);
+    if gas > block.header.gas_limit {
+        return Err(StfError::BlockInvalid(format!(
+            "transactions use {gas} gas, block limit {}",
+            block.header.gas_limit
+        )));
+    }
+    Ok((receipts, gas))
+}
+
+/// Execute a block on `tree` (fast path: signatures recovered in parallel, one tree update for
+/// the whole block) and return the outcome. The header's `stateRoot`, `receiptsRoot` and
+/// `gasUsed` are not compared (see [`verify_block`]); the block rules are checked. On error the
+/// tree is left at its pre-block root.
+pub fn execute_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+) -> Result<BlockOutcome, StfError> {
+    let senders = recover_senders(block);
+    check_block_rules(block, env, &senders, tree)?;
+    let (receipts, gas_used, writes) = {
+        let mut ov = Overlay::new(tree);
+        let (receipts, gas) = run_steps(&mut ov, block, env, &senders)?;
+        (receipts, gas, ov.into_writes())
+    };
+    let state_root = tree
+        .update_batch(writes)
+        .map_err(|e| StfError::State(e.to_string()))?;
+    let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+    Ok(BlockOutcome {
+        state_root,
+        receipts,
+        gas_used,
+        receipts_root,
+    })
+}
+
+/// Execute a block and check its header: `stateRoot` (`STATE_ROOT_MISMATCH`), `receiptsRoot`
+/// and `gasUsed`. On any error the tree goes back to its pre-block root.
+pub fn verify_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+) -> Result<BlockOutcome, StfError> {
+    let pre = tree.root();
+    let res = execute_block(tree, block, env).and_then(|out| {
+        let h = &block.header;
+        if out.state_root != h.state_root {
+            return Err(StfError::StateRootMismatch {
+                computed: out.state_root,
+                claimed: h.state_root,
+            });
+        }
+        if out.receipts_root != h.receipts_root || out.gas_used != h.gas_used {
+            return Err(StfError::BlockInvalid(format!(
+                "receipts root or gas used differ from execution (gas {} vs {})",
+                out.gas_used, h.gas_used
+            )));
+        }
+        Ok(out)
+    });
+    if res.is_err() {
+        tree.revert_to(pre)
+            .map_err(|e| StfError::State(e.to_string()))?;
+    }
+    res
+}
+
+/// Fill in a block's `stateRoot`, `receiptsRoot` and `gasUsed` by executing it on `tree`
+/// (what the sequencer does). The tree ends at the block's post-state root.
+pub fn seal_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &mut L2Block,
+    env: &BlockEnv<'_>,
+) -> Result<BlockOutcome, StfError> {
+    block.header.transactions_root = block.transactions_root();
+    block.l1_message_hashes = env.messages.iter().map(|m| m.hash()).collect();
+    let out = execute_block(tree, block, env)?;
+    block.header.state_root = out.state_root;
+    block.header.receipts_root = out.receipts_root;
+    block.header.gas_used = out.gas_used;
+    Ok(out)
+}
+
+/// The execution trace of a block: the state root after each of its steps (the last equals the
+/// block's post-state root). The tree ends at the block's post-state root.
+pub fn trace_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+) -> Result<Vec<H256>, StfError> {
+    let senders = recover_senders(block);
+    check_block_rules(block, env, &senders, tree)?;
+    let ctx = block_context(block, env);
+    let steps = block_steps(block, env.messages);
+    let mut roots = Vec::with_capacity(steps.len());
+    let mut gas = 0u64;
+    for step in &steps {
+        let writes = {
+            let mut ov = Overlay::new(tree);
+            let r = execute_step(&mut ov, step, &ctx, None)?;
+            gas = gas.saturating_add(r.gas_used);
+            ov.into_writes()
+        };
+        roots.push(
+            tree.update_batch(writes)
+                .map_err(|e| StfError::State(e.to_string()))?,
+        );
+    }
+    if gas > block.header.gas_limit {
+        return Err(StfError::BlockInvalid(format!(
+            "transactions use {gas} gas, block limit {}",
+            block.header.gas_limit
+        )));
+    }
+    Ok(roots)
+}

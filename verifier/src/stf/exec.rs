@@ -1,0 +1,539 @@
+//! One step of the state transition: an L1 message, a transaction, or the end of a block.
+
+use super::rules::{self, sequencer_pool_address};
+use super::state::Overlay;
+use super::StfError;
+use crate::codec::{write_var_bytes, CodecError, Decode, Encode, Reader};
+use crate::hash::{sha256d, sha256d_parts, Address, H256};
+use crate::types::{
+    queue_chain_next, AccountState, L1Message, L1MessageBody, L2Transaction, TxType,
+    WithdrawalRecord,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Tag of the state key holding the L1→L2 queue cursor.
+pub const QUEUE_KEY_TAG: &[u8] = b"CASL2/l1-queue";
+
+/// The state key of the L1→L2 queue cursor: `SHA256d("CASL2/l1-queue")`. Its value is
+/// `nextIndex u64 ‖ chain u256` (40 bytes); absent means `(0, 32 zero bytes)`.
+pub fn queue_key() -> H256 {
+    sha256d_parts(&[QUEUE_KEY_TAG])
+}
+
+/// What a block's steps know of the block and of L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockContext {
+    /// The L2 chain.
+    pub chain_id: u64,
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp (seconds).
+    pub timestamp: u64,
+    /// The sequencer that produced the block (gets 70 % of fees).
+    pub producer: Address,
+    /// The other active sequencers (registry order), who share the 20 % pool at block end.
+    pub other_sequencers: Vec<Address>,
+}
+
+impl Encode for BlockContext {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.chain_id.to_le_bytes());
+        out.extend_from_slice(&self.number.to_le_bytes());
+        out.extend_from_slice(&self.timestamp.to_le_bytes());
+        self.producer.encode_to(out);
+        crate::codec::write_vec(out, &self.other_sequencers);
+    }
+}
+
+impl Decode for BlockContext {
+    const MIN_SIZE: usize = 24 + 20 + 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(BlockContext {
+            chain_id: r.u64("chainId")?,
+            number: r.u64("number")?,
+            timestamp: r.u64("timestamp")?,
+            producer: Address::decode_from(r)?,
+            other_sequencers: r.vec("otherSequencers", 1024)?,
+        })
+    }
+}
+
+/// One step of a block's execution. The state root after every step is the execution trace
+/// that fraud proofs bisect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "camelCase")]
+pub enum Step {
+    /// Apply the next message of the L1→L2 queue (a deposit or a forced transaction).
+    L1Message {
+        /// The message.
+        message: L1Message,
+    },
+    /// Apply a user transaction.
+    Tx {
+        /// The transaction.
+        tx: L2Transaction,
+    },
+    /// Pay the sequencer pool out to the other active sequencers.
+    BlockEnd,
+}
+
+impl Encode for Step {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Step::L1Message { message } => {
+                out.push(0);
+                message.encode_to(out);
+            }
+            Step::Tx { tx } => {
+                out.push(1);
+                tx.encode_to(out);
+            }
+            Step::BlockEnd => out.push(2),
+        }
+    }
+}
+
+impl Decode for Step {
+    const MIN_SIZE: usize = 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(match r.u8("step kind")? {
+            0 => Step::L1Message {
+                message: L1Message::decode_from(r)?,
+            },
+            1 => Step::Tx {
+                tx: L2Transaction::decode_from(r)?,
+            },
+            2 => Step::BlockEnd,
+            k => {
+                return Err(CodecError::Invalid {
+                    what: "step kind",
+                    detail: format!("unknown kind {k}"),
+                })
+            }
+        })
+    }
+}
+
+/// The outcome of a step that is part of a valid block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The transaction or message hash (zero for the block end).
+    pub hash: H256,
+    /// Whether the step did what it asked (a failed transaction still pays its fee).
+    pub success: bool,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Fee paid by the sender.
+    pub fee: i64,
+    /// Why it failed (empty on success).
+    pub error: String,
+}
+
+impl Receipt {
+    fn ok(hash: H256, gas_used: u64, fee: i64) -> Self {
+        Receipt {
+            hash,
+            success: true,
+            gas_used,
+            fee,
+            error: String::new(),
+        }
+    }
+    fn failed(hash: H256, gas_used: u64, fee: i64, error: impl Into<String>) -> Self {
+        Receipt {
+            hash,
+            success: false,
+            gas_used,
+            fee,
+            error: error.into(),
+        }
+    }
+    /// `SHA256d` of the serialization: the leaf of the block's `receiptsRoot`.
+    pub fn hash(&self) -> H256 {
+        sha256d(&self.encode())
+    }
+}
+
+impl Encode for Receipt {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.hash.encode_to(out);
+        out.push(self.success as u8);
+        out.extend_from_slice(&self.gas_used.to_le_bytes());
+        out.extend_from_slice(&self.fee.to_le_bytes());
+        write_var_bytes(out, self.error.as_bytes());
+    }
+}
+
+impl Decode for Receipt {
+    const MIN_SIZE: usize = 32 + 1 + 16 + 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Receipt {
+            hash: H256::decode_from(r)?,
+            success: r.bool("success")?,
+            gas_used: r.u64("gasUsed")?,
+            fee: r.i64("fee")?,
+            error: r.string("error", 256)?,
+        })
+    }
+}
+
+/// Why a transaction cannot be in a block (the block holding it is invalid).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The signature does not recover to `from`.
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    /// Signed for another chain.
+    #[error("wrong chain id {got}, this chain is {expected}")]
+    WrongChain {
+        /// The transaction's chain id.
+        got: u64,
+        /// The chain's id.
+        expected: u64,
+    },
+    /// Nonce is not the account's next nonce (replay or gap).
+    #[error("nonce {got}, account expects {expected}")]
+    BadNonce {
+        /// The transaction's nonce.
+        got: u64,
+        /// The account's nonce.
+        expected: u64,
+    },
+    /// Balance does not cover value plus fee.
+    #[error("BRIDGE_INSUFFICIENT_BALANCE: balance {balance} does not cover {needed}")]
+    InsufficientBalance {
+        /// Balance.
+        balance: i64,
+        /// Value plus fee.
+        needed: i64,
+    },
+    /// An amount computation overflowed.
+    #[error("arithmetic overflow in {0}")]
+    Overflow(&'static str),
+    /// Negative value or gas price, or a zero withdrawal.
+    #[error("invalid amount: {0}")]
+    InvalidAmount(&'static str),
+    /// The gas limit is below the gas the transaction needs.
+    #[error("gas limit {limit} below the {needed} gas needed")]
+    GasLimitTooLow {
+        /// The transaction's gas limit.
+        limit: u64,
+        /// Gas needed.
+        needed: u64,
+    },
+    /// DEPOSIT, FORCED_INCLUSION, BURN_MINT and SEQ_ANNOUNCE come from L1 only.
+    #[error("a {0:?} transaction can only come from L1")]
+    L1Only(TxType),
+    /// Encrypted transactions must be decrypted before they go in a block.
+    #[error("encrypted transaction in a block")]
+    Encrypted,
+}
+
+/// Why `apply_tx` stopped: a rule of the transaction, or the state itself (a missing witness
+/// node, a store failure) — the latter is never a transaction's fault and never a receipt.
+enum TxFail {
+    Rule(TxError),
+    State(StfError),
+}
+
+impl From<TxError> for TxFail {
+    fn from(e: TxError) -> Self {
+        TxFail::Rule(e)
+    }
+}
+
+impl From<StfError> for TxFail {
+    fn from(e: StfError) -> Self {
+        TxFail::State(e)
+    }
+}
+
+/// Run one step on `ov`. `Err` means the step (and so its block) is invalid; a step that is
+/// valid but fails (a forced transaction that breaks a rule, an unsupported transaction type)
+/// returns a failed [`Receipt`]. `sender` may carry the sender already recovered from the
+/// transaction's signature (block application recovers them in parallel); without it the step
+/// recovers it itself.
+pub fn execute_step(
+    ov: &mut Overlay<'_>,
+    step: &Step,
+    ctx: &BlockContext,
+    sender: Option<Address>,
+) -> Result<Receipt, StfError> {
+    match step {
+        Step::L1Message { message } => apply_message(ov, message, ctx, sender),
+        Step::Tx { tx } => {
+            if matches!(
+                tx.tx_type,
+                TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
+            ) {
+                return Err(StfError::InvalidTransaction {
+                    hash: tx.hash(),
+                    reason: TxError::L1Only(tx.tx_type),
+                });
+            }
+            apply_tx(ov, tx, ctx, sender).map_err(|f| match f {
+                TxFail::Rule(reason) => StfError::InvalidTransaction {
+                    hash: tx.hash(),
+                    reason,
+                },
+                TxFail::State(e) => e,
+            })
+        }
+        Step::BlockEnd => block_end(ov, ctx),
+    }
+}
+
+fn read_queue(ov: &mut Overlay<'_>) -> Result<(u64, H256), StfError> {
+    match ov.get(&queue_key())? {
+        None => Ok((0, H256::ZERO)),
+        Some(v) if v.len() == 40 => {
+            let mut idx = [0u8; 8];
+            idx.copy_from_slice(&v[..8]);
+            let mut chain = [0u8; 32];
+            chain.copy_from_slice(&v[8..]);
+            Ok((u64::from_le_bytes(idx), H256(chain)))
+        }
+        Some(v) => Err(StfError::State(format!(
+            "queue cursor has {} bytes, expected 40",
+            v.len()
+        ))),
+    }
+}
+
+/// The L1→L2 queue cursor in a state: (next message index, hash chain so far).
+pub fn queue_cursor(view: &dyn super::StateView) -> Result<(u64, H256), StfError> {
+    let mut ov = Overlay::new(view);
+    read_queue(&mut ov)
+}
+
+fn apply_message(
+    ov: &mut Overlay<'_>,
+    m: &L1Message,
+    ctx: &BlockContext,
+    sender: Option<Address>,
+) -> Result<Receipt, StfError> {
+    let (next, chain) = read_queue(ov)?;
+    if m.index != next {
+        return Err(StfError::L1MessageOutOfOrder {
+            expected: next,
+            got: m.index,
+        });
+    }
+    let h = m.hash();
+    let mut cursor = Vec::with_capacity(40);
+    cursor.extend_from_slice(&(next + 1).to_le_bytes());
+    cursor.extend_from_slice(&queue_chain_next(&chain, &h).0);
+    ov.put(queue_key(), Some(cursor));
+    match &m.body {
+        L1MessageBody::Deposit { recipient, amount } => {
+            if *amount <= 0 {
+                return Ok(Receipt::failed(h, 0, 0, "deposit amount is not positive"));
+            }
+            let mut acct = ov.account(recipient)?;
+            match acct.balance.checked_add(*amount) {
+                Some(b) => {
+                    acct.balance = b;
+                    ov.set_account(recipient, &acct);
+                    Ok(Receipt::ok(h, 0, 0))
+                }
+                None => Ok(Receipt::failed(h, 0, 0, "deposit overflows the balance")),
+            }
+        }
+        L1MessageBody::ForcedTransaction { tx } => {
+            if matches!(
+                tx.tx_type,
+                TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
+            ) {
+                return Ok(Receipt::failed(
+                    h,
+                    0,
+                    0,
+                    TxError::L1Only(tx.tx_type).to_string(),
+                ));
+            }
+            // A forced transaction is consumed whatever happens: if it breaks a rule it fails
+            // with nothing but the queue cursor changed.
+            match apply_tx(ov, tx, ctx, sender) {
+                Ok(mut r) => {
+                    r.hash = h;
+                    Ok(r)
+                }
+                Err(TxFail::Rule(e)) => Ok(Receipt::failed(h, 0, 0, e.to_string())),
+                Err(TxFail::State(e)) => Err(e),
+            }
+        }
+    }
+}
+
+/// Accounts touched by one transaction, loaded once, written together at the end (so aliasing
+/// of sender, recipient, producer and pool is handled and a failure writes nothing).
+struct Accounts(BTreeMap<Address, AccountState>);
+
+impl Accounts {
+    fn get<'s>(
+        &'s mut self,
+        ov: &mut Overlay<'_>,
+        a: &Address,
+    ) -> Result<&'s mut AccountState, StfError> {
+        if !self.0.contains_key(a) {
+            let st = ov.account(a)?;
+            self.0.insert(*a, st);
+        }
+        self.0
+            .get_mut(a)
+            .ok_or_else(|| StfError::State("account cache".into()))
+    }
+    fn write(self, ov: &mut Overlay<'_>) {
+        for (a, st) in self.0 {
+            ov.set_account(&a, &st);
+        }
+    }
+}
+
+fn credit(v: &mut i64, amount: i64, what: &'static str) -> Result<(), TxFail> {
+    *v = v.checked_add(amount).ok_or(TxError::Overflow(what))?;
+    Ok(())
+}
+
+fn apply_tx(
+    ov: &mut Overlay<'_>,
+    tx: &L2Transaction,
+    ctx: &BlockContext,
+    sender: Option<Address>,
+) -> Result<Receipt, TxFail> {
+    let from = match sender {
+        Some(a) => a,
+        None => tx
+            .recover_sender()
+            .map_err(|e| TxError::InvalidSignature(e.to_string()))?,
+    };
+    if from != tx.from {
+        return Err(TxFail::Rule(TxError::InvalidSignature(format!(
+            "signed by {from}, not by {}",
+            tx.from
+        ))));
+    }
+    if tx.l2_chain_id != ctx.chain_id {
+        return Err(TxFail::Rule(TxError::WrongChain {
+            got: tx.l2_chain_id,
+            expected: ctx.chain_id,
+        }));
+    }
+    if tx.is_encrypted {
+        return Err(TxFail::Rule(TxError::Encrypted));
+    }
+    if tx.value < 0 {
+        return Err(TxFail::Rule(TxError::InvalidAmount("negative value")));
+    }
+    if tx.gas_price < 0 {
+        return Err(TxFail::Rule(TxError::InvalidAmount("negative gas price")));
+    }
+    let gas = rules::intrinsic_gas(tx.tx_type, &tx.data);
+    if tx.gas_limit < gas {
+        return Err(TxFail::Rule(TxError::GasLimitTooLow {
+            limit: tx.gas_limit,
+            needed: gas,
+        }));
+    }
+    let mut accts = Accounts(BTreeMap::new());
+    let s = accts.get(ov, &from)?;
+    if s.nonce != tx.nonce {
+        return Err(TxFail::Rule(TxError::BadNonce {
+            got: tx.nonce,
+            expected: s.nonce,
+        }));
+    }
+    let fee = rules::fee(gas, tx.gas_price, s.hat_score).ok_or(TxError::Overflow("fee"))?;
+    let supported = matches!(tx.tx_type, TxType::Transfer | TxType::Withdrawal);
+    let moved = if supported { tx.value } else { 0 };
+    if tx.tx_type == TxType::Withdrawal && tx.value == 0 {
+        return Err(TxFail::Rule(TxError::InvalidAmount("a withdrawal of zero")));
+    }
+    let needed = moved
+        .checked_add(fee)
+        .ok_or(TxError::Overflow("value plus fee"))?;
+    if s.balance < needed {
+        return Err(TxFail::Rule(TxError::InsufficientBalance {
+            balance: s.balance,
+            needed,
+        }));
+    }
+    s.balance -= needed;
+    s.nonce = s.nonce.checked_add(1).ok_or(TxError::Overflow("nonce"))?;
+    s.last_activity = ctx.number;
+    let hash = tx.hash();
+    let mut record = None;
+    let receipt = match tx.tx_type {
+        TxType::Transfer => {
+            let r = accts.get(ov, &tx.to)?;
+            credit(&mut r.balance, tx.value, "recipient balance")?;
+            Receipt::ok(hash, gas, fee)
+        }
+        TxType::Withdrawal => {
+            let rec = WithdrawalRecord {
+                id: hash,
+                l2_sender: from,
+                l1_recipient: tx.to,
+                amount: tx.value,
+                l2_block: ctx.number,
+            };
+            record = Some(rec);
+            Receipt::ok(hash, gas, fee)
+        }
+        other => Receipt::failed(
+            hash,
+            gas,
+            fee,
+            format!("unsupported transaction type {other:?}"),
+        ),
+    };
+    let (to_producer, to_pool, _burned) = rules::split_fee(fee);
+    let p = accts.get(ov, &ctx.producer)?;
+    credit(&mut p.balance, to_producer, "producer balance")?;
+    let pool = accts.get(ov, &sequencer_pool_address())?;
+    credit(&mut pool.balance, to_pool, "sequencer pool")?;
+    // Every check passed: write.
+    accts.write(ov);
+    if let Some(rec) = record {
+        ov.put(rec.key(), Some(rec.encode()));
+    }
+    Ok(receipt)
+}
+
+fn block_end(ov: &mut Overlay<'_>, ctx: &BlockContext) -> Result<Receipt, StfError> {
+    let pool_addr = sequencer_pool_address();
+    let mut others: Vec<Address> = ctx
+        .other_sequencers
+        .iter()
+        .copied()
+        .filter(|a| *a != ctx.producer && *a != pool_addr)
+        .collect();
+    others.sort();
+    others.dedup();
+    let mut pool = ov.account(&pool_addr)?;
+    if others.is_empty() || pool.balance <= 0 {
+        return Ok(Receipt::ok(H256::ZERO, 0, 0));
+    }
+    let each = pool.balance / others.len() as i64;
+    if each == 0 {
+        return Ok(Receipt::ok(H256::ZERO, 0, 0));
+    }
+    let mut writes = Vec::with_capacity(others.len());
+    for a in &others {
+        let mut acct = ov.account(a)?;
+        acct.balance = acct
+            .balance
+            .checked_add(each)
+            .ok_or_else(|| StfError::State(format!("balance of {a} overflows")))?;
+        writes.push((*a, acct));
+    }
+    pool.balance -= each * others.len() as i64;
+    for (a, acct) in writes {
+        ov.set_account(&a, &acct);
+    }
+    ov.set_account(&pool_addr, &pool);
+    Ok(Receipt::ok(H256::ZERO, 0, 0))
+}
