@@ -64,12 +64,9 @@ pub fn block_steps(block: &L2Block, messages: &[L1Message]) -> Vec<Step> {
             .iter()
             .map(|m| Step::L1Message { message: m.clone() }),
     );
-    steps.extend(
-        block
-            .transactions
-            .iter()
-            .map(|t| Step::Tx { tx: t.clone() }),
-    );
+    steps.extend(block.transactions.iter().map(|t| Step::Tx {
+        tx: Box::new(t.clone()),
+    }));
     steps.push(Step::BlockEnd);
     steps
 }
@@ -187,7 +184,14 @@ fn run_steps(
     }
     for (t, s) in block.transactions.iter().zip(senders) {
         // A failed recovery is passed as `None`: the step recovers again and reports the error.
-        let r = execute_step(ov, &Step::Tx { tx: t.clone() }, &ctx, *s)?;
+        let r = execute_step(
+            ov,
+            &Step::Tx {
+                tx: Box::new(t.clone()),
+            },
+            &ctx,
+            *s,
+        )?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }

@@ -73,7 +73,7 @@ pub enum Step {
     /// Apply a user transaction.
     Tx {
         /// The transaction.
-        tx: L2Transaction,
+        tx: Box<L2Transaction>,
     },
     /// Pay the sequencer pool out to the other active sequencers.
     BlockEnd,
@@ -103,7 +103,7 @@ impl Decode for Step {
                 message: L1Message::decode_from(r)?,
             },
             1 => Step::Tx {
-                tx: L2Transaction::decode_from(r)?,
+                tx: Box::new(L2Transaction::decode_from(r)?),
             },
             2 => Step::BlockEnd,
             k => {

@@ -149,7 +149,8 @@ fn bad_transactions_get_named_errors() {
     c.seal(vec![], &[deposit(0, alice.address(), COIN)])
         .unwrap();
     let to = Address([3; 20]);
-    let cases: Vec<(L2Transaction, fn(&TxError) -> bool)> = vec![
+    type Case = (L2Transaction, fn(&TxError) -> bool);
+    let cases: Vec<Case> = vec![
         (
             {
                 let mut t = tx(&alice, TxType::Transfer, to, 1, 0);
