@@ -6,6 +6,7 @@ pub mod consensus;
 pub mod da;
 pub mod hash;
 pub mod keys;
+pub mod l1;
 pub mod params;
 pub mod smt;
 pub mod stf;

@@ -1,0 +1,366 @@
+//! State anchors: batches posted with their data and quorum signatures, challenge deadlines,
+//! finality, and the dispute hooks the fraud-proof rules drive.
+
+use super::error::{add_u64, L1Error};
+use super::registry::{L2Status, SequencerStatus};
+use super::{L1Event, L1State};
+use crate::consensus::{quorum_reached, sequencer_weight};
+use crate::da::{decode_blocks, decompress_batch, encode_payload, DACommitment, DaError, DaParams};
+use crate::hash::{sha256d, Address, H256};
+use crate::types::{BatchHeader, BlockSignature};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A batch anchored on L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Anchor {
+    /// Position in the chain's anchors (0, 1, …).
+    pub index: u64,
+    /// L1 height of the `PostBatch`.
+    pub l1_height: u64,
+    /// The batch header.
+    pub header: BatchHeader,
+    /// Its hash.
+    pub batch_hash: H256,
+    /// The DA data root of its payload.
+    pub data_root: H256,
+    /// The sequencer that posted it.
+    pub poster: Address,
+    /// Final from this L1 height on, unless disputed (`l1_height + challenge_period`).
+    pub deadline: u64,
+    /// Final for fast withdrawals from this L1 height on (`l1_height + fast_challenge_period`).
+    pub fast_deadline: u64,
+    /// First queue index its blocks consumed.
+    pub messages_start: u64,
+    /// Queue index after the last message its blocks consumed.
+    pub messages_end: u64,
+    /// An open dispute holds its finality (and that of later anchors).
+    pub disputed: bool,
+    /// Final.
+    pub finalized: bool,
+}
+
+fn da_error(e: DaError) -> L1Error {
+    match e {
+        DaError::CompressionUnavailable => L1Error::NotSupported(
+            "reading a batch payload needs zstd (this build has the `zstd` feature off)".into(),
+        ),
+        e => L1Error::DaMismatch(e.to_string()),
+    }
+}
+
+impl L1State {
+    /// Total and signed weight of a batch's signatures over `hash` by `chain`'s active
+    /// sequencers (each at most once, each valid).
+    fn signed_weight(
+        &self,
+        chain: u64,
+        hash: &H256,
+        signatures: &[BlockSignature],
+    ) -> Result<(u128, u128), L1Error> {
+        let c = self.chain_ref(chain)?;
+        let active: Vec<_> = c
+            .sequencers
+            .iter()
+            .filter(|s| s.status == SequencerStatus::Active)
+            .map(|s| (s, sequencer_weight(s.stake, self.hat_score(&s.address))))
+            .collect();
+        let total = active.iter().fold(0u128, |t, (_, w)| t.saturating_add(*w));
+        let mut seen = BTreeSet::new();
+        let mut signed = 0u128;
+        for sig in signatures {
+            let (s, w) = active
+                .iter()
+                .find(|(s, _)| s.address == sig.sequencer)
+                .ok_or_else(|| {
+                    L1Error::InvalidVote(format!(
+                        "{} is not an active sequencer of chain {chain}",
+                        sig.sequencer
+                    ))
+                })?;
+            if !seen.insert(sig.sequencer) {
+                return Err(L1Error::InvalidVote(format!(
+                    "{} signed twice",
+                    sig.sequencer
+                )));
+            }
+            sig.verify(hash, &s.public_key)
+                .map_err(|e| L1Error::InvalidVote(format!("{}: {e}", sig.sequencer)))?;
+            signed = signed.saturating_add(*w);
+        }
+        Ok((signed, total))
+    }
+
+    pub(crate) fn post_batch(
+        &mut self,
+        from: &Address,
+        chain: u64,
+        header: &BatchHeader,
+        commitment: &DACommitment,
+        payload: &[u8],
+        signatures: &[BlockSignature],
+    ) -> Result<Vec<L1Event>, L1Error> {
+        let h = self.height;
+        let c = self.chain_ref(chain)?;
+        if !matches!(c.info.status, L2Status::Active | L2Status::Deprecated) {
+            return Err(c.wrong_status("batches need an ACTIVE or DEPRECATED chain"));
+        }
+        if !c
+            .sequencer(from)
+            .is_some_and(|s| s.status == SequencerStatus::Active)
+        {
+            return Err(L1Error::SeqUnknown {
+                chain,
+                address: *from,
+                detail: "an active sequencer".into(),
+            });
+        }
+        let bad = |m: String| Err(L1Error::BatchInvalid(m));
+        if header.sequencer_address != *from {
+            return bad(format!(
+                "header names sequencer {}, posted by {from}",
+                header.sequencer_address
+            ));
+        }
+        if header.l2_chain_id != chain {
+            return bad(format!("header is for chain {}", header.l2_chain_id));
+        }
+        if header.pre_state_root != c.info.latest_state_root {
+            return Err(L1Error::StateRootMismatch {
+                what: "preStateRoot".into(),
+                got: header.pre_state_root,
+                expected: c.info.latest_state_root,
+            });
+        }
+        let next = add_u64(c.info.latest_l2_block, 1, "L2 block number")?;
+        if header.start_block != next || header.end_block < header.start_block {
+            return bad(format!(
+                "blocks {}..={} do not continue from {}",
+                header.start_block, header.end_block, c.info.latest_l2_block
+            ));
+        }
+        if header.l1_anchor_block >= h
+            || self.block_hash(header.l1_anchor_block) != Some(header.l1_anchor_hash)
+        {
+            return bad(format!(
+                "L1 anchor {} at height {} is not an earlier block of this chain",
+                header.l1_anchor_hash, header.l1_anchor_block
+            ));
+        }
+        let batch_hash = header.hash();
+        let (signed, total) = self.signed_weight(chain, &batch_hash, signatures)?;
+        let pct = c.info.params.consensus_threshold_pct;
+        if !quorum_reached(signed, total, pct) {
+            return Err(L1Error::NoQuorum {
+                signed,
+                total,
+                threshold_pct: pct,
+            });
+        }
+        // Data availability: the commitment must be the payload's.
+        let da = DaParams::default();
+        let encoded = encode_payload(payload, commitment.data_hash, &da).map_err(da_error)?;
+        if encoded.commitment != *commitment {
+            return Err(L1Error::DaMismatch(
+                "the commitment is not the payload's".into(),
+            ));
+        }
+        let bytes = decompress_batch(payload, &da).map_err(da_error)?;
+        if sha256d(&bytes) != commitment.data_hash {
+            return Err(L1Error::DaMismatch(
+                "the decompressed batch does not hash to data_hash".into(),
+            ));
+        }
+        let blocks = decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))?;
+        let count = header.end_block - header.start_block;
+        if blocks.len() as u64 != count.saturating_add(1) {
+            return bad(format!(
+                "payload holds {} blocks, header says {}",
+                blocks.len(),
+                count.saturating_add(1)
+            ));
+        }
+        let mut cursor = c.consumed;
+        let mut txs: u64 = 0;
+        for (i, b) in blocks.iter().enumerate() {
+            let number = header.start_block.saturating_add(i as u64);
+            if b.header.block_number != number || b.header.l2_chain_id != chain {
+                return bad(format!(
+                    "block {i} is number {} of chain {}, expected {number} of {chain}",
+                    b.header.block_number, b.header.l2_chain_id
+                ));
+            }
+            if !b.transactions_root_matches() {
+                return bad(format!("block {number}: transactionsRoot mismatch"));
+            }
+            txs = txs.saturating_add(b.transactions.len() as u64);
+            for mh in &b.l1_message_hashes {
+                let expected = usize::try_from(cursor).ok().and_then(|i| c.queue.get(i));
+                match expected {
+                    Some(m) if m.hash == *mh => cursor += 1,
+                    Some(m) => {
+                        return Err(L1Error::MessagesMismatch(format!(
+                            "block {number} consumes {mh}, the next queued message ({}) is {}",
+                            m.message.index, m.hash
+                        )))
+                    }
+                    None => {
+                        return Err(L1Error::MessagesMismatch(format!(
+                            "block {number} consumes {mh}, but the queue has only {} messages",
+                            c.queue.len()
+                        )))
+                    }
+                }
+            }
+        }
+        if txs != header.transaction_count {
+            return bad(format!(
+                "payload holds {txs} transactions, header says {}",
+                header.transaction_count
+            ));
+        }
+        let last_root = blocks
+            .last()
+            .map(|b| b.header.state_root)
+            .unwrap_or_default();
+        if last_root != header.post_state_root {
+            return Err(L1Error::StateRootMismatch {
+                what: "postStateRoot (the last block's stateRoot)".into(),
+                got: header.post_state_root,
+                expected: last_root,
+            });
+        }
+        let deadline = add_u64(h, c.info.params.challenge_period, "deadline")?;
+        let fast_deadline = add_u64(h, c.info.params.fast_challenge_period, "deadline")?;
+        let index = c.anchors.len() as u64;
+        let anchor = Anchor {
+            index,
+            l1_height: h,
+            header: header.clone(),
+            batch_hash,
+            data_root: commitment.data_root(),
+            poster: *from,
+            deadline,
+            fast_deadline,
+            messages_start: c.consumed,
+            messages_end: cursor,
+            disputed: false,
+            finalized: false,
+        };
+        let c = self.chain_mut(chain)?;
+        c.anchors.push(anchor);
+        c.info.latest_state_root = header.post_state_root;
+        c.info.latest_l2_block = header.end_block;
+        c.info.latest_l1_anchor = h;
+        c.consumed = cursor;
+        Ok(vec![L1Event::BatchAnchored {
+            chain,
+            index,
+            batch_hash,
+            deadline,
+        }])
+    }
+
+    /// Begin block: finalize, in order, the anchors whose deadline is reached and that are not
+    /// disputed (none in EMERGENCY).
+    pub(crate) fn begin_block(&mut self) -> Vec<L1Event> {
+        let h = self.height;
+        let mut events = Vec::new();
+        for (id, c) in self.chains.iter_mut() {
+            if c.info.status == L2Status::Emergency {
+                continue;
+            }
+            while let Some(a) = usize::try_from(c.finalized_count)
+                .ok()
+                .and_then(|i| c.anchors.get_mut(i))
+            {
+                if a.disputed || a.deadline > h {
+                    break;
+                }
+                a.finalized = true;
+                c.finalized_count += 1;
+                c.info.finalized_state_root = a.header.post_state_root;
+                c.info.finalized_l2_block = a.header.end_block;
+                c.finalized_consumed = a.messages_end;
+                events.push(L1Event::AnchorFinalized {
+                    chain: *id,
+                    index: a.index,
+                    root: a.header.post_state_root,
+                });
+            }
+        }
+        events
+    }
+
+    /// Open a dispute on anchor `index` of `chain` (hook for the fraud-proof rules): it and the
+    /// anchors after it stop finalizing. Fails with `BRIDGE_CHALLENGE_FAILED` when the anchor is
+    /// final, its window is closed, it is already disputed, or the chain is in EMERGENCY.
+    pub fn open_dispute(&mut self, chain: u64, index: u64) -> Result<(), L1Error> {
+        let h = self.height;
+        let c = self.chain_mut(chain)?;
+        if c.info.status == L2Status::Emergency {
+            return Err(L1Error::ChallengeFailed(format!(
+                "chain {chain} is in EMERGENCY"
+            )));
+        }
+        let fc = c.finalized_count;
+        let a = usize::try_from(index)
+            .ok()
+            .and_then(|i| c.anchors.get_mut(i))
+            .ok_or(L1Error::UnknownAnchor { chain, index })?;
+        if index < fc || a.finalized {
+            return Err(L1Error::ChallengeFailed(format!("anchor {index} is final")));
+        }
+        if h >= a.deadline {
+            return Err(L1Error::ChallengeFailed(format!(
+                "the challenge window of anchor {index} closed at L1 height {}",
+                a.deadline
+            )));
+        }
+        if a.disputed {
+            return Err(L1Error::ChallengeFailed(format!(
+                "anchor {index} is already disputed"
+            )));
+        }
+        a.disputed = true;
+        Ok(())
+    }
+
+    /// Close the dispute on anchor `index` (hook for the fraud-proof rules). When the fraud is
+    /// proven, that anchor and all later ones are removed and the chain continues from the
+    /// anchor's pre-state root, L2 block and queue cursor; slashing is the caller's (see
+    /// [`L1State::slash`]). Otherwise the anchor just becomes undisputed.
+    pub fn resolve_dispute(
+        &mut self,
+        chain: u64,
+        index: u64,
+        fraud_proven: bool,
+    ) -> Result<(), L1Error> {
+        let c = self.chain_mut(chain)?;
+        let pos = usize::try_from(index)
+            .ok()
+            .filter(|i| *i < c.anchors.len())
+            .ok_or(L1Error::UnknownAnchor { chain, index })?;
+        let a = &mut c.anchors[pos];
+        if !a.disputed {
+            return Err(L1Error::ChallengeFailed(format!(
+                "anchor {index} is not disputed"
+            )));
+        }
+        if !fraud_proven {
+            a.disputed = false;
+            return Ok(());
+        }
+        let (root, block, cursor) = (
+            a.header.pre_state_root,
+            a.header.start_block.saturating_sub(1),
+            a.messages_start,
+        );
+        c.anchors.truncate(pos);
+        c.info.latest_state_root = root;
+        c.info.latest_l2_block = block;
+        c.consumed = cursor;
+        Ok(())
+    }
+}

@@ -1,0 +1,573 @@
+//! L1 blocks, signed L1 transactions and their operations, with casl2's own serialization
+//! (Bitcoin style, `docs/protocol.md` "L1 rules").
+
+use super::error::L1Error;
+use super::registry::L2Status;
+use crate::codec::{write_var_bytes, write_vec, CodecError, Decode, Encode, Reader};
+use crate::da::DACommitment;
+use crate::hash::{merkle_root, sha256d, sha256d_parts, Address, H256};
+use crate::keys::{recover_compact, PrivateKey, PublicKey, COMPACT_SIGNATURE_LEN};
+use crate::params::{ChainParams, Network};
+use crate::smt::CompactProof;
+use crate::types::{AccountState, BatchHeader, BlockSignature, L2Transaction, WithdrawalRecord};
+use serde::{Deserialize, Serialize};
+
+/// Domain tag in front of an L1 transaction's signing preimage, so that an L1 signature can
+/// never be replayed as an L2 transaction signature (or the reverse).
+pub const L1_TX_TAG: &[u8] = b"CASL2/L1tx";
+/// Most transactions in one L1 block.
+pub const MAX_BLOCK_TXS: usize = 10_000;
+/// Longest chain name (bytes).
+pub const MAX_CHAIN_NAME: u64 = 64;
+/// Longest sequencer endpoint (bytes).
+pub const MAX_ENDPOINT: u64 = 256;
+/// Largest batch payload in a `PostBatch` (bytes; the DA layer's own cap applies too).
+pub const MAX_PAYLOAD: u64 = 8 * 1024 * 1024;
+/// Most signatures on one batch.
+pub const MAX_BATCH_SIGNATURES: u64 = 1_024;
+
+/// One L1 operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum L1Op {
+    /// 0: pay `amount` to `to`.
+    Transfer {
+        /// Recipient.
+        to: Address,
+        /// Amount (positive).
+        amount: i64,
+    },
+    /// 1 (authority only): set the HAT v2 reputation score (0..=100) of `address`.
+    SetHatScore {
+        /// The scored address.
+        address: Address,
+        /// Its score.
+        score: u32,
+    },
+    /// 2: register an L2 chain; the sender is its deployer and locks `deployer_stake`.
+    RegisterChain {
+        /// The new chain's id.
+        chain_id: u64,
+        /// Its name (1..=64 printable ASCII bytes).
+        name: String,
+        /// Its parameters.
+        params: ChainParams,
+        /// State root of its genesis (L2 block 0).
+        genesis_root: H256,
+        /// Stake the deployer locks (at least `params.min_sequencer_stake`).
+        deployer_stake: i64,
+    },
+    /// 3 (deployer only): change the chain's status (PAUSED, ACTIVE, DEPRECATED).
+    SetChainStatus {
+        /// The chain.
+        chain: u64,
+        /// The new status.
+        status: L2Status,
+    },
+    /// 4: announce the sender as a sequencer of `chain`, locking `stake`.
+    AnnounceSequencer {
+        /// The chain.
+        chain: u64,
+        /// Stake locked from the sender's balance.
+        stake: i64,
+        /// Where the sequencer can be reached.
+        endpoint: String,
+    },
+    /// 5: start unbonding the sender's sequencer stake on `chain`.
+    Unbond {
+        /// The chain.
+        chain: u64,
+    },
+    /// 6: take back an unbonded stake once its delay has passed.
+    WithdrawStake {
+        /// The chain.
+        chain: u64,
+    },
+    /// 7: lock `amount` in the chain's escrow and queue a deposit to `recipient` on L2.
+    Deposit {
+        /// The chain.
+        chain: u64,
+        /// L2 account credited.
+        recipient: Address,
+        /// Amount (positive).
+        amount: i64,
+    },
+    /// 8: a deposit in the real node's `L2BURN` `OP_RETURN` format (53-byte script).
+    BurnDeposit {
+        /// The burn script.
+        script: Vec<u8>,
+    },
+    /// 9: queue a signed L2 transaction that the chain's sequencers must include.
+    ForceTransaction {
+        /// The chain.
+        chain: u64,
+        /// The signed L2 transaction.
+        tx: Box<L2Transaction>,
+    },
+    /// 10: anchor a batch: header, DA commitment, the compressed batch and quorum signatures.
+    PostBatch {
+        /// The chain.
+        chain: u64,
+        /// The batch header.
+        header: BatchHeader,
+        /// The DA commitment of the payload.
+        commitment: DACommitment,
+        /// The compressed batch (zstd of `da::serialize_blocks`).
+        payload: Vec<u8>,
+        /// Sequencer DER signatures over the batch header hash.
+        signatures: Vec<BlockSignature>,
+    },
+    /// 11: pay a withdrawal proved against a final anchor's post-state root.
+    FinalizeWithdrawal {
+        /// The chain.
+        chain: u64,
+        /// Index of the anchor whose root holds the record.
+        anchor: u64,
+        /// The withdrawal record.
+        record: WithdrawalRecord,
+        /// Proof of the record under `record.key()`.
+        proof: CompactProof,
+    },
+    /// 12: in EMERGENCY, pay an account's full balance in the last finalized root.
+    EmergencyWithdraw {
+        /// The chain.
+        chain: u64,
+        /// The L2 account (paid to the L1 account with the same address).
+        address: Address,
+        /// Its state in the last finalized root.
+        account: AccountState,
+        /// Proof of that state.
+        proof: CompactProof,
+    },
+}
+
+/// A signed L1 transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct L1Tx {
+    /// Sender (HASH160 of the signing key).
+    pub from: Address,
+    /// Sender's nonce: its count of earlier transactions with a good signature and nonce.
+    pub nonce: u64,
+    /// What to do.
+    pub op: L1Op,
+    /// 65-byte compact recoverable signature over [`L1Tx::signing_hash`].
+    #[serde(with = "crate::smt::hex_bytes")]
+    pub signature: Vec<u8>,
+}
+
+impl L1Tx {
+    /// An unsigned transaction from `key`'s address, signed with it.
+    pub fn signed(key: &PrivateKey, nonce: u64, op: L1Op) -> Result<L1Tx, L1Error> {
+        let mut tx = L1Tx {
+            from: key.address(),
+            nonce,
+            op,
+            signature: Vec::new(),
+        };
+        tx.sign(key)?;
+        Ok(tx)
+    }
+
+    /// The unsigned serialization: `from u160 ‖ nonce u64 ‖ op`.
+    pub fn unsigned_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.from.encode_to(&mut out);
+        out.extend_from_slice(&self.nonce.to_le_bytes());
+        self.op.encode_to(&mut out);
+        out
+    }
+
+    /// The signing hash: `SHA256d("CASL2/L1tx" ‖ unsigned serialization)`.
+    pub fn signing_hash(&self) -> H256 {
+        sha256d_parts(&[L1_TX_TAG, &self.unsigned_bytes()])
+    }
+
+    /// The transaction id: SHA256d of the full serialization (signature included).
+    pub fn hash(&self) -> H256 {
+        sha256d(&self.encode())
+    }
+
+    /// Sign with `key` (does not change `from`).
+    pub fn sign(&mut self, key: &PrivateKey) -> Result<(), L1Error> {
+        let sig = key
+            .sign_compact(&self.signing_hash())
+            .map_err(|e| L1Error::BadSignature(e.to_string()))?;
+        self.signature = sig.to_vec();
+        Ok(())
+    }
+
+    /// Recover the signing key and check that its address is `from`.
+    pub fn recover_signer(&self) -> Result<PublicKey, L1Error> {
+        if self.signature.len() != COMPACT_SIGNATURE_LEN {
+            return Err(L1Error::BadSignature(format!(
+                "signature must be {COMPACT_SIGNATURE_LEN} bytes, got {}",
+                self.signature.len()
+            )));
+        }
+        let key = recover_compact(&self.signing_hash(), &self.signature)
+            .map_err(|e| L1Error::BadSignature(e.to_string()))?;
+        if key.address() != self.from {
+            return Err(L1Error::BadSignature(format!(
+                "signature recovers {}, transaction is from {}",
+                key.address(),
+                self.from
+            )));
+        }
+        Ok(key)
+    }
+}
+
+impl Encode for L1Tx {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.from.encode_to(out);
+        out.extend_from_slice(&self.nonce.to_le_bytes());
+        self.op.encode_to(out);
+        write_var_bytes(out, &self.signature);
+    }
+}
+
+impl Decode for L1Tx {
+    const MIN_SIZE: usize = 20 + 8 + 1 + 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(L1Tx {
+            from: Address::decode_from(r)?,
+            nonce: r.u64("nonce")?,
+            op: L1Op::decode_from(r)?,
+            signature: r.var_bytes("signature", COMPACT_SIGNATURE_LEN as u64)?,
+        })
+    }
+}
+
+/// An L1 block: `height`, `time`, `prev_hash` and transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct L1Block {
+    /// Height (genesis is 0).
+    pub height: u64,
+    /// Unix seconds (not decreasing along the chain).
+    pub time: u64,
+    /// Hash of the previous block (zero for genesis).
+    pub prev_hash: H256,
+    /// The transactions, applied in order.
+    pub txs: Vec<L1Tx>,
+}
+
+impl L1Block {
+    /// Bitcoin-style Merkle root of the transaction ids.
+    pub fn txs_root(&self) -> H256 {
+        merkle_root(&self.txs.iter().map(L1Tx::hash).collect::<Vec<_>>())
+    }
+
+    /// The 80-byte header: `height u64 ‖ prev_hash u256 ‖ txs_root u256 ‖ time u64`.
+    pub fn header_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(&self.height.to_le_bytes());
+        self.prev_hash.encode_to(&mut out);
+        self.txs_root().encode_to(&mut out);
+        out.extend_from_slice(&self.time.to_le_bytes());
+        out
+    }
+
+    /// The block hash: SHA256d of the header.
+    pub fn hash(&self) -> H256 {
+        sha256d(&self.header_bytes())
+    }
+}
+
+impl Encode for L1Block {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.height.to_le_bytes());
+        out.extend_from_slice(&self.time.to_le_bytes());
+        self.prev_hash.encode_to(out);
+        write_vec(out, &self.txs);
+    }
+}
+
+impl Decode for L1Block {
+    const MIN_SIZE: usize = 8 + 8 + 32 + 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(L1Block {
+            height: r.u64("height")?,
+            time: r.u64("time")?,
+            prev_hash: H256::decode_from(r)?,
+            txs: r.vec("txs", MAX_BLOCK_TXS as u64)?,
+        })
+    }
+}
+
+fn network_tag(n: Network) -> u8 {
+    match n {
+        Network::Regtest => 0,
+        Network::Testnet => 1,
+        Network::Mainnet => 2,
+    }
+}
+
+/// `ChainParams` in field order: `network u8` then every field at its fixed width (LE).
+fn encode_params(p: &ChainParams, out: &mut Vec<u8>) {
+    out.push(network_tag(p.network));
+    for v in [p.block_time_ms, p.batch_interval, p.block_gas_limit] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [p.challenge_period, p.fast_challenge_period] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&p.fast_withdrawal_hat.to_le_bytes());
+    out.extend_from_slice(&p.challenge_bond.to_le_bytes());
+    out.extend_from_slice(&p.min_sequencer_stake.to_le_bytes());
+    out.extend_from_slice(&p.min_sequencer_hat.to_le_bytes());
+    for v in [p.unbonding_delay, p.blocks_per_leader, p.leader_timeout_ms] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&p.consensus_threshold_pct.to_le_bytes());
+    out.extend_from_slice(&p.max_deposit_per_tx.to_le_bytes());
+    out.extend_from_slice(&p.max_daily_deposit.to_le_bytes());
+    for v in [
+        p.l1_blocks_per_day,
+        p.forced_inclusion_deadline,
+        p.emergency_after,
+        p.max_timestamp_drift,
+    ] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&p.min_slash.to_le_bytes());
+}
+
+fn decode_params(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
+    let network = match r.u8("network")? {
+        0 => Network::Regtest,
+        1 => Network::Testnet,
+        2 => Network::Mainnet,
+        n => {
+            return Err(CodecError::Invalid {
+                what: "network",
+                detail: format!("unknown network {n}"),
+            })
+        }
+    };
+    Ok(ChainParams {
+        network,
+        block_time_ms: r.u64("blockTimeMs")?,
+        batch_interval: r.u64("batchInterval")?,
+        block_gas_limit: r.u64("blockGasLimit")?,
+        challenge_period: r.u64("challengePeriod")?,
+        fast_challenge_period: r.u64("fastChallengePeriod")?,
+        fast_withdrawal_hat: r.u32("fastWithdrawalHat")?,
+        challenge_bond: r.i64("challengeBond")?,
+        min_sequencer_stake: r.i64("minSequencerStake")?,
+        min_sequencer_hat: r.u32("minSequencerHat")?,
+        unbonding_delay: r.u64("unbondingDelay")?,
+        blocks_per_leader: r.u64("blocksPerLeader")?,
+        leader_timeout_ms: r.u64("leaderTimeoutMs")?,
+        consensus_threshold_pct: r.u32("consensusThresholdPct")?,
+        max_deposit_per_tx: r.i64("maxDepositPerTx")?,
+        max_daily_deposit: r.i64("maxDailyDeposit")?,
+        l1_blocks_per_day: r.u64("l1BlocksPerDay")?,
+        forced_inclusion_deadline: r.u64("forcedInclusionDeadline")?,
+        emergency_after: r.u64("emergencyAfter")?,
+        max_timestamp_drift: r.u64("maxTimestampDrift")?,
+        min_slash: r.i64("minSlash")?,
+    })
+}
+
+impl Encode for L1Op {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        let le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+        match self {
+            L1Op::Transfer { to, amount } => {
+                out.push(0);
+                to.encode_to(out);
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
+            L1Op::SetHatScore { address, score } => {
+                out.push(1);
+                address.encode_to(out);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+            L1Op::RegisterChain {
+                chain_id,
+                name,
+                params,
+                genesis_root,
+                deployer_stake,
+            } => {
+                out.push(2);
+                le(out, *chain_id);
+                write_var_bytes(out, name.as_bytes());
+                encode_params(params, out);
+                genesis_root.encode_to(out);
+                out.extend_from_slice(&deployer_stake.to_le_bytes());
+            }
+            L1Op::SetChainStatus { chain, status } => {
+                out.push(3);
+                le(out, *chain);
+                out.push(status.as_u8());
+            }
+            L1Op::AnnounceSequencer {
+                chain,
+                stake,
+                endpoint,
+            } => {
+                out.push(4);
+                le(out, *chain);
+                out.extend_from_slice(&stake.to_le_bytes());
+                write_var_bytes(out, endpoint.as_bytes());
+            }
+            L1Op::Unbond { chain } => {
+                out.push(5);
+                le(out, *chain);
+            }
+            L1Op::WithdrawStake { chain } => {
+                out.push(6);
+                le(out, *chain);
+            }
+            L1Op::Deposit {
+                chain,
+                recipient,
+                amount,
+            } => {
+                out.push(7);
+                le(out, *chain);
+                recipient.encode_to(out);
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
+            L1Op::BurnDeposit { script } => {
+                out.push(8);
+                write_var_bytes(out, script);
+            }
+            L1Op::ForceTransaction { chain, tx } => {
+                out.push(9);
+                le(out, *chain);
+                tx.encode_to(out);
+            }
+            L1Op::PostBatch {
+                chain,
+                header,
+                commitment,
+                payload,
+                signatures,
+            } => {
+                out.push(10);
+                le(out, *chain);
+                header.encode_to(out);
+                commitment.encode_to(out);
+                write_var_bytes(out, payload);
+                write_vec(out, signatures);
+            }
+            L1Op::FinalizeWithdrawal {
+                chain,
+                anchor,
+                record,
+                proof,
+            } => {
+                out.push(11);
+                le(out, *chain);
+                le(out, *anchor);
+                record.encode_to(out);
+                proof.encode_to(out);
+            }
+            L1Op::EmergencyWithdraw {
+                chain,
+                address,
+                account,
+                proof,
+            } => {
+                out.push(12);
+                le(out, *chain);
+                address.encode_to(out);
+                account.encode_to(out);
+                proof.encode_to(out);
+            }
+        }
+    }
+}
+
+fn string(r: &mut Reader<'_>, what: &'static str, max: u64) -> Result<String, CodecError> {
+    let b = r.var_bytes(what, max)?;
+    String::from_utf8(b).map_err(|_| CodecError::Invalid {
+        what,
+        detail: "not UTF-8".into(),
+    })
+}
+
+impl Decode for L1Op {
+    const MIN_SIZE: usize = 2;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(match r.u8("op")? {
+            0 => L1Op::Transfer {
+                to: Address::decode_from(r)?,
+                amount: r.i64("amount")?,
+            },
+            1 => L1Op::SetHatScore {
+                address: Address::decode_from(r)?,
+                score: r.u32("score")?,
+            },
+            2 => L1Op::RegisterChain {
+                chain_id: r.u64("chainId")?,
+                name: string(r, "name", MAX_CHAIN_NAME)?,
+                params: decode_params(r)?,
+                genesis_root: H256::decode_from(r)?,
+                deployer_stake: r.i64("deployerStake")?,
+            },
+            3 => L1Op::SetChainStatus {
+                chain: r.u64("chain")?,
+                status: {
+                    let s = r.u8("status")?;
+                    L2Status::from_u8(s).ok_or_else(|| CodecError::Invalid {
+                        what: "status",
+                        detail: format!("unknown status {s}"),
+                    })?
+                },
+            },
+            4 => L1Op::AnnounceSequencer {
+                chain: r.u64("chain")?,
+                stake: r.i64("stake")?,
+                endpoint: string(r, "endpoint", MAX_ENDPOINT)?,
+            },
+            5 => L1Op::Unbond {
+                chain: r.u64("chain")?,
+            },
+            6 => L1Op::WithdrawStake {
+                chain: r.u64("chain")?,
+            },
+            7 => L1Op::Deposit {
+                chain: r.u64("chain")?,
+                recipient: Address::decode_from(r)?,
+                amount: r.i64("amount")?,
+            },
+            8 => L1Op::BurnDeposit {
+                script: r.var_bytes("script", 1024)?,
+            },
+            9 => L1Op::ForceTransaction {
+                chain: r.u64("chain")?,
+                tx: Box::new(L2Transaction::decode_from(r)?),
+            },
+            10 => L1Op::PostBatch {
+                chain: r.u64("chain")?,
+                header: BatchHeader::decode_from(r)?,
+                commitment: DACommitment::decode_from(r)?,
+                payload: r.var_bytes("payload", MAX_PAYLOAD)?,
+                signatures: r.vec("signatures", MAX_BATCH_SIGNATURES)?,
+            },
+            11 => L1Op::FinalizeWithdrawal {
+                chain: r.u64("chain")?,
+                anchor: r.u64("anchor")?,
+                record: WithdrawalRecord::decode_from(r)?,
+                proof: CompactProof::decode_from(r)?,
+            },
+            12 => L1Op::EmergencyWithdraw {
+                chain: r.u64("chain")?,
+                address: Address::decode_from(r)?,
+                account: AccountState::decode_from(r)?,
+                proof: CompactProof::decode_from(r)?,
+            },
+            k => {
+                return Err(CodecError::Invalid {
+                    what: "op",
+                    detail: format!("unknown L1 operation {k}"),
+                })
+            }
+        })
+    }
+}
