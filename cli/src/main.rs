@@ -5,6 +5,7 @@
 //! input or any other error.
 
 mod accounts;
+mod l1;
 mod tree;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,9 @@ enum Command {
     /// The account tree: compute roots, build and check account proofs offline.
     #[command(subcommand)]
     Tree(tree::TreeCommand),
+    /// The L1 side: run the embedded devnet L1.
+    #[command(subcommand)]
+    L1(l1::L1Command),
 }
 
 /// How a command ended when it did not succeed.
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
+        Command::L1(cmd) => l1::run(cmd, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

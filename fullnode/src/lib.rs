@@ -2,10 +2,13 @@
 //!
 //! Built so far: [`store::RedbNodeStore`], the persistent home of the state tree (a
 //! [`casl2_verifier::smt::NodeStore`] in a redb file) with the history of recent block roots.
-//! The sequencer, consensus networking, the JSON-RPC server and the embedded devnet L1 come
-//! with their issues ("The L1 side", "Sequencer full node"); there is no `casl2 node` command
-//! until they exist.
+//! [`devnet::Devnet`], the embedded devnet L1 (the `verifier::l1` rules over a single-miner
+//! chain persisted in redb), and [`devnet_rpc`], its JSON-RPC 2.0 server (`casl2 l1 devnet`).
+//! The sequencer, consensus networking and the L2 node's RPC come with their issue ("Sequencer
+//! full node"); there is no `casl2 node` command until they exist.
 
+pub mod devnet;
+pub mod devnet_rpc;
 pub mod store;
 
 pub use casl2_lightclient as lightclient;

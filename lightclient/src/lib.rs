@@ -1,8 +1,10 @@
 //! casl2 light client.
 //!
-//! This crate will hold the L1 client trait with its devnet and cascoind backends, the L2 node
-//! RPC client and the light verification of balances and data availability (issues "The L1 side"
-//! and "Light client"). None of that is built yet, so the crate exposes nothing but the verifier
-//! it is built on.
+//! Built so far: [`l1`], the [`l1::L1Client`] trait through which casl2 reaches the L1, with its
+//! devnet backend [`l1::DevnetClient`] (JSON-RPC over `reqwest`). Not built yet: the cascoind
+//! backend, the L2 node RPC client and the light verification of balances and data
+//! availability (issues "The L1 side" and "Light client").
+
+pub mod l1;
 
 pub use casl2_verifier as verifier;

@@ -1,0 +1,513 @@
+//! The devnet L1's JSON-RPC 2.0 server over HTTP (axum), for 127.0.0.1.
+//!
+//! One `POST /` endpoint takes a request object or a batch array. Parameters are positional
+//! arrays (bitcoind style); methods and errors are listed in `docs/protocol.md`, "Devnet L1
+//! RPC". Rule failures carry the [`L1Error`] code with its name in `data`; protocol errors use
+//! the JSON-RPC codes -32700, -32600, -32601, -32602 and -32603. Bodies over
+//! [`MAX_BODY_BYTES`] get -32600 with HTTP 413.
+
+use crate::devnet::{Devnet, DevnetError};
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use casl2_verifier::l1::{L1Error, L1Tx};
+use casl2_verifier::{Address, Decode, H256};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// Largest request body (4 MiB).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Most requests in one batch.
+pub const MAX_BATCH: usize = 1_000;
+
+/// A devnet shared between the server, the miner and the caller.
+pub type SharedDevnet = Arc<Mutex<Devnet>>;
+
+/// Why the server could not run.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The HTTP server failed.
+    #[error("devnet RPC server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    /// The code.
+    pub code: i64,
+    /// The message.
+    pub message: String,
+    /// Extra data (the rule error's name and detail).
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    fn new(code: i64, message: impl Into<String>) -> RpcError {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+    fn parse(m: impl Into<String>) -> RpcError {
+        RpcError::new(-32700, m)
+    }
+    fn invalid_request(m: impl Into<String>) -> RpcError {
+        RpcError::new(-32600, m)
+    }
+    fn params(m: impl Into<String>) -> RpcError {
+        RpcError::new(-32602, m)
+    }
+    fn internal(m: impl Into<String>) -> RpcError {
+        RpcError::new(-32603, m)
+    }
+    fn to_json(&self) -> Value {
+        let mut o = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = &self.data {
+            o["data"] = d.clone();
+        }
+        o
+    }
+}
+
+impl From<L1Error> for RpcError {
+    fn from(e: L1Error) -> RpcError {
+        RpcError {
+            code: i64::from(e.code()),
+            message: e.to_string(),
+            data: Some(json!({ "name": e.name(), "detail": e })),
+        }
+    }
+}
+
+impl From<DevnetError> for RpcError {
+    fn from(e: DevnetError) -> RpcError {
+        match e {
+            DevnetError::Rule(r) => r.into(),
+            DevnetError::InvalidArgument(m) => RpcError::params(m),
+            e @ DevnetError::Storage(_) => RpcError::internal(e.to_string()),
+        }
+    }
+}
+
+fn lock(d: &SharedDevnet) -> MutexGuard<'_, Devnet> {
+    d.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Unix seconds now (0 if the clock is before 1970).
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The axum router of the JSON-RPC endpoint.
+pub fn router(devnet: SharedDevnet) -> Router {
+    Router::new().route("/", post(handle)).with_state(devnet)
+}
+
+/// Serve JSON-RPC on `listener` until `shutdown` completes.
+pub async fn serve(
+    devnet: SharedDevnet,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, router(devnet))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Mine one block every `interval` until `shutdown` completes (errors end the miner).
+pub async fn mine_every(
+    devnet: SharedDevnet,
+    interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DevnetError> {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            _ = tick.tick() => {
+                let d = devnet.clone();
+                let r = tokio::task::spawn_blocking(move || lock(&d).generate(1, now_secs()).map(|_| ()))
+                    .await
+                    .map_err(|e| DevnetError::Storage(format!("miner task: {e}")))?;
+                r?;
+            }
+        }
+    }
+}
+
+fn reply(status: StatusCode, v: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn error_reply(id: Value, e: &RpcError) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": e.to_json() })
+}
+
+async fn handle(State(devnet): State<SharedDevnet>, body: Body) -> Response {
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = RpcError::invalid_request(format!(
+                "request body over {MAX_BODY_BYTES} bytes (or unreadable)"
+            ));
+            return reply(StatusCode::PAYLOAD_TOO_LARGE, &error_reply(Value::Null, &e));
+        }
+    };
+    let parsed: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let e = RpcError::parse(format!("parse error: {e}"));
+            return reply(StatusCode::OK, &error_reply(Value::Null, &e));
+        }
+    };
+    let result = tokio::task::spawn_blocking(move || dispatch_body(&devnet, parsed)).await;
+    match result {
+        Ok(Some(v)) => reply(StatusCode::OK, &v),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            let e = RpcError::internal(format!("handler failed: {e}"));
+            reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error_reply(Value::Null, &e),
+            )
+        }
+    }
+}
+
+/// Answer a parsed body (object or batch); `None` when it held only notifications.
+pub fn dispatch_body(devnet: &SharedDevnet, body: Value) -> Option<Value> {
+    match body {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Some(error_reply(
+                    Value::Null,
+                    &RpcError::invalid_request("empty batch"),
+                ));
+            }
+            if items.len() > MAX_BATCH {
+                return Some(error_reply(
+                    Value::Null,
+                    &RpcError::invalid_request(format!("batch over {MAX_BATCH} requests")),
+                ));
+            }
+            let out: Vec<Value> = items
+                .into_iter()
+                .filter_map(|r| dispatch_one(devnet, r))
+                .collect();
+            if out.is_empty() {
+                None
+            } else {
+                Some(Value::Array(out))
+            }
+        }
+        other => dispatch_one(devnet, other),
+    }
+}
+
+fn dispatch_one(devnet: &SharedDevnet, req: Value) -> Option<Value> {
+    let Value::Object(obj) = req else {
+        return Some(error_reply(
+            Value::Null,
+            &RpcError::invalid_request("a request must be an object"),
+        ));
+    };
+    let id = obj.get("id").cloned();
+    let id_ok = matches!(
+        id,
+        None | Some(Value::Null) | Some(Value::Number(_)) | Some(Value::String(_))
+    );
+    let reply_id = if id_ok {
+        id.clone().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    if !id_ok || obj.get("jsonrpc") != Some(&json!("2.0")) {
+        return Some(error_reply(
+            reply_id,
+            &RpcError::invalid_request("need \"jsonrpc\": \"2.0\" and a string, number or null id"),
+        ));
+    }
+    let Some(Value::String(method)) = obj.get("method") else {
+        return Some(error_reply(
+            reply_id,
+            &RpcError::invalid_request("\"method\" must be a string"),
+        ));
+    };
+    let params = match obj.get("params") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Some(error_reply(
+                reply_id,
+                &RpcError::params("params must be a positional array"),
+            ))
+        }
+    };
+    let result = call(devnet, method, &params);
+    id.as_ref()?;
+    Some(match result {
+        Ok(v) => json!({ "jsonrpc": "2.0", "id": reply_id, "result": v }),
+        Err(e) => error_reply(reply_id, &e),
+    })
+}
+
+fn param<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a Value, RpcError> {
+    p.get(i)
+        .ok_or_else(|| RpcError::params(format!("missing parameter {i} ({name})")))
+}
+
+fn p_u64(p: &[Value], i: usize, name: &str) -> Result<u64, RpcError> {
+    param(p, i, name)?.as_u64().ok_or_else(|| {
+        RpcError::params(format!(
+            "parameter {i} ({name}) must be a non-negative integer"
+        ))
+    })
+}
+
+fn p_u64_or(p: &[Value], i: usize, name: &str, default: u64) -> Result<u64, RpcError> {
+    match p.get(i) {
+        None | Some(Value::Null) => Ok(default),
+        Some(_) => p_u64(p, i, name),
+    }
+}
+
+fn p_str<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a str, RpcError> {
+    param(p, i, name)?
+        .as_str()
+        .ok_or_else(|| RpcError::params(format!("parameter {i} ({name}) must be a string")))
+}
+
+fn p_hash(p: &[Value], i: usize) -> Result<H256, RpcError> {
+    H256::from_hex(p_str(p, i, "block hash")?)
+        .map_err(|e| RpcError::params(format!("parameter {i} (block hash): {e}")))
+}
+
+fn p_address(p: &[Value], i: usize) -> Result<Address, RpcError> {
+    Address::from_hex(p_str(p, i, "address")?)
+        .map_err(|e| RpcError::params(format!("parameter {i} (address): {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
+    serde_json::to_value(v).map_err(|e| RpcError::internal(format!("serialize: {e}")))
+}
+
+/// A window `[from, from + count)` of a list (count capped at 1000).
+fn window<T: Clone>(items: &[T], p: &[Value], at: usize) -> Result<Vec<T>, RpcError> {
+    let from = usize::try_from(p_u64_or(p, at, "from", 0)?).unwrap_or(usize::MAX);
+    let count = usize::try_from(p_u64_or(p, at + 1, "count", 1000)?.min(1000)).unwrap_or(1000);
+    Ok(items.iter().skip(from).take(count).cloned().collect())
+}
+
+/// The method names the server answers.
+pub const METHODS: &[&str] = &[
+    "getblockcount",
+    "getblockhash",
+    "getblock",
+    "getbestblockhash",
+    "sendrawtransaction",
+    "getrawmempool",
+    "generate",
+    "getbalance",
+    "getaccount",
+    "invalidateblock",
+    "reconsiderblock",
+    "l2_listchains",
+    "l2_getchain",
+    "l2_getsequencers",
+    "l2_getanchors",
+    "l2_getqueue",
+    "l2_getdeposits",
+    "l2_getwithdrawals",
+    "l2_getforcedqueue",
+];
+
+fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcError> {
+    match method {
+        "getblockcount" => Ok(json!(lock(devnet).height())),
+        "getbestblockhash" => to_json(&lock(devnet).state().tip_hash()),
+        "getblockhash" => {
+            let h = p_u64(p, 0, "height")?;
+            let d = lock(devnet);
+            let hash = d
+                .state()
+                .block_hash(h)
+                .ok_or_else(|| RpcError::params(format!("no block at height {h}")))?;
+            to_json(&hash)
+        }
+        "getblock" => {
+            let hash = p_hash(p, 0)?;
+            let verbosity = p_u64_or(p, 1, "verbosity", 1)?;
+            let d = lock(devnet);
+            let Some(height) = d.height_of(&hash) else {
+                let block = d
+                    .stored_block(&hash)?
+                    .ok_or_else(|| RpcError::params(format!("unknown block {hash}")))?;
+                if verbosity == 0 {
+                    return Ok(json!(hex::encode(casl2_verifier::Encode::encode(&block))));
+                }
+                return Ok(json!({
+                    "hash": hash, "height": block.height, "time": block.time,
+                    "prevHash": block.prev_hash, "inActiveChain": false,
+                    "invalid": d.invalid_blocks().contains(&hash),
+                    "txs": to_json(&block.txs)?,
+                }));
+            };
+            let block = d
+                .block_at(height)
+                .ok_or_else(|| RpcError::internal("active block missing"))?;
+            if verbosity == 0 {
+                return Ok(json!(hex::encode(casl2_verifier::Encode::encode(block))));
+            }
+            let outcome = d.outcome_at(height);
+            let txids: Vec<H256> = block.txs.iter().map(L1Tx::hash).collect();
+            Ok(json!({
+                "hash": hash,
+                "height": height,
+                "time": block.time,
+                "prevHash": block.prev_hash,
+                "txsRoot": block.txs_root(),
+                "confirmations": d.height().saturating_sub(height).saturating_add(1),
+                "inActiveChain": true,
+                "txids": txids,
+                "txs": to_json(&block.txs)?,
+                "receipts": match outcome { Some(o) => to_json(&o.receipts)?, None => json!([]) },
+                "events": match outcome { Some(o) => to_json(&o.events)?, None => json!([]) },
+            }))
+        }
+        "sendrawtransaction" => {
+            let raw = p_str(p, 0, "transaction hex")?;
+            let raw = raw.strip_prefix("0x").unwrap_or(raw);
+            let bytes =
+                hex::decode(raw).map_err(|e| RpcError::params(format!("transaction hex: {e}")))?;
+            let tx = L1Tx::decode(&bytes)
+                .map_err(|e| RpcError::params(format!("transaction decode: {e}")))?;
+            let id = lock(devnet).submit(tx)?;
+            to_json(&id)
+        }
+        "getrawmempool" => {
+            let d = lock(devnet);
+            let ids: Vec<H256> = d.mempool().iter().map(L1Tx::hash).collect();
+            to_json(&ids)
+        }
+        "generate" => {
+            let n = p_u64_or(p, 0, "blocks", 1)?;
+            let hashes = lock(devnet).generate(n, now_secs())?;
+            to_json(&hashes)
+        }
+        "getbalance" => {
+            let a = p_address(p, 0)?;
+            Ok(json!(lock(devnet).state().balance(&a)))
+        }
+        "getaccount" => {
+            let a = p_address(p, 0)?;
+            let d = lock(devnet);
+            let acct = d.state().account(&a);
+            Ok(json!({
+                "address": a,
+                "balance": acct.balance,
+                "nonce": acct.nonce,
+                "nextNonce": d.next_nonce(&a),
+                "hatScore": d.state().hat_score(&a),
+            }))
+        }
+        "invalidateblock" => {
+            let h = p_hash(p, 0)?;
+            lock(devnet).invalidate_block(&h)?;
+            Ok(Value::Null)
+        }
+        "reconsiderblock" => {
+            let h = p_hash(p, 0)?;
+            lock(devnet).reconsider_block(&h)?;
+            Ok(Value::Null)
+        }
+        "l2_listchains" => {
+            let d = lock(devnet);
+            let list: Vec<Value> = d
+                .state()
+                .chains()
+                .values()
+                .map(|c| to_json(&c.info))
+                .collect::<Result<_, _>>()?;
+            Ok(Value::Array(list))
+        }
+        m if m.starts_with("l2_") && METHODS.contains(&m) => {
+            let chain_id = p_u64(p, 0, "chain id")?;
+            let d = lock(devnet);
+            let c = d
+                .state()
+                .chain(chain_id)
+                .ok_or(L1Error::UnknownChain(chain_id))?;
+            match m {
+                "l2_getchain" => Ok(json!({
+                    "info": to_json(&c.info)?,
+                    "escrow": c.escrow,
+                    "totalDeposited": c.total_deposited,
+                    "totalWithdrawn": c.total_withdrawn,
+                    "totalExited": c.total_exited,
+                    "totalRefunded": c.total_refunded,
+                    "queueLength": c.queue.len(),
+                    "queueHead": c.queue_head,
+                    "consumed": c.consumed,
+                    "finalizedConsumed": c.finalized_consumed,
+                    "missed": c.missed,
+                    "anchors": c.anchors.len(),
+                    "finalizedAnchors": c.finalized_count,
+                    "sequencers": c.sequencers.len(),
+                })),
+                "l2_getsequencers" => {
+                    let list: Vec<Value> = c
+                        .sequencers
+                        .iter()
+                        .map(|s| {
+                            let mut v = to_json(s)?;
+                            v["hatScore"] = json!(d.state().hat_score(&s.address));
+                            Ok(v)
+                        })
+                        .collect::<Result<_, RpcError>>()?;
+                    Ok(Value::Array(list))
+                }
+                "l2_getanchors" => to_json(&window(&c.anchors, p, 1)?),
+                "l2_getqueue" => to_json(&window(&c.queue, p, 1)?),
+                "l2_getdeposits" => {
+                    let deposits: Vec<_> =
+                        c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
+                    to_json(&window(&deposits, p, 1)?)
+                }
+                "l2_getwithdrawals" => {
+                    let list: Vec<Value> = c
+                        .paid_withdrawals
+                        .iter()
+                        .map(|(id, amount)| json!({ "id": id, "amount": amount }))
+                        .collect();
+                    Ok(Value::Array(list))
+                }
+                "l2_getforcedqueue" => {
+                    let pending: Vec<_> = c.pending_forced().cloned().collect();
+                    to_json(&pending)
+                }
+                _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
+            }
+        }
+        m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
+    }
+}

@@ -1,0 +1,204 @@
+//! casl2's one way to the L1: the [`L1Client`] trait, and its devnet backend [`DevnetClient`]
+//! (the JSON-RPC of `casl2 l1 devnet`, `docs/protocol.md` "Devnet L1 RPC").
+//!
+//! The cascoind backend (a real Cascoin node) is not built yet: there is no type for it, and
+//! nothing pretends to reach a real node.
+
+use casl2_verifier::l1::{Anchor, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
+use casl2_verifier::{Address, Decode, Encode, H256};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use thiserror::Error;
+
+/// Why an L1 call failed.
+#[derive(Debug, Error)]
+pub enum L1ClientError {
+    /// The HTTP request failed (connection, status, body).
+    #[error("L1 transport: {0}")]
+    Transport(String),
+    /// The L1 answered with a JSON-RPC error; `name` is the rule's error name (e.g.
+    /// `L1_BAD_NONCE`) when the error is an L1 rule failure.
+    #[error("L1 error {code}: {message}")]
+    Rpc {
+        /// The JSON-RPC error code (an `L1Error` code for rule failures).
+        code: i64,
+        /// The message.
+        message: String,
+        /// The rule's error name, if any.
+        name: Option<String>,
+    },
+    /// The answer did not have the expected shape.
+    #[error("L1 answer: {0}")]
+    Decode(String),
+}
+
+/// An L1 account as the L1 reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct L1AccountInfo {
+    /// Spendable balance (smallest units).
+    pub balance: i64,
+    /// Nonce of the next transaction to be mined.
+    pub nonce: u64,
+    /// Nonce for the next transaction to send (counting the L1's mempool).
+    pub next_nonce: u64,
+    /// HAT v2 score.
+    pub hat_score: u32,
+}
+
+/// What casl2 asks of an L1.
+#[allow(async_fn_in_trait)]
+pub trait L1Client {
+    /// Height of the tip.
+    async fn tip_height(&self) -> Result<u64, L1ClientError>;
+    /// Hash of the active block at `height`.
+    async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError>;
+    /// The block `hash`.
+    async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError>;
+    /// An account.
+    async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError>;
+    /// Submit a signed transaction; returns its id.
+    async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError>;
+    /// The registered L2 chains.
+    async fn chains(&self) -> Result<Vec<L2ChainInfo>, L1ClientError>;
+    /// A chain's sequencers.
+    async fn sequencers(&self, chain: u64) -> Result<Vec<Sequencer>, L1ClientError>;
+    /// A chain's anchors from index `from` (at most 1000).
+    async fn anchors(&self, chain: u64, from: u64) -> Result<Vec<Anchor>, L1ClientError>;
+    /// A chain's L1→L2 queue (deposits and forced transactions) from index `from` (at most
+    /// 1000).
+    async fn queue(&self, chain: u64, from: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
+    /// A chain's forced transactions not yet consumed.
+    async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
+}
+
+/// The devnet backend: JSON-RPC 2.0 over HTTP to `casl2 l1 devnet`.
+#[derive(Debug)]
+pub struct DevnetClient {
+    url: String,
+    http: reqwest::Client,
+    next_id: AtomicU64,
+}
+
+impl DevnetClient {
+    /// A client of the devnet at `url` (e.g. `http://127.0.0.1:18545/`).
+    pub fn new(url: impl Into<String>) -> DevnetClient {
+        DevnetClient {
+            url: url.into(),
+            http: reqwest::Client::new(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Call `method` with positional `params` and decode the result.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, L1ClientError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let req = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let resp = self
+            .http
+            .post(&self.url)
+            .json(&req)
+            .send()
+            .await
+            .map_err(|e| L1ClientError::Transport(e.to_string()))?;
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| L1ClientError::Transport(e.to_string()))?;
+        if let Some(err) = body.get("error") {
+            return Err(L1ClientError::Rpc {
+                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: err
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                name: err
+                    .get("data")
+                    .and_then(|d| d.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        }
+        let result = body
+            .get("result")
+            .cloned()
+            .ok_or_else(|| L1ClientError::Decode(format!("{method}: no result")))?;
+        serde_json::from_value(result).map_err(|e| L1ClientError::Decode(format!("{method}: {e}")))
+    }
+
+    /// Mine `n` blocks now (devnet only); returns their hashes.
+    pub async fn generate(&self, n: u64) -> Result<Vec<H256>, L1ClientError> {
+        self.call("generate", json!([n])).await
+    }
+
+    /// Mark a block invalid (devnet only; reorgs the chain).
+    pub async fn invalidate_block(&self, hash: &H256) -> Result<(), L1ClientError> {
+        self.call::<Value>("invalidateblock", json!([hash])).await?;
+        Ok(())
+    }
+
+    /// Clear a block's invalid mark (devnet only).
+    pub async fn reconsider_block(&self, hash: &H256) -> Result<(), L1ClientError> {
+        self.call::<Value>("reconsiderblock", json!([hash])).await?;
+        Ok(())
+    }
+}
+
+impl L1Client for DevnetClient {
+    async fn tip_height(&self) -> Result<u64, L1ClientError> {
+        self.call("getblockcount", json!([])).await
+    }
+
+    async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError> {
+        self.call("getblockhash", json!([height])).await
+    }
+
+    async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError> {
+        let raw: String = self.call("getblock", json!([hash, 0])).await?;
+        let bytes = hex::decode(&raw).map_err(|e| L1ClientError::Decode(e.to_string()))?;
+        let block = L1Block::decode(&bytes).map_err(|e| L1ClientError::Decode(e.to_string()))?;
+        if block.hash() != *hash {
+            return Err(L1ClientError::Decode(format!(
+                "asked block {hash}, got {}",
+                block.hash()
+            )));
+        }
+        Ok(block)
+    }
+
+    async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError> {
+        self.call("getaccount", json!([address])).await
+    }
+
+    async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError> {
+        self.call("sendrawtransaction", json!([hex::encode(tx.encode())]))
+            .await
+    }
+
+    async fn chains(&self) -> Result<Vec<L2ChainInfo>, L1ClientError> {
+        self.call("l2_listchains", json!([])).await
+    }
+
+    async fn sequencers(&self, chain: u64) -> Result<Vec<Sequencer>, L1ClientError> {
+        self.call("l2_getsequencers", json!([chain])).await
+    }
+
+    async fn anchors(&self, chain: u64, from: u64) -> Result<Vec<Anchor>, L1ClientError> {
+        self.call("l2_getanchors", json!([chain, from])).await
+    }
+
+    async fn queue(&self, chain: u64, from: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
+        self.call("l2_getqueue", json!([chain, from])).await
+    }
+
+    async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
+        self.call("l2_getforcedqueue", json!([chain])).await
+    }
+}
