@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod consensus;
 pub mod da;
+pub mod fraud;
 pub mod hash;
 pub mod keys;
 pub mod l1;

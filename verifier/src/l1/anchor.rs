@@ -7,6 +7,7 @@ use super::{L1Event, L1State};
 use crate::consensus::{quorum_reached, sequencer_weight};
 use crate::da::{decode_blocks, decompress_batch, encode_payload, DACommitment, DaError, DaParams};
 use crate::hash::{sha256d, Address, H256};
+use crate::keys::PublicKey;
 use crate::types::{BatchHeader, BlockSignature};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -39,9 +40,30 @@ pub struct Anchor {
     pub disputed: bool,
     /// Final.
     pub finalized: bool,
+    /// The compressed batch as posted (the data fraud proofs read).
+    #[serde(default, with = "crate::smt::hex_bytes")]
+    pub payload: Vec<u8>,
+    /// The DA commitment of the payload (for bad-encoding proofs).
+    #[serde(default)]
+    pub commitment: Option<DACommitment>,
+    /// Steps in the batch's execution trace (see `verifier::fraud`).
+    #[serde(default)]
+    pub steps: u64,
+    /// Active sequencers at posting, registry order, with their keys (the blocks' context).
+    #[serde(default)]
+    pub sequencers: Vec<(Address, PublicKey)>,
+    /// Sequencers whose signatures carried the batch (slashed on proven fraud).
+    #[serde(default)]
+    pub signers: Vec<Address>,
+    /// L1 tip time at posting.
+    #[serde(default)]
+    pub l1_time: u64,
+    /// Timestamp of the batch's last block.
+    #[serde(default)]
+    pub last_timestamp: u64,
 }
 
-fn da_error(e: DaError) -> L1Error {
+pub(crate) fn da_error(e: DaError) -> L1Error {
     match e {
         DaError::CompressionUnavailable => L1Error::NotSupported(
             "reading a batch payload needs zstd (this build has the `zstd` feature off)".into(),
@@ -247,6 +269,21 @@ impl L1State {
             messages_end: cursor,
             disputed: false,
             finalized: false,
+            payload: payload.to_vec(),
+            commitment: Some(commitment.clone()),
+            steps: crate::fraud::step_count(&blocks),
+            sequencers: c
+                .sequencers
+                .iter()
+                .filter(|s| s.status == SequencerStatus::Active)
+                .map(|s| (s.address, s.public_key))
+                .collect(),
+            signers: signatures.iter().map(|s| s.sequencer).collect(),
+            l1_time: self.tip_time,
+            last_timestamp: blocks
+                .last()
+                .map(|b| b.header.timestamp)
+                .unwrap_or_default(),
         };
         let c = self.chain_mut(chain)?;
         c.anchors.push(anchor);

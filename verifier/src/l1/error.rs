@@ -162,6 +162,21 @@ pub enum L1Error {
     /// The batch's blocks do not consume the next L1→L2 messages in order.
     #[error("BATCH_MESSAGES_MISMATCH: {0}")]
     MessagesMismatch(String),
+    /// A fraud proof (one-step or non-interactive) does not prove what it claims.
+    #[error("FRAUD_PROOF_INVALID: {0}")]
+    FraudProofInvalid(String),
+    /// No game with this id.
+    #[error("GAME_UNKNOWN: no fraud-proof game {0}")]
+    UnknownGame(u64),
+    /// The move is not the sender's to make now (wrong party, phase, or the game is over).
+    #[error("GAME_WRONG_TURN: {0}")]
+    GameWrongTurn(String),
+    /// The mover's chess clock has run out (anyone may call `Timeout`).
+    #[error("GAME_CLOCK_EXPIRED: {0}")]
+    GameClockExpired(String),
+    /// `Timeout` before the clock of the side to move ran out.
+    #[error("GAME_CLOCK_RUNNING: {0}")]
+    GameClockRunning(String),
     /// No anchor with this index.
     #[error("ANCHOR_UNKNOWN: chain {chain} has no anchor {index}")]
     UnknownAnchor {
@@ -174,7 +189,7 @@ pub enum L1Error {
 
 impl L1Error {
     /// The stable numeric code (JSON-RPC error code). Groups: 1000s L1 transactions and blocks,
-    /// 1100s sequencers, 1200s bridge, 1300s consensus, 1400s state and batches, 1500s registry.
+    /// 1100s sequencers, 1200s bridge, 1300s consensus, 1400s state and batches, 1500s registry, 1600s fraud proofs.
     pub fn code(&self) -> i32 {
         match self {
             L1Error::InvalidBlock(_) => 1000,
@@ -209,6 +224,11 @@ impl L1Error {
             L1Error::ChainExists(_) => 1502,
             L1Error::WrongStatus { .. } => 1503,
             L1Error::UnknownAnchor { .. } => 1504,
+            L1Error::FraudProofInvalid(_) => 1601,
+            L1Error::UnknownGame(_) => 1602,
+            L1Error::GameWrongTurn(_) => 1603,
+            L1Error::GameClockExpired(_) => 1604,
+            L1Error::GameClockRunning(_) => 1605,
         }
     }
 
@@ -247,6 +267,11 @@ impl L1Error {
             L1Error::ChainExists(_) => "CHAIN_EXISTS",
             L1Error::WrongStatus { .. } => "CHAIN_WRONG_STATUS",
             L1Error::UnknownAnchor { .. } => "ANCHOR_UNKNOWN",
+            L1Error::FraudProofInvalid(_) => "FRAUD_PROOF_INVALID",
+            L1Error::UnknownGame(_) => "GAME_UNKNOWN",
+            L1Error::GameWrongTurn(_) => "GAME_WRONG_TURN",
+            L1Error::GameClockExpired(_) => "GAME_CLOCK_EXPIRED",
+            L1Error::GameClockRunning(_) => "GAME_CLOCK_RUNNING",
         }
     }
 }

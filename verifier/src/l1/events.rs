@@ -1,6 +1,7 @@
 //! Events: what applying a block did.
 
 use super::registry::L2Status;
+use crate::fraud::{FraudKind, GameResult};
 use crate::hash::{Address, H256};
 use serde::{Deserialize, Serialize};
 
@@ -144,5 +145,76 @@ pub enum L1Event {
         recipient: Address,
         /// Amount.
         amount: i64,
+    },
+    /// A bisection game was opened and the challenger's bond locked.
+    ChallengeOpened {
+        /// Game id.
+        game: u64,
+        /// The chain.
+        chain: u64,
+        /// The disputed anchor.
+        anchor: u64,
+        /// The challenger.
+        challenger: Address,
+        /// The locked bond.
+        bond: i64,
+        /// Steps in the disputed trace.
+        steps: u64,
+    },
+    /// The defender revealed its root at a midpoint.
+    BisectionRevealed {
+        /// Game id.
+        game: u64,
+        /// The midpoint.
+        index: u64,
+        /// The defender's root there.
+        root: H256,
+    },
+    /// The challenger answered; the interval is now `agreed_index..disputed_index`.
+    BisectionAnswered {
+        /// Game id.
+        game: u64,
+        /// Whether it agreed with the revealed root.
+        agree: bool,
+        /// Index of the agreed root.
+        agreed_index: u64,
+        /// Index of the disputed root.
+        disputed_index: u64,
+    },
+    /// A game ended.
+    GameResolved {
+        /// Game id.
+        game: u64,
+        /// How.
+        result: GameResult,
+    },
+    /// A challenger's bond was paid out (back to the challenger, or to the poster).
+    BondPaid {
+        /// Game id.
+        game: u64,
+        /// Payee.
+        to: Address,
+        /// Amount.
+        amount: i64,
+    },
+    /// Fraud was proven against an anchor.
+    FraudProven {
+        /// The chain.
+        chain: u64,
+        /// The anchor.
+        anchor: u64,
+        /// The proof's type.
+        kind: FraudKind,
+        /// Who proved it (rewarded).
+        prover: Address,
+    },
+    /// Anchors `from..` were removed; the chain continues from `root`.
+    AnchorsReverted {
+        /// The chain.
+        chain: u64,
+        /// First removed anchor index.
+        from: u64,
+        /// The chain's latest root after the revert.
+        root: H256,
     },
 }

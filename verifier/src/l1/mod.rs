@@ -30,11 +30,15 @@
 //! - No anchor for `emergency_after` blocks (counted from activation or the latest anchor) while
 //!   ACTIVE or PAUSED puts the chain in EMERGENCY. Entering EMERGENCY voids the anchors that are
 //!   not final and refunds to their L1 senders the deposits that no final anchor consumed.
+//! - Fraud proofs (`OpenChallenge`, `BisectReveal`, `BisectAnswer`, `SubmitOneStepProof`,
+//!   `SubmitFraudProof`, `Timeout`): bisection games with bonds and chess clocks over an anchor's
+//!   execution trace, non-interactive proofs, slashing and reverts (`verifier::fraud`).
 
 mod anchor;
 mod bridge;
 mod error;
 mod events;
+mod fraud;
 mod registry;
 mod tx;
 
@@ -46,6 +50,8 @@ mod tests_batch;
 mod tests_bridge;
 #[cfg(test)]
 mod tests_codec;
+#[cfg(test)]
+mod tests_fraud;
 
 pub use anchor::Anchor;
 pub use bridge::{DailyDeposits, QueuedMessage};
@@ -140,6 +146,12 @@ pub struct L1State {
     pub(crate) chains: BTreeMap<u64, ChainState>,
     pub(crate) burned: i64,
     pub(crate) genesis_supply: i64,
+    /// Fraud-proof games, open and over, by id.
+    #[serde(default)]
+    pub(crate) games: BTreeMap<u64, crate::fraud::Game>,
+    /// Id of the next game.
+    #[serde(default)]
+    pub(crate) next_game: u64,
 }
 
 impl L1State {
@@ -185,6 +197,8 @@ impl L1State {
             chains: BTreeMap::new(),
             burned: 0,
             genesis_supply: supply,
+            games: BTreeMap::new(),
+            next_game: 0,
         })
     }
 
@@ -316,6 +330,20 @@ impl L1State {
                 account,
                 proof,
             } => self.emergency_withdraw(*chain, address, account, proof),
+            L1Op::OpenChallenge {
+                chain,
+                anchor,
+                disputed_root,
+            } => self.open_challenge(from, *chain, *anchor, disputed_root),
+            L1Op::BisectReveal { game, root } => self.bisect_reveal(from, *game, root),
+            L1Op::BisectAnswer { game, agree } => self.bisect_answer(from, *game, *agree),
+            L1Op::SubmitOneStepProof { game, witness } => self.submit_one_step(*game, witness),
+            L1Op::SubmitFraudProof {
+                chain,
+                anchor,
+                evidence,
+            } => self.submit_fraud_proof(from, *chain, *anchor, evidence),
+            L1Op::Timeout { game } => self.timeout_game(*game),
         }
     }
 
@@ -443,9 +471,10 @@ impl L1State {
         self.genesis_supply
     }
     /// Every coin accounted for: balances + sequencer stakes + deployer stakes + escrows +
-    /// burned (`None` on overflow). Equals [`genesis_supply`](Self::genesis_supply) always.
+    /// burned + locked challenge bonds (`None` on overflow). Equals
+    /// [`genesis_supply`](Self::genesis_supply) always.
     pub fn total_supply(&self) -> Option<i64> {
-        let mut t: i64 = self.burned;
+        let mut t: i64 = self.burned.checked_add(self.locked_bonds()?)?;
         for a in self.accounts.values() {
             t = t.checked_add(a.balance)?;
         }

@@ -5,10 +5,12 @@ use super::error::L1Error;
 use super::registry::L2Status;
 use crate::codec::{write_var_bytes, write_vec, CodecError, Decode, Encode, Reader};
 use crate::da::DACommitment;
+use crate::fraud::FraudEvidence;
 use crate::hash::{merkle_root, sha256d, sha256d_parts, Address, H256};
 use crate::keys::{recover_compact, PrivateKey, PublicKey, COMPACT_SIGNATURE_LEN};
 use crate::params::{ChainParams, Network};
 use crate::smt::CompactProof;
+use crate::stf::StepWitness;
 use crate::types::{AccountState, BatchHeader, BlockSignature, L2Transaction, WithdrawalRecord};
 use serde::{Deserialize, Serialize};
 
@@ -138,6 +140,52 @@ pub enum L1Op {
         account: AccountState,
         /// Proof of that state.
         proof: CompactProof,
+    },
+    /// 13: open a bisection game on a non-final anchor's post-state root, locking the chain's
+    /// `challengeBond`.
+    OpenChallenge {
+        /// The chain.
+        chain: u64,
+        /// The anchor index.
+        anchor: u64,
+        /// The disputed root: must be the anchor's `postStateRoot`.
+        disputed_root: H256,
+    },
+    /// 14 (defender): reveal the trace root at the game's midpoint.
+    BisectReveal {
+        /// Game id.
+        game: u64,
+        /// The root after step `midpoint` (trace index `midpoint`).
+        root: H256,
+    },
+    /// 15 (challenger): agree or disagree with the revealed root.
+    BisectAnswer {
+        /// Game id.
+        game: u64,
+        /// Agree (the fraud is later) or disagree (the fraud is earlier).
+        agree: bool,
+    },
+    /// 16 (anyone, on the challenger's clock): the one-step proof of the game's last step.
+    SubmitOneStepProof {
+        /// Game id.
+        game: u64,
+        /// The step's witness against the agreed root.
+        #[serde(with = "crate::fraud::serde_codec")]
+        witness: StepWitness,
+    },
+    /// 17 (anyone): a non-interactive fraud proof against a non-final anchor.
+    SubmitFraudProof {
+        /// The chain.
+        chain: u64,
+        /// The anchor index.
+        anchor: u64,
+        /// The evidence.
+        evidence: FraudEvidence,
+    },
+    /// 18 (anyone): end a game whose side to move let its clock run out.
+    Timeout {
+        /// Game id.
+        game: u64,
     },
 }
 
@@ -479,6 +527,45 @@ impl Encode for L1Op {
                 account.encode_to(out);
                 proof.encode_to(out);
             }
+            L1Op::OpenChallenge {
+                chain,
+                anchor,
+                disputed_root,
+            } => {
+                out.push(13);
+                le(out, *chain);
+                le(out, *anchor);
+                disputed_root.encode_to(out);
+            }
+            L1Op::BisectReveal { game, root } => {
+                out.push(14);
+                le(out, *game);
+                root.encode_to(out);
+            }
+            L1Op::BisectAnswer { game, agree } => {
+                out.push(15);
+                le(out, *game);
+                out.push(u8::from(*agree));
+            }
+            L1Op::SubmitOneStepProof { game, witness } => {
+                out.push(16);
+                le(out, *game);
+                witness.encode_to(out);
+            }
+            L1Op::SubmitFraudProof {
+                chain,
+                anchor,
+                evidence,
+            } => {
+                out.push(17);
+                le(out, *chain);
+                le(out, *anchor);
+                evidence.encode_to(out);
+            }
+            L1Op::Timeout { game } => {
+                out.push(18);
+                le(out, *game);
+            }
         }
     }
 }
@@ -561,6 +648,31 @@ impl Decode for L1Op {
                 address: Address::decode_from(r)?,
                 account: AccountState::decode_from(r)?,
                 proof: CompactProof::decode_from(r)?,
+            },
+            13 => L1Op::OpenChallenge {
+                chain: r.u64("chain")?,
+                anchor: r.u64("anchor")?,
+                disputed_root: H256::decode_from(r)?,
+            },
+            14 => L1Op::BisectReveal {
+                game: r.u64("game")?,
+                root: H256::decode_from(r)?,
+            },
+            15 => L1Op::BisectAnswer {
+                game: r.u64("game")?,
+                agree: r.bool("agree")?,
+            },
+            16 => L1Op::SubmitOneStepProof {
+                game: r.u64("game")?,
+                witness: StepWitness::decode_from(r)?,
+            },
+            17 => L1Op::SubmitFraudProof {
+                chain: r.u64("chain")?,
+                anchor: r.u64("anchor")?,
+                evidence: FraudEvidence::decode_from(r)?,
+            },
+            18 => L1Op::Timeout {
+                game: r.u64("game")?,
             },
             k => {
                 return Err(CodecError::Invalid {

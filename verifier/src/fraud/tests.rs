@@ -1,0 +1,211 @@
+//! Unit tests of the game and the evidence.
+
+use super::*;
+use crate::codec::{Decode, Encode};
+use crate::l1::L1Op;
+
+fn game(steps: u64) -> Game {
+    Game::new(
+        0,
+        1,
+        0,
+        H256([9; 32]),
+        Address([1; 20]),
+        Address([2; 20]),
+        100,
+        steps,
+        H256([0; 32]),
+        H256([0xff; 32]),
+        5,
+        10,
+    )
+    .unwrap()
+}
+
+#[test]
+fn rounds_are_the_ceiling_of_log2() {
+    let expected = [
+        (0, 0),
+        (1, 0),
+        (2, 1),
+        (3, 2),
+        (4, 2),
+        (5, 3),
+        (8, 3),
+        (9, 4),
+        (1 << 40, 40),
+    ];
+    for (steps, rounds) in expected {
+        assert_eq!(max_rounds(steps), rounds, "{steps}");
+    }
+    assert_eq!(max_rounds(u64::MAX), 64);
+}
+
+#[test]
+fn bisection_takes_at_most_ceil_log2_rounds_and_ends_at_one_step() {
+    for steps in 1..40u64 {
+        for pattern in 0..16u32 {
+            let mut g = game(steps);
+            while g.phase != GamePhase::OneStep {
+                let root = H256([g.rounds as u8; 32]);
+                g.reveal(&Address([2; 20]), root, 10).unwrap();
+                let agree = pattern >> (g.rounds % 4) & 1 == 1;
+                g.answer(&Address([1; 20]), agree, 10).unwrap();
+            }
+            assert_eq!(g.disputed_index - g.agreed_index, 1);
+            assert!(g.rounds <= max_rounds(steps), "{steps} {pattern}");
+            assert_eq!(g.one_step_index(), Some(g.agreed_index));
+        }
+    }
+    assert!(Game::new(
+        0,
+        1,
+        0,
+        H256::ZERO,
+        Address([1; 20]),
+        Address([2; 20]),
+        0,
+        0,
+        H256::ZERO,
+        H256::ZERO,
+        5,
+        0
+    )
+    .is_err());
+}
+
+#[test]
+fn only_the_side_to_move_moves_and_clocks_run_out() {
+    let mut g = game(8);
+    let (c, d) = (Address([1; 20]), Address([2; 20]));
+    assert_eq!(g.reveal(&c, H256::ZERO, 11).unwrap_err().code(), 1603);
+    assert_eq!(g.answer(&c, true, 11).unwrap_err().code(), 1603);
+    assert_eq!(g.timeout(15).unwrap_err().code(), 1605);
+    // The defender uses 3 of its 5 blocks.
+    g.reveal(&d, H256([1; 32]), 13).unwrap();
+    assert_eq!(g.defender_clock, 2);
+    assert_eq!(g.deadline(), 18);
+    assert_eq!(g.answer(&c, true, 19).unwrap_err().code(), 1604);
+    assert_eq!(g.timeout(19).unwrap(), GameResult::ChallengeFailed);
+    g.answer(&c, true, 18).unwrap();
+    assert_eq!(g.challenger_clock, 0);
+    assert_eq!(g.deadline(), 20);
+    assert_eq!(g.timeout(21).unwrap(), GameResult::FraudProven);
+}
+
+#[test]
+fn the_one_step_judgement() {
+    let mut g = game(1);
+    assert_eq!(g.phase, GamePhase::OneStep);
+    let post = g.disputed_root;
+    assert_eq!(
+        g.judge_one_step(10, Ok(post)).unwrap(),
+        GameResult::ChallengeFailed
+    );
+    assert_eq!(
+        g.judge_one_step(10, Ok(H256([3; 32]))).unwrap(),
+        GameResult::FraudProven
+    );
+    let invalid = Err(StfError::L1MessageOutOfOrder {
+        expected: 1,
+        got: 2,
+    });
+    assert_eq!(
+        g.judge_one_step(10, invalid).unwrap(),
+        GameResult::FraudProven
+    );
+    let missing = Err(StfError::MissingWitness {
+        hash: H256::ZERO,
+        height: 3,
+    });
+    assert_eq!(g.judge_one_step(10, missing).unwrap_err().code(), 1601);
+    assert_eq!(g.judge_one_step(16, Ok(post)).unwrap_err().code(), 1604);
+    g.result = Some(GameResult::Cancelled);
+    assert_eq!(g.judge_one_step(10, Ok(post)).unwrap_err().code(), 1603);
+}
+
+#[test]
+fn evidence_and_ops_round_trip() {
+    let evidence = vec![
+        FraudEvidence::InvalidTxSignature { block: 1, tx: 2 },
+        FraudEvidence::InvalidBlockSignature {
+            block: 0,
+            signature: 3,
+        },
+        FraudEvidence::TimestampManipulation { block: 4 },
+        FraudEvidence::DoubleSpend {
+            first: (0, 1),
+            second: (2, 3),
+        },
+        FraudEvidence::InvalidTransaction {
+            block: 0,
+            tx: 0,
+            witness: None,
+        },
+    ];
+    for e in &evidence {
+        assert_eq!(&FraudEvidence::decode(&e.encode()).unwrap(), e);
+        let json = serde_json::to_string(e).unwrap();
+        assert_eq!(&serde_json::from_str::<FraudEvidence>(&json).unwrap(), e);
+    }
+    assert_eq!(evidence[0].kind(), FraudKind::InvalidSignature);
+    assert_eq!(evidence[3].kind(), FraudKind::DoubleSpend);
+    assert!(FraudEvidence::decode(&[9, 0, 0, 0, 0]).is_err());
+    let ops = vec![
+        L1Op::OpenChallenge {
+            chain: 1,
+            anchor: 2,
+            disputed_root: H256([3; 32]),
+        },
+        L1Op::BisectReveal {
+            game: 4,
+            root: H256([5; 32]),
+        },
+        L1Op::BisectAnswer {
+            game: 6,
+            agree: true,
+        },
+        L1Op::SubmitFraudProof {
+            chain: 1,
+            anchor: 0,
+            evidence: evidence[3].clone(),
+        },
+        L1Op::Timeout { game: 7 },
+    ];
+    for op in &ops {
+        assert_eq!(&L1Op::decode(&op.encode()).unwrap(), op);
+        let json = serde_json::to_string(op).unwrap();
+        assert_eq!(&serde_json::from_str::<L1Op>(&json).unwrap(), op);
+    }
+}
+
+#[test]
+fn batch_steps_are_located_in_trace_order() {
+    let b1 = L2Block {
+        l1_message_hashes: vec![H256([1; 32])],
+        transactions: vec![Default::default(), Default::default()],
+        ..Default::default()
+    };
+    let b2 = L2Block::default();
+    let blocks = vec![b1, b2];
+    assert_eq!(step_count(&blocks), 5);
+    let batch = BatchData {
+        chain_id: 1,
+        pre_state_root: H256::ZERO,
+        post_state_root: H256::ZERO,
+        blocks,
+        messages: vec![vec![], vec![]],
+        sequencers: vec![],
+        l1_time: 0,
+        prev_timestamp: None,
+        max_timestamp_drift: 7200,
+    };
+    assert_eq!(batch.locate(0), Some((0, 0)));
+    assert_eq!(batch.locate(3), Some((0, 3)));
+    assert_eq!(batch.locate(4), Some((1, 0)));
+    assert_eq!(batch.locate(5), None);
+    assert_eq!(batch.first_step_of(1), 4);
+    assert!(batch.step(5).is_err());
+    assert!(matches!(batch.step(4).unwrap().0, Step::BlockEnd));
+    assert!(BatchData::split_messages(&batch.blocks, &[]).is_err());
+}
