@@ -6,7 +6,7 @@ use casl2_verifier::da::{compress_batch, encode_payload, serialize_blocks, DaPar
 use casl2_verifier::fraud::{
     honest_trace, honest_witness, BatchData, FraudEvidence, GamePhase, GameResult,
 };
-use casl2_verifier::l1::{L1Block, L1Error, L1Event, L1Genesis, L1Op, L1State, L1Tx};
+use casl2_verifier::l1::{L1Error, L1Event, L1Genesis, L1Op, L1State, L1Tx};
 use casl2_verifier::params::{ChainParams, Network, COIN};
 use casl2_verifier::smt::{empty_root, MemoryStore, SparseMerkleTree};
 use casl2_verifier::stf::{execute_step_stateless, seal_block, BlockEnv, StepWitness};
@@ -90,15 +90,7 @@ impl World {
     }
 
     fn mine(&mut self, txs: Vec<L1Tx>) -> Vec<Result<Vec<L1Event>, L1Error>> {
-        let b = L1Block {
-            height: self.state.height() + 1,
-            time: self.state.tip_time() + 150,
-            prev_hash: self.state.tip_hash(),
-            txs,
-        };
-        let out = self.state.apply_block(&b).unwrap();
-        assert_eq!(self.state.total_supply(), Some(self.state.genesis_supply()));
-        out.receipts.into_iter().map(|r| r.outcome).collect()
+        casl2_tests::mine_l1_block(&mut self.state, txs)
     }
 
     fn send(&mut self, k: u8, op: L1Op) -> Result<Vec<L1Event>, L1Error> {

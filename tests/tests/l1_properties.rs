@@ -4,7 +4,7 @@
 
 use casl2_verifier::codec::{Decode, Encode};
 use casl2_verifier::da::{compress_batch, encode_payload, serialize_blocks, DaParams};
-use casl2_verifier::l1::{L1Block, L1Error, L1Event, L1Genesis, L1Op, L1State, L1Tx, L2Status};
+use casl2_verifier::l1::{L1Error, L1Event, L1Genesis, L1Op, L1State, L1Tx, L2Status};
 use casl2_verifier::params::{ChainParams, Network, COIN};
 use casl2_verifier::smt::{AccountTree, MemoryStore};
 use casl2_verifier::types::{L1Message, L1MessageBody, WithdrawalRecord};
@@ -61,15 +61,7 @@ impl Net {
     }
 
     fn mine_txs(&mut self, txs: Vec<L1Tx>) -> Vec<Result<Vec<L1Event>, L1Error>> {
-        let b = L1Block {
-            height: self.state.height() + 1,
-            time: self.state.tip_time() + 150,
-            prev_hash: self.state.tip_hash(),
-            txs,
-        };
-        let out = self.state.apply_block(&b).unwrap();
-        assert_eq!(self.state.total_supply(), Some(self.state.genesis_supply()));
-        out.receipts.into_iter().map(|r| r.outcome).collect()
+        casl2_tests::mine_l1_block(&mut self.state, txs)
     }
 
     fn tx(&self, k: &PrivateKey, op: L1Op) -> L1Tx {

@@ -44,6 +44,21 @@ enum Sub {
 
 type Out = Vec<(H256, Node)>;
 
+/// Run two subtree computations in parallel, each collecting its new nodes, and append both
+/// node lists to `out` (left first, so the order does not depend on scheduling).
+fn join_collect<L, R>(out: &mut Out, left: L, right: R) -> Result<(Sub, Sub), SmtError>
+where
+    L: FnOnce(&mut Out) -> Result<Sub, SmtError> + Send,
+    R: FnOnce(&mut Out) -> Result<Sub, SmtError> + Send,
+{
+    let mut lout = Vec::new();
+    let mut rout = Vec::new();
+    let (l, r) = rayon::join(|| left(&mut lout), || right(&mut rout));
+    out.append(&mut lout);
+    out.append(&mut rout);
+    Ok((l?, r?))
+}
+
 /// The hash of a subtree at `height` as it stands.
 fn sub_hash(s: &Sub, height: usize) -> H256 {
     match s {
@@ -311,15 +326,11 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         ru: &[Update],
         out: &mut Out,
     ) -> Result<(Sub, Sub), SmtError> {
-        let mut lout = Vec::new();
-        let mut rout = Vec::new();
-        let (l, r) = rayon::join(
-            || self.apply_child(left, height, lu, &mut lout),
-            || self.apply_child(right, height, ru, &mut rout),
-        );
-        out.append(&mut lout);
-        out.append(&mut rout);
-        Ok((l?, r?))
+        join_collect(
+            out,
+            |o| self.apply_child(left, height, lu, o),
+            |o| self.apply_child(right, height, ru, o),
+        )
     }
 
     /// An untouched child: not loaded unless it has to be.
@@ -384,15 +395,11 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         ru: &[Update],
         out: &mut Out,
     ) -> Result<(Sub, Sub), SmtError> {
-        let mut lout = Vec::new();
-        let mut rout = Vec::new();
-        let (l, r) = rayon::join(
-            || self.build(height, lu, &mut lout),
-            || self.build(height, ru, &mut rout),
-        );
-        out.append(&mut lout);
-        out.append(&mut rout);
-        Ok((l?, r?))
+        join_collect(
+            out,
+            |o| self.build(height, lu, o),
+            |o| self.build(height, ru, o),
+        )
     }
 
     /// Join two children (at `height - 1`) into the subtree at `height`.
