@@ -138,7 +138,7 @@ impl World {
             let mut b = L2Block::default();
             b.header.block_number = start + i as u64;
             b.header.parent_hash = blocks.last().map_or(H256::ZERO, |p| p.hash());
-            b.header.timestamp = time + i as u64;
+            b.header.timestamp = time * 1000 + i as u64;
             b.header.sequencer = key(3).address();
             b.header.gas_limit = self.params.block_gas_limit;
             b.header.l2_chain_id = CHAIN;
@@ -634,7 +634,7 @@ fn corrupt(blocks: &mut [L2Block], kind: u8, pos: u64) -> FraudEvidence {
         }
         2 => {
             // A timestamp far in the future.
-            blocks[b].header.timestamp += 1_000_000;
+            blocks[b].header.timestamp += 100_000_000_000;
             FraudEvidence::TimestampManipulation { block: b as u32 }
         }
         _ => {

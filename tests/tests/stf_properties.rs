@@ -157,7 +157,7 @@ impl Sim {
         let mut b = L2Block::default();
         b.header.block_number = n;
         b.header.parent_hash = self.parent.as_ref().map_or(H256::ZERO, |p| p.hash());
-        b.header.timestamp = 10_000 + n;
+        b.header.timestamp = 10_000_000 + n;
         b.header.sequencer = self.producer;
         b.header.gas_limit = self.params.block_gas_limit;
         b.header.l2_chain_id = CHAIN;
@@ -269,7 +269,7 @@ proptest! {
         at.set(&k.address(), AccountState { balance: 1_000 * COIN, hat_score: hat, ..Default::default() }).unwrap();
         let mut tree = SparseMerkleTree::with_root(at.tree().store().clone(), at.root()).unwrap();
         let mut b = L2Block::default();
-        b.header.timestamp = 10_000;
+        b.header.timestamp = 10_000_000;
         b.header.gas_limit = params.block_gas_limit;
         b.header.l2_chain_id = CHAIN;
         b.header.sequencer = Address([0xa0; 20]);
@@ -299,15 +299,16 @@ proptest! {
     #[test]
     fn property_15_timestamp_monotonicity(
         deltas in prop::collection::vec(-3i64..4, 1..12),
-        anchor_skew in -10_000i64..10_000,
+        anchor_skew_ms in -10_000_000i64..10_000_000,
     ) {
         let params = ChainParams::for_network(Network::Regtest);
         let mut tree = SparseMerkleTree::new(MemoryStore::new());
         let mut parent: Option<L2BlockHeader> = None;
-        let mut ts: i64 = 100_000;
+        // Block timestamps are milliseconds, the L1 anchor's time whole seconds.
+        let mut ts: i64 = 100_000_000;
         for d in deltas {
             ts += d;
-            let anchor = (ts + anchor_skew) as u64;
+            let anchor = ((ts + anchor_skew_ms) / 1000) as u64;
             let mut b = L2Block::default();
             b.header.block_number = parent.as_ref().map_or(0, |p| p.block_number + 1);
             b.header.parent_hash = parent.as_ref().map_or(H256::ZERO, |p| p.hash());
@@ -317,7 +318,7 @@ proptest! {
             let mut env = env_for(&params, &[], parent.as_ref(), &[]);
             env.l1_anchor_time = anchor;
             let ok_order = parent.as_ref().is_none_or(|p| (ts as u64) > p.timestamp);
-            let ok_drift = anchor_skew.unsigned_abs() <= params.max_timestamp_drift;
+            let ok_drift = (ts - anchor as i64 * 1000).unsigned_abs() <= params.max_timestamp_drift * 1000;
             let mut scratch = SparseMerkleTree::with_root(tree.store().clone(), tree.root()).unwrap();
             let res = seal_block(&mut scratch, &mut b, &env);
             if ok_order && ok_drift {

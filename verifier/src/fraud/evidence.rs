@@ -283,7 +283,12 @@ pub fn verify_evidence(
             if prev.is_some_and(|p| ts <= p) {
                 return Ok(());
             }
-            if ts > batch.l1_time.saturating_add(batch.max_timestamp_drift) {
+            // Block timestamps are milliseconds; L1 time and the drift are seconds.
+            let limit_ms = batch
+                .l1_time
+                .saturating_add(batch.max_timestamp_drift)
+                .saturating_mul(1000);
+            if ts > limit_ms {
                 return Ok(());
             }
             Err(refused(format!(

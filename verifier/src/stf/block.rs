@@ -28,7 +28,9 @@ pub struct BlockEnv<'a> {
     pub other_sequencers: &'a [Address],
     /// The parent block's header (`None` for the first block).
     pub parent: Option<&'a L2BlockHeader>,
-    /// Timestamp (seconds) of the L1 block the header anchors to.
+    /// Timestamp (Unix **seconds**) of the L1 block the header anchors to. L2 block timestamps
+    /// are Unix **milliseconds** (sub-second blocks with strictly increasing timestamps); the
+    /// drift rule compares them with this time × 1000.
     pub l1_anchor_time: u64,
 }
 
@@ -105,12 +107,14 @@ pub fn check_block_rules(
             )));
         }
     }
-    let drift = env.params.max_timestamp_drift;
-    if h.timestamp > env.l1_anchor_time.saturating_add(drift)
-        || h.timestamp.saturating_add(drift) < env.l1_anchor_time
+    let drift_s = env.params.max_timestamp_drift;
+    let drift = drift_s.saturating_mul(1000);
+    let anchor_ms = env.l1_anchor_time.saturating_mul(1000);
+    if h.timestamp > anchor_ms.saturating_add(drift)
+        || h.timestamp.saturating_add(drift) < anchor_ms
     {
         return Err(StfError::TimestampManipulation(format!(
-            "timestamp {} more than {drift} s from the L1 anchor's {}",
+            "timestamp {} ms more than {drift_s} s from the L1 anchor's time {} s",
             h.timestamp, env.l1_anchor_time
         )));
     }

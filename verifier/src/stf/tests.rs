@@ -351,7 +351,7 @@ fn timestamps_and_rate_limits() {
     ));
     // Far from the L1 anchor's time.
     let mut b = c.block(vec![]);
-    b.header.timestamp = 1_000 + c.params.max_timestamp_drift + 1;
+    b.header.timestamp = 1_000_000 + c.params.max_timestamp_drift * 1000 + 1;
     assert!(matches!(
         execute_block(&mut c.tree, &b, &env),
         Err(StfError::TimestampManipulation(_))
