@@ -7,19 +7,21 @@
 //! [`MAX_BODY_BYTES`] get -32600 with HTTP 413.
 
 use crate::devnet::{Devnet, DevnetError};
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use casl2_verifier::l1::{L1Error, L1Tx};
-use casl2_verifier::{Address, Decode, H256};
+use casl2_verifier::{Decode, H256};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+
+pub use crate::jsonrpc::RpcError;
+use crate::jsonrpc::{self, p_address, p_hash, p_str, p_u64, p_u64_or, to_json, window};
 
 /// Largest request body (4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -35,46 +37,6 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error("devnet RPC server: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// A JSON-RPC error object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RpcError {
-    /// The code.
-    pub code: i64,
-    /// The message.
-    pub message: String,
-    /// Extra data (the rule error's name and detail).
-    pub data: Option<Value>,
-}
-
-impl RpcError {
-    fn new(code: i64, message: impl Into<String>) -> RpcError {
-        RpcError {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-    fn parse(m: impl Into<String>) -> RpcError {
-        RpcError::new(-32700, m)
-    }
-    fn invalid_request(m: impl Into<String>) -> RpcError {
-        RpcError::new(-32600, m)
-    }
-    fn params(m: impl Into<String>) -> RpcError {
-        RpcError::new(-32602, m)
-    }
-    fn internal(m: impl Into<String>) -> RpcError {
-        RpcError::new(-32603, m)
-    }
-    fn to_json(&self) -> Value {
-        let mut o = json!({ "code": self.code, "message": self.message });
-        if let Some(d) = &self.data {
-            o["data"] = d.clone();
-        }
-        o
-    }
 }
 
 impl From<L1Error> for RpcError {
@@ -150,172 +112,21 @@ pub async fn mine_every(
     }
 }
 
-fn reply(status: StatusCode, v: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
-}
-
-fn error_reply(id: Value, e: &RpcError) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "error": e.to_json() })
-}
-
 async fn handle(State(devnet): State<SharedDevnet>, body: Body) -> Response {
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            let e = RpcError::invalid_request(format!(
-                "request body over {MAX_BODY_BYTES} bytes (or unreadable)"
-            ));
-            return reply(StatusCode::PAYLOAD_TOO_LARGE, &error_reply(Value::Null, &e));
-        }
-    };
-    let parsed: Value = match serde_json::from_slice(&bytes) {
+    let parsed = match jsonrpc::read_body(body, MAX_BODY_BYTES).await {
         Ok(v) => v,
-        Err(e) => {
-            let e = RpcError::parse(format!("parse error: {e}"));
-            return reply(StatusCode::OK, &error_reply(Value::Null, &e));
-        }
+        Err(r) => return r,
     };
-    let result = tokio::task::spawn_blocking(move || dispatch_body(&devnet, parsed)).await;
-    match result {
-        Ok(Some(v)) => reply(StatusCode::OK, &v),
-        Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            let e = RpcError::internal(format!("handler failed: {e}"));
-            reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &error_reply(Value::Null, &e),
-            )
-        }
-    }
+    let result = tokio::task::spawn_blocking(move || {
+        jsonrpc::dispatch_body(parsed, MAX_BATCH, |m, p| call(&devnet, m, p))
+    })
+    .await;
+    jsonrpc::respond(result.map_err(|e| e.to_string()))
 }
 
 /// Answer a parsed body (object or batch); `None` when it held only notifications.
 pub fn dispatch_body(devnet: &SharedDevnet, body: Value) -> Option<Value> {
-    match body {
-        Value::Array(items) => {
-            if items.is_empty() {
-                return Some(error_reply(
-                    Value::Null,
-                    &RpcError::invalid_request("empty batch"),
-                ));
-            }
-            if items.len() > MAX_BATCH {
-                return Some(error_reply(
-                    Value::Null,
-                    &RpcError::invalid_request(format!("batch over {MAX_BATCH} requests")),
-                ));
-            }
-            let out: Vec<Value> = items
-                .into_iter()
-                .filter_map(|r| dispatch_one(devnet, r))
-                .collect();
-            if out.is_empty() {
-                None
-            } else {
-                Some(Value::Array(out))
-            }
-        }
-        other => dispatch_one(devnet, other),
-    }
-}
-
-fn dispatch_one(devnet: &SharedDevnet, req: Value) -> Option<Value> {
-    let Value::Object(obj) = req else {
-        return Some(error_reply(
-            Value::Null,
-            &RpcError::invalid_request("a request must be an object"),
-        ));
-    };
-    let id = obj.get("id").cloned();
-    let id_ok = matches!(
-        id,
-        None | Some(Value::Null) | Some(Value::Number(_)) | Some(Value::String(_))
-    );
-    let reply_id = if id_ok {
-        id.clone().unwrap_or(Value::Null)
-    } else {
-        Value::Null
-    };
-    if !id_ok || obj.get("jsonrpc") != Some(&json!("2.0")) {
-        return Some(error_reply(
-            reply_id,
-            &RpcError::invalid_request("need \"jsonrpc\": \"2.0\" and a string, number or null id"),
-        ));
-    }
-    let Some(Value::String(method)) = obj.get("method") else {
-        return Some(error_reply(
-            reply_id,
-            &RpcError::invalid_request("\"method\" must be a string"),
-        ));
-    };
-    let params = match obj.get("params") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => {
-            return Some(error_reply(
-                reply_id,
-                &RpcError::params("params must be a positional array"),
-            ))
-        }
-    };
-    let result = call(devnet, method, &params);
-    id.as_ref()?;
-    Some(match result {
-        Ok(v) => json!({ "jsonrpc": "2.0", "id": reply_id, "result": v }),
-        Err(e) => error_reply(reply_id, &e),
-    })
-}
-
-fn param<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a Value, RpcError> {
-    p.get(i)
-        .ok_or_else(|| RpcError::params(format!("missing parameter {i} ({name})")))
-}
-
-fn p_u64(p: &[Value], i: usize, name: &str) -> Result<u64, RpcError> {
-    param(p, i, name)?.as_u64().ok_or_else(|| {
-        RpcError::params(format!(
-            "parameter {i} ({name}) must be a non-negative integer"
-        ))
-    })
-}
-
-fn p_u64_or(p: &[Value], i: usize, name: &str, default: u64) -> Result<u64, RpcError> {
-    match p.get(i) {
-        None | Some(Value::Null) => Ok(default),
-        Some(_) => p_u64(p, i, name),
-    }
-}
-
-fn p_str<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a str, RpcError> {
-    param(p, i, name)?
-        .as_str()
-        .ok_or_else(|| RpcError::params(format!("parameter {i} ({name}) must be a string")))
-}
-
-fn p_hash(p: &[Value], i: usize) -> Result<H256, RpcError> {
-    H256::from_hex(p_str(p, i, "block hash")?)
-        .map_err(|e| RpcError::params(format!("parameter {i} (block hash): {e}")))
-}
-
-fn p_address(p: &[Value], i: usize) -> Result<Address, RpcError> {
-    Address::from_hex(p_str(p, i, "address")?)
-        .map_err(|e| RpcError::params(format!("parameter {i} (address): {e}")))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
-    serde_json::to_value(v).map_err(|e| RpcError::internal(format!("serialize: {e}")))
-}
-
-/// A window `[from, from + count)` of a list (count capped at 1000).
-fn window<T: Clone>(items: &[T], p: &[Value], at: usize) -> Result<Vec<T>, RpcError> {
-    let from = usize::try_from(p_u64_or(p, at, "from", 0)?).unwrap_or(usize::MAX);
-    let count = usize::try_from(p_u64_or(p, at + 1, "count", 1000)?.min(1000)).unwrap_or(1000);
-    Ok(items.iter().skip(from).take(count).cloned().collect())
+    jsonrpc::dispatch_body(body, MAX_BATCH, |m, p| call(devnet, m, p))
 }
 
 /// The method names the server answers.

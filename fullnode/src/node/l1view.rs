@@ -1,0 +1,150 @@
+//! What the node knows of L1: the tip, block hashes and times, the chain's registry entry, its
+//! sequencers with their HAT scores, and its L1→L2 queue. Refreshed by [`L1View::refresh`]
+//! (outside the engine's lock); the consensus code reads it.
+
+use casl2_lightclient::l1::{DevnetClient, L1Client, L1ClientError};
+use casl2_verifier::consensus::{RegisteredSequencer, SequencerSet};
+use casl2_verifier::l1::{L2ChainInfo, QueuedMessage, Sequencer, SequencerStatus};
+use casl2_verifier::H256;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A sequencer with its HAT score.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequencerEntry {
+    /// The registry entry.
+    pub sequencer: Sequencer,
+    /// Its HAT v2 score on L1.
+    pub hat_score: u32,
+}
+
+/// The node's view of L1.
+#[derive(Debug, Clone, Default)]
+pub struct L1View {
+    /// Tip height.
+    pub tip: u64,
+    /// Known block hashes and times (seconds), by height.
+    pub blocks: BTreeMap<u64, (H256, u64)>,
+    /// The chain's registry entry (`None` until the chain is registered).
+    pub chain: Option<L2ChainInfo>,
+    /// The chain's sequencers in registry order.
+    pub sequencers: Vec<SequencerEntry>,
+    /// The chain's whole L1→L2 queue.
+    pub queue: Vec<QueuedMessage>,
+    /// Number of anchors on L1.
+    pub anchors: u64,
+    /// Number of final anchors.
+    pub finalized_anchors: u64,
+}
+
+impl L1View {
+    /// The active sequencers announced at or before L1 height `at` (`None`: all), as a
+    /// [`SequencerSet`].
+    pub fn set_at(&self, at: Option<u64>) -> SequencerSet {
+        let members: Vec<RegisteredSequencer> = self
+            .sequencers
+            .iter()
+            .filter(|e| e.sequencer.status == SequencerStatus::Active)
+            .filter(|e| at.is_none_or(|h| e.sequencer.announced_at <= h))
+            .map(|e| {
+                RegisteredSequencer::new(e.sequencer.public_key, e.sequencer.stake, e.hat_score)
+            })
+            .collect();
+        SequencerSet::new(members).unwrap_or_else(|_| {
+            SequencerSet::new(Vec::new()).expect("an empty set is always valid")
+        })
+    }
+
+    /// Hash and time of the L1 block at `height`, if known.
+    pub fn block(&self, height: u64) -> Option<(H256, u64)> {
+        self.blocks.get(&height).copied()
+    }
+
+    /// Fetch a fresh view of `chain` from `l1`, keeping what `self` already knows of block
+    /// hashes (re-checked near the tip, for reorgs) and of the queue.
+    pub async fn refresh(&self, l1: &DevnetClient, chain: u64) -> Result<L1View, L1ClientError> {
+        let mut v = self.clone();
+        v.tip = l1.tip_height().await?;
+        // Re-read the hashes near the tip (a reorg changes them); fetch a block (for its time)
+        // only when its hash is new.
+        let from = v.tip.saturating_sub(6);
+        v.blocks.retain(|h, _| *h <= v.tip);
+        let mut heights: Vec<u64> = (from..=v.tip).collect();
+        if !v.blocks.contains_key(&0) {
+            heights.insert(0, 0);
+        }
+        for h in heights {
+            let hash = l1.block_hash(h).await?;
+            if v.blocks.get(&h).is_some_and(|(known, _)| *known == hash) {
+                continue;
+            }
+            let b = l1.block(&hash).await?;
+            v.blocks.insert(h, (hash, b.time));
+        }
+        let chains = l1.chains().await?;
+        v.chain = chains.into_iter().find(|c| c.chain_id == chain);
+        let Some(info) = v.chain.clone() else {
+            return Ok(v);
+        };
+        // Fill in older heights the consensus may need (activation, past anchors), a few per
+        // refresh, from the chain's registration on.
+        let mut missing = 0;
+        for h in info.deployment_block..from {
+            if missing >= 64 {
+                break;
+            }
+            if v.blocks.contains_key(&h) {
+                continue;
+            }
+            missing += 1;
+            let hash = l1.block_hash(h).await?;
+            let b = l1.block(&hash).await?;
+            v.blocks.insert(h, (hash, b.time));
+        }
+        let raw: Vec<Value> = l1.call("l2_getsequencers", json!([chain])).await?;
+        let mut seqs = Vec::with_capacity(raw.len());
+        for r in raw {
+            let hat = r.get("hatScore").and_then(Value::as_u64).unwrap_or(0) as u32;
+            let s: Sequencer = serde_json::from_value(r)
+                .map_err(|e| L1ClientError::Decode(format!("l2_getsequencers: {e}")))?;
+            seqs.push(SequencerEntry {
+                sequencer: s,
+                hat_score: hat,
+            });
+        }
+        v.sequencers = seqs;
+        // The queue: re-read the last known entries too (a reorg can replace them).
+        let start = (v.queue.len() as u64).saturating_sub(16);
+        v.queue.truncate(start as usize);
+        loop {
+            let more = l1.queue(chain, v.queue.len() as u64).await?;
+            let n = more.len();
+            v.queue.extend(more);
+            if n < 1000 {
+                break;
+            }
+        }
+        let info: Value = l1.call("l2_getchain", json!([chain])).await?;
+        v.anchors = info.get("anchors").and_then(Value::as_u64).unwrap_or(0);
+        v.finalized_anchors = info
+            .get("finalizedAnchors")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        Ok(v)
+    }
+
+    /// Ensure the hash of `height` is known (older heights than the refresh window).
+    pub async fn fetch_block(
+        &mut self,
+        l1: &DevnetClient,
+        height: u64,
+    ) -> Result<(H256, u64), L1ClientError> {
+        if let Some(b) = self.block(height) {
+            return Ok(b);
+        }
+        let hash = l1.block_hash(height).await?;
+        let b = l1.block(&hash).await?;
+        self.blocks.insert(height, (hash, b.time));
+        Ok((hash, b.time))
+    }
+}

@@ -1,0 +1,507 @@
+//! The node's HTTP server: JSON-RPC 2.0 for users and tools on `POST /`, the peer protocol on
+//! `/p2p/*`, and Prometheus metrics on `GET /metrics`. Methods, parameters and errors:
+//! `docs/protocol.md`, "Sequencer node RPC".
+
+use super::engine::{EngineError, Outgoing};
+use super::{broadcast, handle_message, now_ms, BatchSignRequest, Shared};
+use crate::jsonrpc::{self, p_address, p_str, p_u64, to_json, RpcError};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use casl2_verifier::stf::Overlay;
+use casl2_verifier::{Decode, L2Transaction, H256};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Largest JSON-RPC request body (1 MiB).
+pub const MAX_RPC_BODY: usize = 1024 * 1024;
+/// Largest peer message (a block proposal: 4 MiB).
+pub const MAX_P2P_BODY: usize = 4 * 1024 * 1024;
+/// Most requests in one JSON-RPC batch.
+pub const MAX_RPC_BATCH: usize = 100;
+
+/// The JSON-RPC methods the node answers.
+pub const METHODS: &[&str] = &[
+    "l2_getchaininfo",
+    "l2_blocknumber",
+    "l2_getblockbynumber",
+    "l2_getbalance",
+    "l2_gettransactioncount",
+    "l2_getaccount",
+    "l2_sendrawtransaction",
+    "l2_gettransactionreceipt",
+    "l2_getproof",
+    "l2_getsequencers",
+    "l2_getleader",
+    "admin_status",
+];
+
+/// The node's router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", post(handle_rpc))
+        .route("/p2p/message", post(handle_p2p))
+        .route("/p2p/block/{n}", get(handle_block))
+        .route("/p2p/batch-sign", post(handle_batch_sign))
+        .route("/metrics", get(handle_metrics))
+        .with_state(shared)
+}
+
+/// Call `method` on the node at `url` and return its result.
+pub async fn call_peer(
+    http: &reqwest::Client,
+    url: &str,
+    method: &str,
+    params: Value,
+) -> Result<Value, String> {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let v: Value = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = v.get("error") {
+        return Err(e.to_string());
+    }
+    v.get("result").cloned().ok_or_else(|| "no result".into())
+}
+
+fn rate_limited(shared: &Shared) -> bool {
+    let sec = now_ms() / 1000;
+    let mut r = shared.rate.lock().unwrap_or_else(|p| p.into_inner());
+    if r.0 != sec {
+        *r = (sec, 0);
+    }
+    r.1 += 1;
+    r.1 > shared.cfg.rpc_rate_limit
+}
+
+async fn handle_rpc(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    if rate_limited(&shared) {
+        let e = RpcError::new(-32005, "rate limited: too many requests this second");
+        return jsonrpc::reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            &jsonrpc::error_reply(Value::Null, &e),
+        );
+    }
+    let parsed = match jsonrpc::read_body(body, MAX_RPC_BODY).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let s = shared.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        jsonrpc::dispatch_body(parsed, MAX_RPC_BATCH, |m, p| {
+            call(&s, token.as_deref(), m, p)
+        })
+    })
+    .await;
+    shared.metrics.rpc_requests.fetch_add(1, Ordering::Relaxed);
+    jsonrpc::respond(result.map_err(|e| e.to_string()))
+}
+
+fn engine_err(e: EngineError) -> RpcError {
+    match e {
+        EngineError::Invalid(m) => RpcError::new(-32010, m),
+        EngineError::NotYet(m) => RpcError::new(-32011, m),
+        EngineError::Storage(m) => RpcError::internal(m),
+    }
+}
+
+fn p_h256(p: &[Value], i: usize, what: &str) -> Result<H256, RpcError> {
+    H256::from_hex(p_str(p, i, what)?)
+        .map_err(|e| RpcError::params(format!("parameter {i} ({what}): {e}")))
+}
+
+fn call(
+    shared: &Arc<Shared>,
+    token: Option<&str>,
+    method: &str,
+    p: &[Value],
+) -> Result<Value, RpcError> {
+    match method {
+        "l2_blocknumber" => Ok(json!(shared.engine().height())),
+        "l2_getchaininfo" => {
+            let view = shared.view();
+            let e = shared.engine();
+            let head = e.head().cloned();
+            Ok(json!({
+                "chainId": shared.cfg.chain_id,
+                "blockNumber": e.height(),
+                "blockHash": head.as_ref().map(|h| h.hash()),
+                "stateRoot": e.tree().root(),
+                "sequencer": e.address(),
+                "l1Tip": view.tip,
+                "status": view.chain.as_ref().map(|c| c.status.to_string()),
+                "anchoredL2Block": view.chain.as_ref().map(|c| c.latest_l2_block),
+                "finalizedL2Block": view.chain.as_ref().map(|c| c.finalized_l2_block),
+                "mempoolSize": e.mempool.len(),
+                "peers": shared.peers(),
+            }))
+        }
+        "l2_getblockbynumber" => {
+            let n = p_u64(p, 0, "block number")?;
+            let e = shared.engine();
+            match e
+                .chain()
+                .block(n)
+                .map_err(|x| RpcError::internal(x.to_string()))?
+            {
+                Some(b) => {
+                    let mut v = to_json(&b)?;
+                    v["hash"] = json!(b.hash());
+                    Ok(v)
+                }
+                None => Ok(Value::Null),
+            }
+        }
+        "l2_getbalance" | "l2_gettransactioncount" | "l2_getaccount" => {
+            let a = p_address(p, 0)?;
+            let e = shared.engine();
+            let st = e.account(&a).map_err(engine_err)?;
+            Ok(match method {
+                "l2_getbalance" => json!(st.balance),
+                "l2_gettransactioncount" => json!({
+                    "nonce": st.nonce,
+                    "pending": e.mempool.next_nonce(&a, st.nonce),
+                }),
+                _ => to_json(&st)?,
+            })
+        }
+        "l2_sendrawtransaction" => {
+            let raw = p_str(p, 0, "raw transaction hex")?;
+            let bytes = hex::decode(raw.trim_start_matches("0x"))
+                .map_err(|e| RpcError::params(format!("parameter 0 (raw transaction hex): {e}")))?;
+            let tx = L2Transaction::decode(&bytes)
+                .map_err(|e| RpcError::params(format!("parameter 0 (transaction): {e}")))?;
+            let h = shared
+                .engine()
+                .submit(tx.clone())
+                .map_err(|e| RpcError::new(-32020, e.to_string()))?;
+            broadcast(shared, vec![Outgoing::Transaction { tx: Box::new(tx) }]);
+            Ok(json!(h))
+        }
+        "l2_gettransactionreceipt" => {
+            let h = p_h256(p, 0, "transaction hash")?;
+            let e = shared.engine();
+            let r = e
+                .chain()
+                .receipt(&h)
+                .map_err(|x| RpcError::internal(x.to_string()))?;
+            match r {
+                Some(r) => to_json(&r),
+                None if e.mempool.contains(&h) => Ok(json!({ "hash": h, "pending": true })),
+                None => Ok(Value::Null),
+            }
+        }
+        "l2_getproof" => {
+            let a = p_address(p, 0)?;
+            let which = match p.get(1) {
+                None | Some(Value::Null) => "latest",
+                Some(v) => v.as_str().ok_or_else(|| {
+                    RpcError::params("parameter 1 (at) must be \"latest\" or \"finalized\"")
+                })?,
+            };
+            let view = shared.view();
+            let e = shared.engine();
+            let key = a.tree_key();
+            let (root, block, finality) = match which {
+                "latest" => {
+                    let head = e.head().cloned();
+                    let sigs = match &head {
+                        Some(h) => e
+                            .chain()
+                            .block(h.block_number)
+                            .map_err(|x| RpcError::internal(x.to_string()))?
+                            .map(|b| b.signatures)
+                            .unwrap_or_default(),
+                        None => Vec::new(),
+                    };
+                    (
+                        e.tree().root(),
+                        e.height(),
+                        json!({ "kind": "soft", "header": head, "signatures": sigs }),
+                    )
+                }
+                "finalized" => {
+                    let c = view.chain.as_ref().ok_or_else(|| {
+                        RpcError::new(-32011, "the chain is not registered on L1")
+                    })?;
+                    (
+                        c.finalized_state_root,
+                        c.finalized_l2_block,
+                        json!({ "kind": "hard", "l1Tip": view.tip, "finalizedAnchors": view.finalized_anchors }),
+                    )
+                }
+                o => {
+                    return Err(RpcError::params(format!(
+                        "parameter 1 (at) must be \"latest\" or \"finalized\", got {o:?}"
+                    )))
+                }
+            };
+            let proof = e
+                .tree()
+                .prove_compact_at(root, &key)
+                .map_err(|x| RpcError::new(-32011, format!("no proof at root {root}: {x}")))?;
+            let account = Overlay::new(e.tree())
+                .account(&a)
+                .ok()
+                .filter(|_| which == "latest");
+            Ok(json!({
+                "address": a,
+                "stateRoot": root,
+                "blockNumber": block,
+                "account": account,
+                "proof": proof,
+                "finality": finality,
+            }))
+        }
+        "l2_getsequencers" => {
+            let view = shared.view();
+            let list: Vec<Value> = view
+                .sequencers
+                .iter()
+                .map(|s| {
+                    json!({
+                        "address": s.sequencer.address,
+                        "stake": s.sequencer.stake,
+                        "hatScore": s.hat_score,
+                        "endpoint": s.sequencer.endpoint,
+                        "status": s.sequencer.status,
+                        "announcedAt": s.sequencer.announced_at,
+                    })
+                })
+                .collect();
+            Ok(Value::Array(list))
+        }
+        "l2_getleader" => {
+            let view = shared.view();
+            let mut e = shared.engine();
+            let now = now_ms();
+            let turn = e.leader(&view, now).map_err(engine_err)?;
+            let (slot, election) = e.election(&view).map_err(engine_err)?;
+            Ok(json!({
+                "height": e.height() + 1,
+                "slot": slot,
+                "leader": turn.leader,
+                "turn": turn.turn,
+                "deadlineMs": turn.deadline_ms,
+                "electedLeader": election.leader,
+                "backups": election.backups,
+                "seed": election.seed,
+            }))
+        }
+        "admin_status" => {
+            match (&shared.cfg.admin_token, token) {
+                (Some(t), Some(given)) if t == given => {}
+                (None, _) => {
+                    return Err(RpcError::new(
+                        -32030,
+                        "admin methods are off (no --admin-token)",
+                    ))
+                }
+                _ => {
+                    return Err(RpcError::new(
+                        -32031,
+                        "admin method: missing or wrong bearer token",
+                    ))
+                }
+            }
+            let e = shared.engine();
+            Ok(json!({
+                "stats": e.stats,
+                "evidence": e.evidence.len(),
+                "peers": shared.peers(),
+                "url": shared.url,
+            }))
+        }
+        m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
+    }
+}
+
+async fn handle_p2p(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+    let bytes = match axum::body::to_bytes(body, MAX_P2P_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "message too large").into_response(),
+    };
+    let msg: Outgoing = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("bad message: {e}")).into_response(),
+    };
+    shared.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+    let s = shared.clone();
+    let res = tokio::task::spawn_blocking(move || handle_message(&s, msg)).await;
+    match res {
+        Ok(Ok(out)) => {
+            broadcast(&shared, out);
+            StatusCode::OK.into_response()
+        }
+        Ok(Err(e)) => {
+            shared
+                .metrics
+                .invalid_messages
+                .fetch_add(1, Ordering::Relaxed);
+            (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn handle_block(State(shared): State<Arc<Shared>>, Path(n): Path<u64>) -> Response {
+    match shared.engine().chain().block(n) {
+        Ok(Some(b)) => Json(b).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no final block {n}")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn handle_batch_sign(
+    State(shared): State<Arc<Shared>>,
+    Json(req): Json<BatchSignRequest>,
+) -> Response {
+    let view = shared.view();
+    // Sign only a batch that continues what L1 anchored.
+    if view.chain.as_ref().map(|c| c.latest_state_root) != Some(req.pre_state_root) {
+        return (
+            StatusCode::CONFLICT,
+            "preStateRoot is not L1's latest anchored root",
+        )
+            .into_response();
+    }
+    match shared.engine().sign_batch(&req.header, req.pre_state_root) {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => (StatusCode::CONFLICT, e.to_string()).into_response(),
+    }
+}
+
+async fn handle_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let view = shared.view();
+    let (height, stats, mempool, last_final) = {
+        let e = shared.engine();
+        (
+            e.height(),
+            e.stats.clone(),
+            e.mempool.len(),
+            e.last_final_ms,
+        )
+    };
+    let m = &shared.metrics;
+    let l1_lag = view
+        .chain
+        .as_ref()
+        .map(|c| height.saturating_sub(c.latest_l2_block))
+        .unwrap_or(0);
+    let lines = [
+        ("casl2_l2_height", "Newest final L2 block.", "gauge", height),
+        (
+            "casl2_l2_transactions_total",
+            "Transactions in final blocks.",
+            "counter",
+            stats.transactions,
+        ),
+        (
+            "casl2_mempool_size",
+            "Transactions in the mempool.",
+            "gauge",
+            mempool as u64,
+        ),
+        (
+            "casl2_consensus_proposed_total",
+            "Blocks this node proposed.",
+            "counter",
+            stats.proposed,
+        ),
+        (
+            "casl2_consensus_votes_total",
+            "Votes this node cast.",
+            "counter",
+            stats.votes,
+        ),
+        (
+            "casl2_consensus_rejected_total",
+            "Proposals this node rejected.",
+            "counter",
+            stats.rejected,
+        ),
+        (
+            "casl2_consensus_failovers_total",
+            "Final blocks produced by a backup leader.",
+            "counter",
+            stats.failovers,
+        ),
+        (
+            "casl2_consensus_conflicting_votes_total",
+            "Conflicting votes seen.",
+            "counter",
+            stats.conflicting_votes,
+        ),
+        ("casl2_l1_tip", "L1 tip height.", "gauge", view.tip),
+        (
+            "casl2_l1_lag_blocks",
+            "Final L2 blocks not yet anchored on L1.",
+            "gauge",
+            l1_lag,
+        ),
+        (
+            "casl2_batches_posted_total",
+            "Batches this node posted to L1.",
+            "counter",
+            m.batches_posted.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_l1_errors_total",
+            "L1 transactions that failed to send.",
+            "counter",
+            m.l1_errors.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_p2p_messages_in_total",
+            "Peer messages received.",
+            "counter",
+            m.messages_in.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_p2p_messages_out_total",
+            "Peer messages sent.",
+            "counter",
+            m.messages_out.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_p2p_invalid_total",
+            "Peer messages refused.",
+            "counter",
+            m.invalid_messages.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_rpc_requests_total",
+            "JSON-RPC requests answered.",
+            "counter",
+            m.rpc_requests.load(Ordering::Relaxed),
+        ),
+        (
+            "casl2_last_final_ms",
+            "When the newest block became final here (Unix ms).",
+            "gauge",
+            last_final,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, kind, v) in lines {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

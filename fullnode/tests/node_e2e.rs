@@ -1,0 +1,244 @@
+//! End to end: four sequencers and the devnet L1 on 127.0.0.1 in this process. Blocks become
+//! final with quorum signatures, a deposit is credited, transfers land on every node, batches
+//! are anchored on L1, a killed leader is replaced, and a restarted node catches up.
+
+use casl2_fullnode::devnet::dev_key;
+use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::node::rpc::call_peer;
+use casl2_verifier::l1::{L1Op, L1Tx};
+use casl2_verifier::params::COIN;
+use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const CHAIN: u64 = 1;
+
+async fn rpc(url: &str, method: &str, params: Value) -> Result<Value, String> {
+    let http = reqwest::Client::new();
+    call_peer(&http, url, method, params).await
+}
+
+async fn height(url: &str) -> u64 {
+    rpc(url, "l2_blocknumber", json!([]))
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
+}
+
+/// Poll `f` every 100 ms until it returns `Some`, at most `secs` seconds.
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn transfer(k: &PrivateKey, to: Address, value: i64, nonce: u64) -> L2Transaction {
+    let mut t = L2Transaction {
+        from: k.address(),
+        to,
+        value,
+        nonce,
+        gas_limit: 21_000,
+        gas_price: 10,
+        tx_type: TxType::Transfer,
+        l2_chain_id: CHAIN,
+        ..Default::default()
+    };
+    t.sign(k).unwrap();
+    t
+}
+
+fn urls(net: &LocalNet) -> Vec<String> {
+    net.configs
+        .iter()
+        .map(|c| format!("http://{}/", c.listen))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 500;
+    cfg.params.leader_timeout_ms = 2_000;
+    let mut net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+
+    // Blocks become final on every node.
+    wait_for("block 3 on every node", 60, || {
+        let urls = urls.clone();
+        async move {
+            for u in &urls {
+                if height(u).await < 3 {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    let b1 = rpc(&urls[0], "l2_getblockbynumber", json!([1]))
+        .await
+        .unwrap();
+    let sigs = b1["signatures"].as_array().unwrap().len();
+    assert!(
+        sigs >= 3,
+        "block 1 carries {sigs} signatures, a quorum of 4 needs 3"
+    );
+
+    // A deposit on L1 is credited on L2.
+    let user = dev_key(7).unwrap();
+    {
+        let mut d = net.l1.lock().unwrap();
+        let tx = L1Tx::signed(
+            &user,
+            d.next_nonce(&user.address()),
+            L1Op::Deposit {
+                chain: CHAIN,
+                recipient: user.address(),
+                amount: 1_000 * COIN,
+            },
+        )
+        .unwrap();
+        d.submit(tx).unwrap();
+    }
+    let addr = user.address();
+    wait_for("the deposit on L2", 60, || {
+        let u = urls[1].clone();
+        async move {
+            let b = rpc(&u, "l2_getbalance", json!([addr])).await.ok()?;
+            (b.as_i64()? == 1_000 * COIN).then_some(())
+        }
+    })
+    .await;
+
+    // Transfers, sent to different nodes, land everywhere.
+    let bob = Address([0xb0; 20]);
+    for n in 0..20u64 {
+        let t = transfer(&user, bob, COIN, n);
+        let u = &urls[(n % 4) as usize];
+        // A node that has not seen the previous nonce yet refuses a gap: send to node 0 then.
+        let r = rpc(u, "l2_sendrawtransaction", json!([hex::encode(t.encode())])).await;
+        if r.is_err() {
+            rpc(
+                &urls[0],
+                "l2_sendrawtransaction",
+                json!([hex::encode(t.encode())]),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    for u in &urls {
+        let u = u.clone();
+        wait_for("20 transfers on every node", 60, || {
+            let u = u.clone();
+            async move {
+                let b = rpc(&u, "l2_getbalance", json!([bob])).await.ok()?;
+                (b.as_i64()? == 20 * COIN).then_some(())
+            }
+        })
+        .await;
+    }
+    let t0 = transfer(&user, bob, COIN, 0);
+    let receipt = rpc(&urls[2], "l2_gettransactionreceipt", json!([t0.hash()]))
+        .await
+        .unwrap();
+    assert_eq!(receipt["receipt"]["success"], json!(true), "{receipt}");
+
+    // Batches are anchored on L1.
+    let l1 = net.l1.clone();
+    wait_for("an anchor on L1", 60, || {
+        let l1 = l1.clone();
+        async move {
+            let d = l1.lock().unwrap();
+            let c = d.state().chain(CHAIN)?;
+            (c.info.latest_l2_block >= 5).then_some(())
+        }
+    })
+    .await;
+
+    // Every node names the same leader; kill it; the others carry on under a backup.
+    let leader = rpc(&urls[0], "l2_getleader", json!([])).await.unwrap()["leader"].clone();
+    let idx = net
+        .keys
+        .iter()
+        .position(|k| json!(k.address()) == leader)
+        .expect("the leader is one of the sequencers");
+    let before = height(&urls[(idx + 1) % 4]).await;
+    net.stop_node(idx).await;
+    let alive: Vec<String> = (0..4)
+        .filter(|i| *i != idx)
+        .map(|i| urls[i].clone())
+        .collect();
+    wait_for("blocks after the leader died", 60, || {
+        let alive = alive.clone();
+        async move {
+            for u in &alive {
+                if height(u).await < before + 3 {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    // All survivors agree on who leads next.
+    let leaders = wait_for("one leader on every survivor", 30, || {
+        let alive = alive.clone();
+        async move {
+            let mut seen = Vec::new();
+            let h0 = height(&alive[0]).await;
+            for u in &alive {
+                let v = rpc(u, "l2_getleader", json!([])).await.ok()?;
+                if v["height"].as_u64()? != h0 + 1 {
+                    return None;
+                }
+                seen.push(v["leader"].clone());
+            }
+            seen.dedup();
+            (seen.len() == 1).then_some(seen)
+        }
+    })
+    .await;
+    assert_ne!(leaders[0], Value::Null);
+
+    // The dead node restarts from its databases and catches up.
+    net.start_node(idx).await.unwrap();
+    let target = height(&alive[0]).await;
+    let back = urls[idx].clone();
+    wait_for("the restarted node to catch up", 60, || {
+        let back = back.clone();
+        async move { (height(&back).await >= target).then_some(()) }
+    })
+    .await;
+    let mine = rpc(&back, "l2_getblockbynumber", json!([target]))
+        .await
+        .unwrap();
+    let theirs = rpc(&alive[0], "l2_getblockbynumber", json!([target]))
+        .await
+        .unwrap();
+    assert_eq!(mine["hash"], theirs["hash"]);
+
+    // Metrics are served.
+    let m = reqwest::get(format!("{}metrics", urls[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("casl2_l2_height "), "{m}");
+    net.shutdown().await;
+}
