@@ -154,7 +154,13 @@ impl ChainStore {
                 }
             }
             let mut v = w.open_table(VOTES).map_err(err)?;
-            for n in (keep + 1)..=head.max(keep + 1) {
+            let above: Vec<u64> = v
+                .range((keep + 1)..)
+                .map_err(err)?
+                .map(|e| e.map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()
+                .map_err(err)?;
+            for n in above {
                 v.remove(n).map_err(err)?;
             }
         }
