@@ -5,7 +5,9 @@
 //! input or any other error.
 
 mod accounts;
+mod amount;
 mod l1;
+mod node;
 mod tree;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,8 @@ enum Command {
     /// The L1 side: run the embedded devnet L1.
     #[command(subcommand)]
     L1(l1::L1Command),
+    /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.
+    Node(node::NodeArgs),
 }
 
 /// How a command ended when it did not succeed.
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::L1(cmd) => l1::run(cmd, cli.json),
+        Command::Node(args) => node::run(args, cli.json).map_err(Failure::Error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,8 +72,10 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Error(e)) => {
-            // One line: the chain of causes joined.
-            eprintln!("error: {e:#}");
+            // One line: the chain of causes joined, line breaks folded.
+            let msg = format!("{e:#}");
+            let one_line: Vec<&str> = msg.split_whitespace().collect();
+            eprintln!("error: {}", one_line.join(" "));
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,241 @@
+//! `casl2 node`: run an L2 sequencer (with `--key`) or follower node until Ctrl-C.
+//!
+//! Settings come from flags, then `CASL2_*` environment variables, then the TOML file given
+//! with `--config`, then the defaults; the first that sets a value wins.
+
+use crate::amount::parse_cas;
+use anyhow::{anyhow, bail, Context, Result};
+use casl2_fullnode::node::{now_ms, Node, NodeConfig};
+use casl2_verifier::params::Network;
+use casl2_verifier::PrivateKey;
+use clap::Args;
+use serde::Deserialize;
+use serde_json::json;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Flags of `casl2 node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// TOML file with any of the settings below (keys as the flags, with `_` for `-`).
+    #[arg(long, value_name = "FILE", env = "CASL2_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the node's databases [default: ./casl2-node].
+    #[arg(long, value_name = "DIR", env = "CASL2_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Parameter set the chain must be registered with: regtest, testnet or mainnet [default: regtest].
+    #[arg(long, env = "CASL2_NETWORK")]
+    network: Option<String>,
+    /// The L2 chain id [default: 1].
+    #[arg(long, env = "CASL2_CHAIN_ID")]
+    chain_id: Option<u64>,
+    /// The L1's JSON-RPC URL [default: http://127.0.0.1:18545/].
+    #[arg(long, value_name = "URL", env = "CASL2_L1")]
+    l1: Option<String>,
+    /// Address for RPC and peer messages [default: 127.0.0.1:18645].
+    #[arg(long, value_name = "ADDR", env = "CASL2_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// URL peers reach this node at, announced on L1 [default: http://<listen>/].
+    #[arg(long, value_name = "URL", env = "CASL2_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Sequencer private key (64 hex digits); without a key the node is a follower.
+    #[arg(long, value_name = "HEX", env = "CASL2_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// File holding the sequencer private key in hex.
+    #[arg(long, value_name = "FILE", env = "CASL2_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Announce this sequencer on L1 with this stake (CAS) if it is not registered yet.
+    #[arg(long, value_name = "CAS", env = "CASL2_ANNOUNCE_STAKE")]
+    announce_stake: Option<String>,
+    /// A peer node's URL (repeatable); the sequencers' announced endpoints are always used.
+    #[arg(long = "peer", value_name = "URL")]
+    peers: Vec<String>,
+    /// Bearer token that enables the admin_* RPC methods.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CASL2_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// Most transactions per block [default: 2000].
+    #[arg(long, value_name = "N", env = "CASL2_MAX_BLOCK_TXS")]
+    max_block_txs: Option<usize>,
+    /// Run for this many seconds, then stop as on Ctrl-C (0: until Ctrl-C) [default: 0].
+    #[arg(long, value_name = "SECS")]
+    run_for: Option<u64>,
+}
+
+/// The TOML file: every setting optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    network: Option<String>,
+    chain_id: Option<u64>,
+    l1: Option<String>,
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    announce_stake: Option<String>,
+    peers: Option<Vec<String>>,
+    admin_token: Option<String>,
+    max_block_txs: Option<usize>,
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("{}: not a valid casl2 node config", path.display()))
+}
+
+fn read_key(hex: Option<String>, file: Option<PathBuf>) -> Result<Option<PrivateKey>> {
+    let text = match (hex, file) {
+        (Some(h), _) => h,
+        (None, Some(f)) => std::fs::read_to_string(&f)
+            .with_context(|| format!("reading the key file {}", f.display()))?,
+        (None, None) => return Ok(None),
+    };
+    let k = PrivateKey::from_hex(text.trim()).map_err(|e| anyhow!("--key: {e}"))?;
+    Ok(Some(k))
+}
+
+/// Resolve flags, environment, file and defaults into a node configuration and its network.
+fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
+    let f = match &a.config {
+        Some(p) => read_file_config(p)?,
+        None => FileConfig::default(),
+    };
+    let network: Network = a
+        .network
+        .or(f.network)
+        .unwrap_or_else(|| "regtest".into())
+        .parse()
+        .map_err(|e: String| anyhow!("--network: {e}"))?;
+    let data_dir = a
+        .data_dir
+        .or(f.data_dir)
+        .unwrap_or_else(|| "casl2-node".into());
+    let chain_id = a.chain_id.or(f.chain_id).unwrap_or(1);
+    let l1 =
+        a.l1.or(f.l1)
+            .unwrap_or_else(|| "http://127.0.0.1:18545/".into());
+    if !(l1.starts_with("http://") || l1.starts_with("https://")) {
+        bail!("--l1: {l1:?} is not an http:// URL");
+    }
+    let listen = a
+        .listen
+        .or(f.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 18645)));
+    let key = read_key(a.key.or(f.key), a.key_file.or(f.key_file))?;
+    let stake = match a.announce_stake.or(f.announce_stake) {
+        Some(s) => Some(parse_cas(&s).context("--announce-stake")?),
+        None => None,
+    };
+    if stake.is_some() && key.is_none() {
+        bail!("--announce-stake needs --key (a follower announces nothing)");
+    }
+    let mut cfg = NodeConfig::new(data_dir, chain_id, l1, listen);
+    cfg.public_url = a.public_url.or(f.public_url);
+    cfg.key = key;
+    cfg.announce_stake = stake;
+    cfg.peers = if a.peers.is_empty() {
+        f.peers.unwrap_or_default()
+    } else {
+        a.peers
+    };
+    cfg.admin_token = a.admin_token.or(f.admin_token);
+    if let Some(n) = a.max_block_txs.or(f.max_block_txs) {
+        if n == 0 || n > 16_384 {
+            bail!("--max-block-txs must be 1..=16384, got {n}");
+        }
+        cfg.max_block_txs = n;
+    }
+    Ok((cfg, network, a.run_for.unwrap_or(0)))
+}
+
+/// Run `casl2 node`.
+pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
+    let (cfg, network, run_for) = resolve(args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let role = match &cfg.key {
+            Some(k) => format!("sequencer {}", k.address()),
+            None => "follower".to_string(),
+        };
+        let data_dir = cfg.data_dir.clone();
+        let node = Node::start(cfg).await.context("starting the node")?;
+        let url = node.url().to_string();
+        if json_out {
+            println!(
+                "{}",
+                json!({ "rpcUrl": url, "role": role, "dataDir": data_dir.display().to_string(), "network": network.to_string() })
+            );
+        } else {
+            println!("casl2 node: {role}");
+            println!("data {}", data_dir.display());
+            println!("JSON-RPC and peers on {url} (metrics on {url}metrics)");
+        }
+        let shared = node.shared.clone();
+        let deadline = (run_for > 0).then(|| tokio::time::Instant::now() + Duration::from_secs(run_for));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut checked = false;
+        loop {
+            let sleep_until = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => { r.context("waiting for Ctrl-C")?; break; }
+                _ = sleep_until => break,
+                _ = tick.tick() => {
+                    let view = shared.view();
+                    if let Some(c) = &view.chain {
+                        if !checked {
+                            checked = true;
+                            if c.params.network != network {
+                                node.stop().await;
+                                bail!(
+                                    "chain {} is registered on L1 with {} parameters, this node runs --network {network}",
+                                    c.chain_id, c.params.network
+                                );
+                            }
+                        }
+                    }
+                    let (h, pool, stats) = {
+                        let e = shared.engine();
+                        (e.height(), e.mempool.len(), e.stats.clone())
+                    };
+                    let status = view.chain.as_ref().map(|c| c.status.to_string());
+                    if json_out {
+                        // A reader that went away is no reason to stop the node.
+                        let line = json!({ "timeMs": now_ms(), "height": h, "mempool": pool, "l1Tip": view.tip, "chainStatus": status, "proposed": stats.proposed, "transactions": stats.transactions });
+                        let _ = writeln!(std::io::stdout(), "{line}");
+                    } else {
+                        eprintln!(
+                            "height {h}  mempool {pool}  L1 tip {}  chain {}  proposed {}  txs {}",
+                            view.tip,
+                            status.unwrap_or_else(|| "not registered yet".into()),
+                            stats.proposed,
+                            stats.transactions
+                        );
+                    }
+                }
+            }
+        }
+        let h = shared.engine().height();
+        node.stop().await;
+        eprintln!("stopped at height {h}");
+        Ok(())
+    })
+}

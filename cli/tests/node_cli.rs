@@ -1,0 +1,226 @@
+//! `casl2 node` as an operator runs it: a real `casl2 l1 devnet` child process, a chain
+//! registered over its RPC, then `casl2 node --key … --announce-stake …` which announces itself
+//! on L1 and produces final blocks alone (its weight is the whole set). Bad flags and bad RPC
+//! input get clear errors.
+
+use casl2_fullnode::devnet::{authority_key, dev_key};
+use casl2_verifier::l1::{L1Op, L1Tx};
+use casl2_verifier::params::{ChainParams, Network};
+use casl2_verifier::smt::empty_root;
+use casl2_verifier::{Encode, PrivateKey};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn first_json_line(child: &mut Child) -> Value {
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// POST a raw body; returns (HTTP status, body).
+fn post(host: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let (_, b) = out.split_once("\r\n\r\n").unwrap();
+    (status, b.to_string())
+}
+
+fn call(host: &str, method: &str, params: Value) -> Value {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let (_, b) = post(host, &body);
+    serde_json::from_str(&b).unwrap()
+}
+
+fn send(host: &str, key: &PrivateKey, op: L1Op) {
+    let acct = call(host, "getaccount", json!([key.address()]));
+    let nonce = acct["result"]["nextNonce"].as_u64().unwrap();
+    let tx = L1Tx::signed(key, nonce, op).unwrap();
+    let r = call(
+        host,
+        "sendrawtransaction",
+        json!([hex::encode(tx.encode())]),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+}
+
+#[test]
+fn a_single_sequencer_announces_itself_and_finalises_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l1 = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args([
+            "--json",
+            "l1",
+            "devnet",
+            "--port",
+            "0",
+            "--block-interval-ms",
+            "300",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("l1"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = first_json_line(&mut l1);
+    let _l1 = Killed(l1);
+    let l1_url = info["rpcUrl"].as_str().unwrap().to_string();
+    let l1_host = host_of(&l1_url);
+    let seq = dev_key(1).unwrap();
+    send(
+        &l1_host,
+        &dev_key(0).unwrap(),
+        L1Op::RegisterChain {
+            chain_id: 9,
+            name: "cli-test".into(),
+            params: ChainParams::for_network(Network::Regtest),
+            genesis_root: empty_root(),
+            deployer_stake: 10 * casl2_verifier::params::COIN,
+        },
+    );
+    send(
+        &l1_host,
+        &authority_key().unwrap(),
+        L1Op::SetHatScore {
+            address: seq.address(),
+            score: 80,
+        },
+    );
+
+    let mut node = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args([
+            "--json",
+            "node",
+            "--listen",
+            "127.0.0.1:0",
+            "--chain-id",
+            "9",
+        ])
+        .args(["--announce-stake", "100", "--run-for", "120"])
+        .args(["--l1", &l1_url, "--key", &seq.to_hex()])
+        .arg("--data-dir")
+        .arg(dir.path().join("node"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = first_json_line(&mut node);
+    let _node = Killed(node);
+    assert_eq!(
+        started["role"],
+        json!(format!("sequencer {}", seq.address()))
+    );
+    let host = host_of(started["rpcUrl"].as_str().unwrap());
+
+    let t0 = Instant::now();
+    loop {
+        let h = call(&host, "l2_blocknumber", json!([]))["result"]
+            .as_u64()
+            .unwrap_or(0);
+        if h >= 3 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no block 3 after 60 s (height {h})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Registered on L1 with its endpoint.
+    let seqs = call(&l1_host, "l2_getsequencers", json!([9]));
+    assert_eq!(seqs["result"][0]["address"], json!(seq.address()));
+    let b = call(&host, "l2_getblockbynumber", json!([1]));
+    assert_eq!(b["result"]["header"]["sequencer"], json!(seq.address()));
+
+    // Bad RPC input: each gets its JSON-RPC error, the node keeps running.
+    let (_, b) = post(&host, "{not json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&b).unwrap()["error"]["code"],
+        json!(-32700)
+    );
+    let r = call(&host, "l2_nosuchmethod", json!([]));
+    assert_eq!(r["error"]["code"], json!(-32601));
+    let r = call(&host, "l2_getbalance", json!([42]));
+    assert_eq!(r["error"]["code"], json!(-32602));
+    let r = call(&host, "l2_getbalance", json!(["0x1234"]));
+    assert_eq!(r["error"]["code"], json!(-32602));
+    let r = call(&host, "l2_sendrawtransaction", json!(["00ff"]));
+    assert_eq!(r["error"]["code"], json!(-32602), "{r}");
+    let r = call(&host, "l2_getblockbynumber", json!([-1]));
+    assert_eq!(r["error"]["code"], json!(-32602));
+    let r = call(&host, "admin_status", json!([]));
+    assert_eq!(r["error"]["code"], json!(-32030));
+    let big = format!("[\"{}\"]", "a".repeat(2 * 1024 * 1024));
+    let (status, _) = post(&host, &big);
+    assert_eq!(status, 413);
+    let h = call(&host, "l2_blocknumber", json!([]))["result"]
+        .as_u64()
+        .unwrap();
+    assert!(h >= 3);
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn bad_flags_and_files_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    fails_with(&["node", "--key", "zz"], "--key");
+    fails_with(&["node", "--network", "moonnet"], "unknown network");
+    fails_with(
+        &[
+            "node",
+            "--announce-stake",
+            "1.000000001",
+            "--key",
+            &dev_key(1).unwrap().to_hex(),
+        ],
+        "decimals",
+    );
+    fails_with(&["node", "--announce-stake", "5"], "needs --key");
+    fails_with(&["node", "--l1", "ftp://x"], "not an http:// URL");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "colour = \"blue\"\n").unwrap();
+    fails_with(&["node", "--config", bad.to_str().unwrap()], "bad.toml");
+    let missing = dir.path().join("missing.toml");
+    fails_with(
+        &["node", "--config", missing.to_str().unwrap()],
+        "missing.toml",
+    );
+}
