@@ -33,7 +33,7 @@ enum Command {
     #[command(subcommand)]
     L1(l1::L1Command),
     /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.
-    Node(node::NodeArgs),
+    Node(Box<node::NodeArgs>),
 }
 
 /// How a command ended when it did not succeed.
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::L1(cmd) => l1::run(cmd, cli.json),
-        Command::Node(args) => node::run(args, cli.json).map_err(Failure::Error),
+        Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
