@@ -105,6 +105,15 @@ fn l1_err(e: casl2_verifier::l1::L1Error) -> LocalNetError {
 impl LocalNet {
     /// Start (or restart, on a reused directory) the network; returns when every node runs.
     pub async fn start(cfg: &LocalNetConfig) -> Result<LocalNet, LocalNetError> {
+        Self::start_with_filters(cfg, Vec::new()).await
+    }
+
+    /// [`start`](Self::start) with a peer-message filter for node `i` at `filters[i]` (tests
+    /// cut the network with them).
+    pub async fn start_with_filters(
+        cfg: &LocalNetConfig,
+        filters: Vec<crate::node::PeerFilter>,
+    ) -> Result<LocalNet, LocalNetError> {
         let l1_dir = cfg.data_dir.join("l1");
         std::fs::create_dir_all(&l1_dir)?;
         let devnet = Devnet::open(&l1_dir.join("devnet.redb"), &DevnetConfig::default())?;
@@ -221,6 +230,7 @@ impl LocalNet {
             );
             c.key = Some(k.clone());
             c.peers = urls.clone();
+            c.filter = filters.get(i).cloned();
             nodes.push(Some(Node::start(c.clone()).await?));
             configs.push(c);
         }

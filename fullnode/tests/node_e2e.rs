@@ -242,3 +242,86 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
     assert!(m.contains("casl2_l2_height "), "{m}");
     net.shutdown().await;
 }
+
+/// Property 11 under a partition: one sequencer cut off from the other three. The three (75 %
+/// of the weight) go on; the lone one finalises nothing of its own; no height ever has two
+/// final blocks; after the cut heals the lone node takes the majority's chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_never_yields_two_final_blocks_at_one_height() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 500;
+    cfg.params.leader_timeout_ms = 1_500;
+    // Ports are chosen by start; the filter compares with node 3's URL read from its port file
+    // once it exists, so cut by "is either side node 3".
+    let cut = Arc::new(AtomicBool::new(false));
+    let lone_port = Arc::new(std::sync::Mutex::new(String::new()));
+    let mut filters: Vec<casl2_fullnode::node::PeerFilter> = Vec::new();
+    for i in 0..4usize {
+        let cut = cut.clone();
+        let lone = lone_port.clone();
+        filters.push(Arc::new(move |to: &str| {
+            if !cut.load(Ordering::Relaxed) {
+                return true;
+            }
+            let lone = lone.lock().unwrap().clone();
+            let to_lone = !lone.is_empty() && to.contains(&lone);
+            // Node 3 reaches nobody; nobody reaches node 3.
+            i != 3 && !to_lone
+        }));
+    }
+    let net = LocalNet::start_with_filters(&cfg, filters).await.unwrap();
+    let urls = urls(&net);
+    *lone_port.lock().unwrap() = format!(":{}/", net.configs[3].listen.port());
+    wait_for("block 2 everywhere", 60, || {
+        let urls = urls.clone();
+        async move {
+            for u in &urls {
+                if height(u).await < 2 {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    cut.store(true, Ordering::Relaxed);
+    let lone_at_cut = height(&urls[3]).await;
+    let majority_at_cut = height(&urls[0]).await;
+    // The majority goes on (through failovers when the lone node's turn comes).
+    wait_for("the majority to go on without node 3", 90, || {
+        let urls = urls.clone();
+        async move {
+            for u in &urls[..3] {
+                if height(u).await < majority_at_cut + 12 {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    // The lone node finalised at most what was in flight at the cut.
+    assert!(height(&urls[3]).await <= lone_at_cut + 1);
+    cut.store(false, Ordering::Relaxed);
+    let target = height(&urls[0]).await;
+    let lone = urls[3].clone();
+    wait_for("node 3 to take the majority's chain", 60, || {
+        let lone = lone.clone();
+        async move { (height(&lone).await >= target).then_some(()) }
+    })
+    .await;
+    // One final block per height, everywhere.
+    for n in 1..=target {
+        let mut hashes = Vec::new();
+        for u in &urls {
+            let b = rpc(u, "l2_getblockbynumber", json!([n])).await.unwrap();
+            hashes.push(b["hash"].clone());
+        }
+        hashes.dedup();
+        assert_eq!(hashes.len(), 1, "height {n}: {hashes:?}");
+    }
+    net.shutdown().await;
+}

@@ -1009,15 +1009,15 @@ impl Engine {
             let r = self.round.as_ref().expect("round ensured");
             verify_block_quorum(&block, &r.set, params.consensus_threshold_pct)
                 .map_err(|e| EngineError::Invalid(e.to_string()))?;
-            if let Some(mine) = r.my_vote {
-                if mine != block.hash() {
-                    // Cannot happen with an honest two-thirds; refuse loudly.
-                    return Err(EngineError::Invalid(format!(
-                        "CONSENSUS_CONFLICTING: a quorum signed {} at height {}, this node accepted {mine}",
-                        block.hash(),
-                        r.height
-                    )));
-                }
+            if let Some(mine) = r.my_vote.filter(|m| *m != block.hash()) {
+                // This node's lock was on a block that never reached a quorum (it proposed or
+                // voted while cut off); the quorum certificate decides. Locks restrict votes,
+                // not what a node accepts as final.
+                tracing_log(&format!(
+                    "height {}: accepted {mine}, a quorum finalised {}",
+                    r.height,
+                    block.hash()
+                ));
             }
         }
         // The commit's timestamp may be older than now: validate at its own time.
