@@ -1191,3 +1191,49 @@ fn tracing_log(msg: &str) {
         eprintln!("casl2 node: {msg}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The batch header vector of `docs/protocol.md`.
+    #[test]
+    fn batch_header_of_two_blocks() {
+        let mut blocks = Vec::new();
+        for n in 1..=2u64 {
+            let mut b = L2Block::default();
+            b.header.block_number = n;
+            b.header.state_root = H256([n as u8; 32]);
+            b.header.timestamp = 1_700_000_000_000 + n * 100;
+            b.header.gas_used = 21_000 * n;
+            b.header.l1_anchor_block = 40 + n;
+            b.header.l1_anchor_hash = H256([0xa0 + n as u8; 32]);
+            b.header.l2_chain_id = 1;
+            let mut t = L2Transaction {
+                nonce: n,
+                l2_chain_id: 1,
+                ..Default::default()
+            };
+            t.value = n as i64;
+            b.transactions.push(t);
+            blocks.push(b);
+        }
+        let h = batch_header(H256([0xee; 32]), &blocks, 1, Address([0x5e; 20]));
+        assert_eq!((h.start_block, h.end_block), (1, 2));
+        assert_eq!(h.post_state_root, H256([2; 32]));
+        assert_eq!(h.transaction_count, 2);
+        assert_eq!(h.total_gas_used, 63_000);
+        assert_eq!((h.l1_anchor_block, h.timestamp), (42, 1_700_000_000));
+        assert_eq!(
+            h.transactions_root,
+            merkle_root(&[
+                blocks[0].transactions[0].hash(),
+                blocks[1].transactions[0].hash()
+            ])
+        );
+        assert_eq!(
+            h.hash().to_hex(),
+            "0x8ba69e04a4f9804c7411cbb9d10b0a502cb666a1e0e1b31847f50bbadc883413"
+        );
+    }
+}
