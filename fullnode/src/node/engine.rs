@@ -91,10 +91,10 @@ pub enum Outgoing {
         /// The block.
         block: Box<L2Block>,
     },
-    /// A transaction a user submitted to one node, relayed once to the others' mempools.
-    Transaction {
-        /// The transaction.
-        tx: Box<L2Transaction>,
+    /// Transactions users submitted to one node, relayed once to the others' mempools.
+    Transactions {
+        /// The transactions.
+        txs: Vec<L2Transaction>,
     },
 }
 
@@ -583,7 +583,7 @@ impl Engine {
         let height_of = |m: &Outgoing| match m {
             Outgoing::Proposal { block } | Outgoing::Commit { block } => block.header.block_number,
             Outgoing::Vote { height, .. } => *height,
-            Outgoing::Transaction { .. } => 0,
+            Outgoing::Transactions { .. } => 0,
         };
         self.future.retain(|m| height_of(m) >= next);
         let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.future)
@@ -602,7 +602,7 @@ impl Engine {
                 Outgoing::Commit { block } => {
                     self.on_commit(view, *block, now_ms).map(|_| Vec::new())
                 }
-                Outgoing::Transaction { .. } => Ok(Vec::new()),
+                Outgoing::Transactions { .. } => Ok(Vec::new()),
             };
             if let Ok(o) = r {
                 out.extend(o);

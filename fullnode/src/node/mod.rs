@@ -161,6 +161,8 @@ pub struct Shared {
     pub batch_inflight: Mutex<Option<(u64, u64)>>,
     /// RPC rate limiter: (second, count).
     pub rate: Mutex<(u64, u64)>,
+    /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
+    pub relay: Mutex<Vec<casl2_verifier::L2Transaction>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -276,6 +278,7 @@ impl Node {
             metrics: NodeMetrics::default(),
             batch_inflight: Mutex::new(None),
             rate: Mutex::new((0, 0)),
+            relay: Mutex::new(Vec::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -470,10 +473,12 @@ pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoin
             e.on_commit(&view, *block, now)?;
             Vec::new()
         }
-        Outgoing::Transaction { tx } => {
-            // Relayed once by the node that took it; not relayed further.
-            e.submit(*tx)
-                .map_err(|err| EngineError::Invalid(err.to_string()))?;
+        Outgoing::Transactions { txs } => {
+            // Relayed once by the node that took them; not relayed further. A refusal (a
+            // duplicate, a nonce already used here) is normal and not an error of the sender.
+            for tx in txs {
+                let _ = e.submit(tx);
+            }
             Vec::new()
         }
     };
@@ -505,6 +510,13 @@ fn consensus_tick(
             out.extend(e.rebroadcast(now));
             out
         };
+        let relay = std::mem::take(&mut *shared.relay.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut out = out;
+        for chunk in relay.chunks(1_000) {
+            out.push(Outgoing::Transactions {
+                txs: chunk.to_vec(),
+            });
+        }
         broadcast(&shared, out);
     })
 }

@@ -190,7 +190,11 @@ fn call(
                 .engine()
                 .submit(tx.clone())
                 .map_err(|e| RpcError::new(-32020, e.to_string()))?;
-            broadcast(shared, vec![Outgoing::Transaction { tx: Box::new(tx) }]);
+            shared
+                .relay
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tx);
             Ok(json!(h))
         }
         "l2_gettransactionreceipt" => {
