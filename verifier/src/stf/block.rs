@@ -2,7 +2,7 @@
 //! fast application (one tree update per block, signatures checked in parallel), the per-step
 //! trace (the root after every step), and verification of a block against its header.
 
-use super::exec::{execute_step, BlockContext, Receipt, Step};
+use super::exec::{apply_message, execute_step, execute_tx, BlockContext, Receipt, Step};
 use super::rules;
 use super::state::{Overlay, StateView};
 use super::StfError;
@@ -84,6 +84,17 @@ pub fn check_block_rules(
     senders: &[Option<Address>],
     pre_state: &dyn StateView,
 ) -> Result<(), StfError> {
+    check_rules(block, env, senders, block.transactions_root(), pre_state)
+}
+
+/// [`check_block_rules`] with the transactions root already computed.
+fn check_rules(
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+    senders: &[Option<Address>],
+    transactions_root: H256,
+    pre_state: &dyn StateView,
+) -> Result<(), StfError> {
     let h = &block.header;
     if h.l2_chain_id != env.chain_id {
         return Err(StfError::BlockInvalid(format!(
@@ -130,14 +141,14 @@ pub fn check_block_rules(
             "l1MessageHashes do not match the L1 messages applied".into(),
         ));
     }
-    if block.transactions_root() != h.transactions_root {
+    if transactions_root != h.transactions_root {
         return Err(StfError::BlockInvalid("transactionsRoot mismatch".into()));
     }
     let mut counts: BTreeMap<Address, u32> = BTreeMap::new();
     for a in senders.iter().flatten() {
         *counts.entry(*a).or_default() += 1;
     }
-    let mut ov = Overlay::new(pre_state);
+    let mut ov = Overlay::untracked(pre_state);
     for (a, n) in counts {
         let hat = ov.account(&a)?.hat_score;
         let limit = rules::tx_limit_per_block(hat);
@@ -161,6 +172,19 @@ pub fn recover_senders(block: &L2Block) -> Vec<Option<Address>> {
         .collect()
 }
 
+/// Every transaction's hash and recovered sender (`None` where recovery failed), in parallel:
+/// each transaction is hashed once for its signature, the transactions root and its receipt.
+fn hash_and_recover(block: &L2Block) -> (Vec<H256>, Vec<Option<Address>>) {
+    block
+        .transactions
+        .par_iter()
+        .map(|t| {
+            let h = t.hash();
+            (h, t.recover_sender_with_hash(&h).ok())
+        })
+        .unzip()
+}
+
 fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
     messages
         .par_iter()
@@ -171,10 +195,13 @@ fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
         .collect()
 }
 
+/// Run a block's steps on `ov` without building `Step`s (no copies of messages or
+/// transactions): the same functions [`execute_step`] dispatches to, in the same order.
 fn run_steps(
     ov: &mut Overlay<'_>,
     block: &L2Block,
     env: &BlockEnv<'_>,
+    hashes: &[H256],
     senders: &[Option<Address>],
 ) -> Result<(Vec<Receipt>, u64), StfError> {
     let ctx = block_context(block, env);
@@ -182,20 +209,13 @@ fn run_steps(
     let mut receipts = Vec::with_capacity(env.messages.len() + block.transactions.len() + 1);
     let mut gas = 0u64;
     for (m, s) in env.messages.iter().zip(&msg_senders) {
-        let r = execute_step(ov, &Step::L1Message { message: m.clone() }, &ctx, *s)?;
+        let r = apply_message(ov, m, &ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
-    for (t, s) in block.transactions.iter().zip(senders) {
+    for ((t, h), s) in block.transactions.iter().zip(hashes).zip(senders) {
         // A failed recovery is passed as `None`: the step recovers again and reports the error.
-        let r = execute_step(
-            ov,
-            &Step::Tx {
-                tx: Box::new(t.clone()),
-            },
-            &ctx,
-            *s,
-        )?;
+        let r = execute_tx(ov, t, *h, &ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
@@ -218,17 +238,17 @@ pub fn execute_block<S: NodeStore>(
     block: &L2Block,
     env: &BlockEnv<'_>,
 ) -> Result<BlockOutcome, StfError> {
-    let senders = recover_senders(block);
-    check_block_rules(block, env, &senders, tree)?;
+    let (hashes, senders) = hash_and_recover(block);
+    check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
     let (receipts, gas_used, writes) = {
-        let mut ov = Overlay::new(tree);
-        let (receipts, gas) = run_steps(&mut ov, block, env, &senders)?;
+        let mut ov = Overlay::untracked(tree);
+        let (receipts, gas) = run_steps(&mut ov, block, env, &hashes, &senders)?;
         (receipts, gas, ov.into_writes())
     };
     let state_root = tree
         .update_batch(writes)
         .map_err(|e| StfError::State(e.to_string()))?;
-    let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+    let receipts_root = merkle_root(&receipts.par_iter().map(Receipt::hash).collect::<Vec<_>>());
     Ok(BlockOutcome {
         state_root,
         receipts,
@@ -299,7 +319,7 @@ pub fn trace_block<S: NodeStore>(
     let mut gas = 0u64;
     for step in &steps {
         let writes = {
-            let mut ov = Overlay::new(tree);
+            let mut ov = Overlay::untracked(tree);
             let r = execute_step(&mut ov, step, &ctx, None)?;
             gas = gas.saturating_add(r.gas_used);
             ov.into_writes()

@@ -264,26 +264,33 @@ pub fn execute_step(
 ) -> Result<Receipt, StfError> {
     match step {
         Step::L1Message { message } => apply_message(ov, message, ctx, sender),
-        Step::Tx { tx } => {
-            if matches!(
-                tx.tx_type,
-                TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
-            ) {
-                return Err(StfError::InvalidTransaction {
-                    hash: tx.hash(),
-                    reason: TxError::L1Only(tx.tx_type),
-                });
-            }
-            apply_tx(ov, tx, ctx, sender).map_err(|f| match f {
-                TxFail::Rule(reason) => StfError::InvalidTransaction {
-                    hash: tx.hash(),
-                    reason,
-                },
-                TxFail::State(e) => e,
-            })
-        }
+        Step::Tx { tx } => execute_tx(ov, tx, tx.hash(), ctx, sender),
         Step::BlockEnd => block_end(ov, ctx),
     }
+}
+
+/// The `Step::Tx` case of [`execute_step`], for a transaction whose hash is already known (block
+/// application hashes every transaction once, in parallel, and builds no `Step`).
+pub(super) fn execute_tx(
+    ov: &mut Overlay<'_>,
+    tx: &L2Transaction,
+    hash: H256,
+    ctx: &BlockContext,
+    sender: Option<Address>,
+) -> Result<Receipt, StfError> {
+    if matches!(
+        tx.tx_type,
+        TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
+    ) {
+        return Err(StfError::InvalidTransaction {
+            hash,
+            reason: TxError::L1Only(tx.tx_type),
+        });
+    }
+    apply_tx(ov, tx, hash, ctx, sender).map_err(|f| match f {
+        TxFail::Rule(reason) => StfError::InvalidTransaction { hash, reason },
+        TxFail::State(e) => e,
+    })
 }
 
 fn read_queue(ov: &mut Overlay<'_>) -> Result<(u64, H256), StfError> {
@@ -309,7 +316,7 @@ pub fn queue_cursor(view: &dyn super::StateView) -> Result<(u64, H256), StfError
     read_queue(&mut ov)
 }
 
-fn apply_message(
+pub(super) fn apply_message(
     ov: &mut Overlay<'_>,
     m: &L1Message,
     ctx: &BlockContext,
@@ -356,7 +363,7 @@ fn apply_message(
             }
             // A forced transaction is consumed whatever happens: if it breaks a rule it fails
             // with nothing but the queue cursor changed.
-            match apply_tx(ov, tx, ctx, sender) {
+            match apply_tx(ov, tx, tx.hash(), ctx, sender) {
                 Ok(mut r) => {
                     r.hash = h;
                     Ok(r)
@@ -401,6 +408,7 @@ fn credit(v: &mut i64, amount: i64, what: &'static str) -> Result<(), TxFail> {
 fn apply_tx(
     ov: &mut Overlay<'_>,
     tx: &L2Transaction,
+    hash: H256,
     ctx: &BlockContext,
     sender: Option<Address>,
 ) -> Result<Receipt, TxFail> {
@@ -464,7 +472,6 @@ fn apply_tx(
     s.balance -= needed;
     s.nonce = s.nonce.checked_add(1).ok_or(TxError::Overflow("nonce"))?;
     s.last_activity = ctx.number;
-    let hash = tx.hash();
     let mut record = None;
     let receipt = match tx.tx_type {
         TxType::Transfer => {

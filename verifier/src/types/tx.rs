@@ -299,6 +299,12 @@ impl L2Transaction {
 
     /// Recover the sender's address (HASH160 of the recovered key).
     pub fn recover_sender(&self) -> Result<Address, SignatureError> {
+        self.recover_sender_with_hash(&self.hash())
+    }
+
+    /// [`recover_sender`](Self::recover_sender) for a caller that already has the
+    /// transaction's [`hash`](Self::hash) (which must be passed unchanged).
+    pub fn recover_sender_with_hash(&self, hash: &H256) -> Result<Address, SignatureError> {
         let (recid, _) = parse_compact(&self.signature)?;
         if recid != self.recovery_id {
             return Err(SignatureError::RecoveryIdMismatch {
@@ -306,7 +312,7 @@ impl L2Transaction {
                 header: recid,
             });
         }
-        Ok(recover_compact_address(&self.hash(), &self.signature)?)
+        Ok(recover_compact_address(hash, &self.signature)?)
     }
 
     /// Check the signature: it must recover a key whose HASH160 equals `from`.
