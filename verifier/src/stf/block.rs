@@ -55,6 +55,7 @@ pub fn block_context(block: &L2Block, env: &BlockEnv<'_>) -> BlockContext {
         timestamp: block.header.timestamp,
         producer: block.header.sequencer,
         other_sequencers: env.other_sequencers.to_vec(),
+        rent: rules::RentParams::of(env.params),
     }
 }
 
