@@ -11,7 +11,7 @@ use crate::params::ChainParams;
 use crate::smt::{NodeStore, SparseMerkleTree};
 use crate::types::{L1Message, L2Block, L2BlockHeader};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a block's execution needs besides the block: its L1 messages, the other active
 /// sequencers, the parent header and the time of its L1 anchor block.
@@ -173,6 +173,55 @@ pub fn recover_senders(block: &L2Block) -> Vec<Option<Address>> {
         .collect()
 }
 
+/// The values of the keys a block is expected to touch (the accounts its transactions and
+/// deposits name, the producer, the pool, the other sequencers), read from the tree in parallel
+/// before execution; any other key, and any key whose read failed, is read from `base`. Reads
+/// are pure, so this changes nothing but the time.
+struct Prefetched<'a> {
+    cache: HashMap<H256, Option<Vec<u8>>>,
+    base: &'a dyn StateView,
+}
+
+impl Prefetched<'_> {
+    fn read(
+        base: &(dyn StateView + Sync),
+        block: &L2Block,
+        env: &BlockEnv<'_>,
+    ) -> HashMap<H256, Option<Vec<u8>>> {
+        let mut keys: Vec<H256> = block
+            .transactions
+            .iter()
+            .flat_map(|t| [t.from.tree_key(), t.to.tree_key()])
+            .chain(env.messages.iter().filter_map(|m| match &m.body {
+                crate::types::L1MessageBody::Deposit { recipient, .. } => {
+                    Some(recipient.tree_key())
+                }
+                _ => None,
+            }))
+            .chain(
+                [block.header.sequencer, rules::sequencer_pool_address()]
+                    .into_iter()
+                    .chain(env.other_sequencers.iter().copied())
+                    .map(|a| a.tree_key()),
+            )
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.par_iter()
+            .filter_map(|k| base.read(k).ok().map(|v| (*k, v)))
+            .collect()
+    }
+}
+
+impl StateView for Prefetched<'_> {
+    fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
+        match self.cache.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.read(key),
+        }
+    }
+}
+
 /// Every transaction's hash and recovered sender (`None` where recovery failed), in parallel:
 /// each transaction is hashed once for its signature, the transactions root and its receipt.
 fn hash_and_recover(block: &L2Block) -> (Vec<H256>, Vec<Option<Address>>) {
@@ -239,10 +288,18 @@ pub fn execute_block<S: NodeStore>(
     block: &L2Block,
     env: &BlockEnv<'_>,
 ) -> Result<BlockOutcome, StfError> {
-    let (hashes, senders) = hash_and_recover(block);
+    // Recover the senders and read the accounts the block will touch, both in parallel.
+    let ((hashes, senders), cache) = rayon::join(
+        || hash_and_recover(block),
+        || Prefetched::read(&*tree, block, env),
+    );
     check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
     let (receipts, gas_used, writes) = {
-        let mut ov = Overlay::untracked(tree);
+        let view = Prefetched {
+            cache,
+            base: &*tree,
+        };
+        let mut ov = Overlay::untracked(&view);
         let (receipts, gas) = run_steps(&mut ov, block, env, &hashes, &senders)?;
         (receipts, gas, ov.into_writes())
     };
