@@ -4,7 +4,7 @@
 use casl2_verifier::keys::PrivateKey;
 use casl2_verifier::params::{ChainParams, Network, COIN};
 use casl2_verifier::smt::{AccountTree, MemoryStore, MultiNode, SparseMerkleTree};
-use casl2_verifier::stf::rules::{self, sequencer_pool_address};
+use casl2_verifier::stf::rules::{self, archive_key, sequencer_pool_address, RentParams};
 use casl2_verifier::stf::{
     block_context, block_steps, build_step_witness, execute_block, execute_step_stateless,
     seal_block, trace_block, BlockEnv, Overlay, StfError,
@@ -28,10 +28,38 @@ fn keys(n: usize) -> Vec<PrivateKey> {
 /// One random action of a user.
 #[derive(Debug, Clone)]
 enum Op {
-    Deposit { to: usize, amount: i64 },
-    Transfer { from: usize, to: usize, amount: i64 },
-    Withdraw { from: usize, amount: i64 },
+    Deposit {
+        to: usize,
+        amount: i64,
+    },
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: i64,
+    },
+    Withdraw {
+        from: usize,
+        amount: i64,
+    },
+    /// A zero-value transfer: touches the recipient (settling its rent) without paying it.
+    Ping {
+        from: usize,
+        to: usize,
+    },
 }
+
+/// The ops of [`op_strategy`] plus zero-value transfers, which archive recipients that cannot
+/// pay their rent.
+fn rent_op_strategy(users: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => op_strategy(users),
+        1 => (0..users, 0..users).prop_map(|(from, to)| Op::Ping { from, to }),
+    ]
+}
+
+/// A state rent rate that makes rent matter within a few 100 ms regtest blocks: about 2 CAS
+/// per block for one account (124 bytes).
+const HIGH_RENT_RATE: u64 = 51_000_000_000_000;
 
 fn op_strategy(users: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -60,6 +88,10 @@ struct Sim {
     deposited: i64,
     withdrawn: i64,
     burned: i64,
+    /// Rent burned (also counted in `burned`).
+    rent: i64,
+    /// Accounts that could not pay their rent, over all blocks.
+    rent_unpaid: usize,
     blocks: Vec<(L2Block, Vec<L1Message>, H256)>,
 }
 
@@ -82,7 +114,32 @@ impl Sim {
             deposited: 0,
             withdrawn: 0,
             burned: 0,
+            rent: 0,
+            rent_unpaid: 0,
             blocks: Vec::new(),
+        }
+    }
+
+    /// A simulation whose chain charges state rent at `rate` (units per byte per year).
+    fn with_rent(users: usize, rate: u64) -> Self {
+        let mut s = Self::new(users);
+        s.params.state_rent_rate = rate;
+        s
+    }
+
+    /// Bring the model's balances to what each user can spend in block `n`: its balance in the
+    /// tree less the rent it owes at its first touch (all of it when it cannot pay).
+    fn settle_model(&mut self, n: u64) {
+        let rent = RentParams::of(&self.params);
+        let mut ov = Overlay::new(&self.tree);
+        for (i, k) in self.keys.iter().enumerate() {
+            let st = ov.account(&k.address()).unwrap();
+            let owed = rent.owed(st.last_activity, n);
+            self.balances[i] = if owed <= st.balance {
+                st.balance - owed
+            } else {
+                0
+            };
         }
     }
 
@@ -103,6 +160,11 @@ impl Sim {
     }
 
     fn block(&mut self, ops: &[Op]) -> L2Block {
+        let n = self.parent.as_ref().map_or(0, |p| p.block_number + 1);
+        let renting = self.params.state_rent_rate > 1;
+        if renting {
+            self.settle_model(n);
+        }
         let mut txs = Vec::new();
         let mut msgs = Vec::new();
         let mut per_sender = vec![0u32; self.keys.len()];
@@ -151,9 +213,21 @@ impl Sim {
                     let (_, _, burn) = rules::split_fee(fee);
                     self.burned += burn;
                 }
+                Op::Ping { from, to } => {
+                    let fee = 21_000 * GAS_PRICE;
+                    if self.balances[from] < fee || per_sender[from] >= 10 {
+                        continue;
+                    }
+                    let t = self.signed(from, TxType::Transfer, self.keys[to].address(), 0);
+                    txs.push(t);
+                    per_sender[from] += 1;
+                    self.nonces[from] += 1;
+                    self.balances[from] -= fee;
+                    let (_, _, burn) = rules::split_fee(fee);
+                    self.burned += burn;
+                }
             }
         }
-        let n = self.parent.as_ref().map_or(0, |p| p.block_number + 1);
         let mut b = L2Block::default();
         b.header.block_number = n;
         b.header.parent_hash = self.parent.as_ref().map_or(H256::ZERO, |p| p.hash());
@@ -171,7 +245,21 @@ impl Sim {
             parent: self.parent.as_ref(),
             l1_anchor_time: 10_000,
         };
-        seal_block(&mut self.tree, &mut b, &env).unwrap();
+        let out = seal_block(&mut self.tree, &mut b, &env).unwrap();
+        let rent: i64 = out.receipts.iter().map(|r| r.rent).sum();
+        self.rent += rent;
+        self.burned += rent;
+        self.rent_unpaid += out
+            .receipts
+            .iter()
+            .map(|r| r.rent_unpaid.len())
+            .sum::<usize>();
+        if renting {
+            let mut ov = Overlay::new(&self.tree);
+            for (i, k) in self.keys.iter().enumerate() {
+                self.balances[i] = ov.account(&k.address()).unwrap().balance;
+            }
+        }
         self.parent = Some(b.header.clone());
         self.blocks.push((b.clone(), msgs, pre));
         b
@@ -214,9 +302,11 @@ proptest! {
     /// fast application, the per-step trace and stateless execution of every step agree.
     #[test]
     fn property_01_state_root_consistency_stf(
-        blocks in prop::collection::vec(prop::collection::vec(op_strategy(4), 0..12), 1..5),
+        blocks in prop::collection::vec(prop::collection::vec(rent_op_strategy(4), 0..12), 1..8),
+        rent in prop::bool::ANY,
     ) {
-        let mut sim = Sim::new(4);
+        // Half the cases on a chain whose rent is high enough to drain and archive accounts.
+        let mut sim = if rent { Sim::with_rent(4, HIGH_RENT_RATE) } else { Sim::new(4) };
         for ops in &blocks {
             sim.block(ops);
         }
@@ -237,6 +327,22 @@ proptest! {
                 prev = *root;
             }
             parent = Some(b.header.clone());
+        }
+    }
+
+    /// Property 4 on a chain that charges state rent: deposits − withdrawals − burned fees −
+    /// burned rent = the sum of all L2 balances.
+    #[test]
+    fn property_04_deposit_withdrawal_balance_with_rent(
+        blocks in prop::collection::vec(prop::collection::vec(rent_op_strategy(5), 0..15), 1..8),
+    ) {
+        let mut sim = Sim::with_rent(5, HIGH_RENT_RATE);
+        for ops in &blocks {
+            sim.block(ops);
+            prop_assert_eq!(
+                sim.deposited - sim.withdrawn - sim.burned,
+                sim.total_l2_balance()
+            );
         }
     }
 
@@ -436,4 +542,30 @@ fn hide_first_leaf(n: &mut MultiNode, height: usize) -> bool {
         MultiNode::Branch(l, r) => hide_first_leaf(l, height - 1) || hide_first_leaf(r, height - 1),
         _ => false,
     }
+}
+
+/// The random blocks of property 1 and property 4 do exercise rent: over 100 of them (the
+/// renting half of property 1's input) rent is collected, accounts fail to pay it, and some of
+/// those are archived.
+#[test]
+fn random_blocks_trigger_state_rent() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strat = prop::collection::vec(prop::collection::vec(rent_op_strategy(4), 0..12), 1..8);
+    let (mut rent, mut unpaid, mut archived) = (0i64, 0usize, 0usize);
+    for _ in 0..100 {
+        let blocks = strat.new_tree(&mut runner).unwrap().current();
+        let mut sim = Sim::with_rent(4, HIGH_RENT_RATE);
+        for ops in &blocks {
+            sim.block(ops);
+        }
+        rent += sim.rent;
+        unpaid += sim.rent_unpaid;
+        archived += sim
+            .keys
+            .iter()
+            .filter(|k| sim.tree.get(&archive_key(&k.address())).unwrap().is_some())
+            .count();
+    }
+    eprintln!("rent {rent}, unpaid {unpaid}, archived at the end {archived}");
+    assert!(rent > 0 && unpaid > 10 && archived > 0);
 }

@@ -11,7 +11,7 @@
 //! libsecp256k1 is called by the node; no further hashing happens.
 
 use crate::hash::{hash160, Address, H256};
-use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use k256::elliptic_curve::scalar::IsHigh;
 use std::fmt;
 use std::str::FromStr;
@@ -319,41 +319,132 @@ impl<'de> serde::Deserialize<'de> for PublicKey {
     }
 }
 
-/// Split a compact signature into its recovery id and low-S signature, checking the length,
-/// the header (31..=34, compressed form), r and s ranges and low-S.
-pub fn parse_compact(sig: &[u8]) -> Result<(u8, [u8; 64]), KeyError> {
-    let (recid, s) = parse_compact_inner(sig)?;
-    let mut rs = [0u8; 64];
-    rs.copy_from_slice(&s.to_bytes());
-    Ok((recid.to_byte(), rs))
+/// secp256k1 group order n, big-endian.
+const CURVE_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+];
+/// ⌊n / 2⌋, big-endian: the largest low-S value.
+const HALF_CURVE_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+];
+
+/// A big-endian 32-byte scalar in 1..n.
+fn scalar_in_range(v: &[u8]) -> bool {
+    v.iter().any(|b| *b != 0) && v < &CURVE_ORDER[..]
 }
 
-fn parse_compact_inner(sig: &[u8]) -> Result<(RecoveryId, Signature), KeyError> {
-    if sig.len() != COMPACT_SIGNATURE_LEN {
-        return Err(KeyError::CompactSignatureLength(sig.len()));
-    }
+/// The rules every compact signature must pass before recovery, whichever backend recovers:
+/// length 65, header 31..=34 (27 + recid + 4, compressed key), r and s in 1..n, s ≤ n/2 (low S).
+/// Returns the recovery id and `r ‖ s`.
+fn check_compact(sig: &[u8]) -> Result<(u8, &[u8; 64]), KeyError> {
+    let sig: &[u8; COMPACT_SIGNATURE_LEN] = sig
+        .try_into()
+        .map_err(|_| KeyError::CompactSignatureLength(sig.len()))?;
     let header = sig[0];
     if !(COMPACT_HEADER_MIN..=COMPACT_HEADER_MAX).contains(&header) {
         return Err(KeyError::CompactHeader(header));
     }
-    let recid = RecoveryId::from_byte(header - COMPACT_HEADER_MIN)
-        .ok_or(KeyError::CompactHeader(header))?;
-    let s = Signature::from_slice(&sig[1..]).map_err(|_| KeyError::InvalidScalars)?;
-    if bool::from(s.s().is_high()) {
+    let rs: &[u8; 64] = sig[1..]
+        .try_into()
+        .map_err(|_| KeyError::CompactSignatureLength(sig.len()))?;
+    let (r, s) = rs.split_at(32);
+    if !scalar_in_range(r) || !scalar_in_range(s) {
+        return Err(KeyError::InvalidScalars);
+    }
+    if s > &HALF_CURVE_ORDER[..] {
         return Err(KeyError::HighS);
     }
-    Ok((recid, s))
+    Ok((header - COMPACT_HEADER_MIN, rs))
+}
+
+/// Split a compact signature into its recovery id and low-S signature, checking the length,
+/// the header (31..=34, compressed form), r and s ranges and low-S.
+pub fn parse_compact(sig: &[u8]) -> Result<(u8, [u8; 64]), KeyError> {
+    let (recid, rs) = check_compact(sig)?;
+    Ok((recid, *rs))
+}
+
+/// Recovery with k256 (pure Rust): the backend of wasm32 builds, and the reference the native
+/// backend is tested against.
+mod backend_k256 {
+    use super::{KeyError, PublicKey, Signature, H256};
+    use k256::ecdsa::{RecoveryId, VerifyingKey};
+
+    pub(super) fn recover(hash: &H256, recid: u8, rs: &[u8; 64]) -> Result<PublicKey, KeyError> {
+        let recid = RecoveryId::from_byte(recid).ok_or(KeyError::RecoveryFailed)?;
+        let sig = Signature::from_slice(rs).map_err(|_| KeyError::InvalidScalars)?;
+        VerifyingKey::recover_from_prehash(&hash.0, &sig, recid)
+            .map(PublicKey)
+            .map_err(|_| KeyError::RecoveryFailed)
+    }
+}
+
+/// Recovery with libsecp256k1 (the C library the real node uses), through the `secp256k1`
+/// crate: native builds only. [`check_compact`] has already enforced every acceptance rule; this
+/// only recovers (and fails exactly where k256 fails: no point for r (+ n), or the point at
+/// infinity).
+#[cfg(not(target_arch = "wasm32"))]
+mod backend_secp {
+    use super::{KeyError, PUBLIC_KEY_LEN};
+    use crate::hash::H256;
+    use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+    use secp256k1::Message;
+
+    pub(super) fn recover(
+        hash: &H256,
+        recid: u8,
+        rs: &[u8; 64],
+    ) -> Result<[u8; PUBLIC_KEY_LEN], KeyError> {
+        let recid = RecoveryId::try_from(i32::from(recid)).map_err(|_| KeyError::RecoveryFailed)?;
+        let sig =
+            RecoverableSignature::from_compact(rs, recid).map_err(|_| KeyError::InvalidScalars)?;
+        sig.recover_ecdsa(Message::from_digest(hash.0))
+            .map(|pk| pk.serialize())
+            .map_err(|_| KeyError::RecoveryFailed)
+    }
 }
 
 /// Recover the public key that made the compact signature `sig` over `hash`.
 ///
 /// Rejects a wrong length, a header outside 31..=34 (only the compressed form is accepted), a
 /// high S, r or s zero or out of range, and signatures from which no key can be recovered.
+/// Native builds recover with libsecp256k1, wasm32 with k256; both accept exactly the same
+/// signatures (a property test checks it).
 pub fn recover_compact(hash: &H256, sig: &[u8]) -> Result<PublicKey, KeyError> {
-    let (recid, s) = parse_compact_inner(sig)?;
-    VerifyingKey::recover_from_prehash(&hash.0, &s, recid)
-        .map(PublicKey)
-        .map_err(|_| KeyError::RecoveryFailed)
+    let (recid, rs) = check_compact(sig)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let b = backend_secp::recover(hash, recid, rs)?;
+        PublicKey::from_bytes(&b).map_err(|_| KeyError::RecoveryFailed)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        backend_k256::recover(hash, recid, rs)
+    }
+}
+
+/// The address (HASH160 of the compressed key) of the signer of `sig` over `hash`: the same
+/// rules as [`recover_compact`], without building a [`PublicKey`] (the fast path of sender
+/// recovery).
+pub fn recover_compact_address(hash: &H256, sig: &[u8]) -> Result<Address, KeyError> {
+    let (recid, rs) = check_compact(sig)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Ok(hash160(&backend_secp::recover(hash, recid, rs)?))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        Ok(backend_k256::recover(hash, recid, rs)?.address())
+    }
+}
+
+/// [`recover_compact`] with the pure-Rust k256 backend, whatever the target (for comparing the
+/// two backends).
+pub fn recover_compact_k256(hash: &H256, sig: &[u8]) -> Result<PublicKey, KeyError> {
+    let (recid, rs) = check_compact(sig)?;
+    backend_k256::recover(hash, recid, rs)
 }
 
 /// Check a strict-DER, low-S signature over `hash` by `key` (same as [`PublicKey::verify_der`]).
@@ -689,5 +780,159 @@ mod tests {
             c[i] = rng.gen();
             let _ = recover_compact(&h, &c);
         }
+    }
+}
+
+/// The native backend (libsecp256k1) and the wasm32 backend (k256) accept and reject exactly
+/// the same compact signatures, and recover the same keys.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod backend_agreement {
+    use super::test_util::*;
+    use super::*;
+    use crate::hash::sha256d;
+    use proptest::prelude::*;
+
+    fn both(hash: &H256, sig: &[u8]) -> Result<[u8; PUBLIC_KEY_LEN], KeyError> {
+        let native = recover_compact(hash, sig).map(|k| k.to_bytes());
+        let reference = recover_compact_k256(hash, sig).map(|k| k.to_bytes());
+        assert_eq!(
+            native,
+            reference,
+            "backends disagree on {}",
+            hex::encode(sig)
+        );
+        let addr = recover_compact_address(hash, sig);
+        assert_eq!(addr, native.clone().map(|b| hash160(&b)));
+        native
+    }
+
+    fn key(seed: [u8; 32]) -> PrivateKey {
+        PrivateKey::from_bytes(&seed).unwrap_or_else(|_| {
+            let mut b = [0u8; 32];
+            b[31] = 7;
+            PrivateKey::from_bytes(&b).expect("7 is a valid key")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn valid_signatures_recover_the_signer_on_both(seed in any::<[u8; 32]>(), msg in any::<[u8; 32]>()) {
+            let k = key(seed);
+            let h = H256(msg);
+            let sig = k.sign_compact(&h).unwrap();
+            prop_assert_eq!(both(&h, &sig), Ok(k.public_key().to_bytes()));
+            // The same signature in high-S form is rejected by both.
+            prop_assert_eq!(both(&h, &to_high_s(&sig)), Err(KeyError::HighS));
+            // Another recovery id recovers another key or nothing, the same on both.
+            for other in 31u8..=34 {
+                let mut s = sig;
+                s[0] = other;
+                let r = both(&h, &s);
+                if other != sig[0] {
+                    prop_assert_ne!(r, Ok(k.public_key().to_bytes()));
+                }
+            }
+        }
+
+        #[test]
+        fn mutated_signatures_get_the_same_verdict(
+            seed in any::<[u8; 32]>(),
+            msg in any::<[u8; 32]>(),
+            pos in 0usize..65,
+            byte in any::<u8>(),
+            cut in 0usize..70,
+        ) {
+            let k = key(seed);
+            let h = H256(msg);
+            let sig = k.sign_compact(&h).unwrap();
+            let mut m = sig;
+            m[pos] = byte;
+            let _ = both(&h, &m);
+            // Other lengths.
+            let mut v = sig.to_vec();
+            v.resize(cut, 0);
+            let r = both(&h, &v);
+            if cut != COMPACT_SIGNATURE_LEN {
+                prop_assert_eq!(r, Err(KeyError::CompactSignatureLength(cut)));
+            }
+        }
+
+        #[test]
+        fn garbage_gets_the_same_verdict(
+            header in 31u8..=34,
+            r in any::<[u8; 32]>(),
+            s in any::<[u8; 32]>(),
+            small_r in any::<bool>(),
+            low_s in any::<bool>(),
+            msg in any::<[u8; 32]>(),
+        ) {
+            let mut sig = [0u8; 65];
+            sig[0] = header;
+            sig[1..33].copy_from_slice(&r);
+            // A small r lets recovery ids 2 and 3 (x = r + n) reach a point.
+            if small_r {
+                sig[1..17].fill(0);
+            }
+            sig[33..].copy_from_slice(&s);
+            if low_s {
+                sig[33] &= 0x7f;
+            }
+            let _ = both(&H256(msg), &sig);
+            let mut any_header = sig;
+            any_header[0] = msg[0];
+            let _ = both(&H256(msg), &any_header);
+        }
+    }
+
+    #[test]
+    fn edge_scalars_get_the_same_verdict() {
+        let h = sha256d(b"edges");
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let mut n_minus_1 = N;
+        n_minus_1[31] -= 1;
+        for r in [[0u8; 32], one, N, n_minus_1, HALF_CURVE_ORDER, [0xff; 32]] {
+            for s in [[0u8; 32], one, N, n_minus_1, HALF_CURVE_ORDER, [0xff; 32]] {
+                for header in 31u8..=34 {
+                    let mut sig = [0u8; 65];
+                    sig[0] = header;
+                    sig[1..33].copy_from_slice(&r);
+                    sig[33..].copy_from_slice(&s);
+                    let v = both(&h, &sig);
+                    let bad = |x: &[u8; 32]| *x == [0u8; 32] || x >= &N;
+                    if bad(&r) || bad(&s) {
+                        assert_eq!(v, Err(KeyError::InvalidScalars));
+                    } else if s > HALF_CURVE_ORDER {
+                        assert_eq!(v, Err(KeyError::HighS));
+                    }
+                }
+            }
+        }
+        // s = n/2 is the largest low S; n/2 + 1 is high.
+        let mut half_plus = HALF_CURVE_ORDER;
+        half_plus[31] += 1;
+        let mut sig = [0u8; 65];
+        sig[0] = 31;
+        sig[1..33].copy_from_slice(&one);
+        sig[33..].copy_from_slice(&half_plus);
+        assert_eq!(both(&h, &sig), Err(KeyError::HighS));
+    }
+
+    #[test]
+    fn known_vector_recovers_on_both() {
+        // Key 1 (the generator), hash SHA256d("x"): the signature bytes are fixed by RFC 6979.
+        let mut b = [0u8; 32];
+        b[31] = 1;
+        let k = PrivateKey::from_bytes(&b).unwrap();
+        let h = sha256d(b"x");
+        let sig = k.sign_compact(&h).unwrap();
+        assert_eq!(
+            both(&h, &sig),
+            Ok(k.public_key().to_bytes()),
+            "{}",
+            hex::encode(sig)
+        );
     }
 }

@@ -92,6 +92,10 @@ pub struct ChainParams {
     pub max_timestamp_drift: u64,
     /// Minimum stake slashed for a proven fraud (smallest units).
     pub min_slash: i64,
+    /// State rent: smallest units per byte per year, a year being 365 days of L2 block time
+    /// (`blockTimeMs` per block). The design's `STATE_RENT_RATE` is 1 (docs/protocol.md,
+    /// "State rent").
+    pub state_rent_rate: u64,
 }
 
 impl ChainParams {
@@ -120,6 +124,7 @@ impl ChainParams {
                 emergency_after: 50,
                 max_timestamp_drift: 7_200,
                 min_slash: COIN,
+                state_rent_rate: 1,
             },
             Network::Testnet => ChainParams {
                 network,
@@ -143,6 +148,7 @@ impl ChainParams {
                 emergency_after: 2 * 576,
                 max_timestamp_drift: 7_200,
                 min_slash: COIN,
+                state_rent_rate: 1,
             },
             Network::Mainnet => ChainParams {
                 network,
@@ -166,6 +172,7 @@ impl ChainParams {
                 emergency_after: 7 * 576,
                 max_timestamp_drift: 7_200,
                 min_slash: 10 * COIN,
+                state_rent_rate: 1,
             },
         }
     }

@@ -70,6 +70,8 @@ pub struct BatchData {
     pub prev_timestamp: Option<u64>,
     /// The chain's `maxTimestampDrift` (seconds).
     pub max_timestamp_drift: u64,
+    /// The chain's state rent parameters (`stateRentRate`, `blockTimeMs`).
+    pub rent: crate::stf::rules::RentParams,
 }
 
 impl BatchData {
@@ -123,6 +125,7 @@ impl BatchData {
                 .map(|(a, _)| *a)
                 .filter(|a| *a != b.header.sequencer)
                 .collect(),
+            rent: self.rent,
         })
     }
 

@@ -199,6 +199,7 @@ fn batch_steps_are_located_in_trace_order() {
         l1_time: 0,
         prev_timestamp: None,
         max_timestamp_drift: 7200,
+        rent: Default::default(),
     };
     assert_eq!(batch.locate(0), Some((0, 0)));
     assert_eq!(batch.locate(3), Some((0, 3)));

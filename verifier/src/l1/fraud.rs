@@ -71,6 +71,7 @@ impl L1State {
             l1_time: a.l1_time,
             prev_timestamp,
             max_timestamp_drift: c.info.params.max_timestamp_drift,
+            rent: crate::stf::rules::RentParams::of(&c.info.params),
         })
     }
 

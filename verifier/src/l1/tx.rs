@@ -380,6 +380,7 @@ fn encode_params(p: &ChainParams, out: &mut Vec<u8>) {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&p.min_slash.to_le_bytes());
+    out.extend_from_slice(&p.state_rent_rate.to_le_bytes());
 }
 
 fn decode_params(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
@@ -416,6 +417,7 @@ fn decode_params(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
         emergency_after: r.u64("emergencyAfter")?,
         max_timestamp_drift: r.u64("maxTimestampDrift")?,
         min_slash: r.i64("minSlash")?,
+        state_rent_rate: r.u64("stateRentRate")?,
     })
 }
 

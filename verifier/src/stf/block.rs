@@ -2,7 +2,7 @@
 //! fast application (one tree update per block, signatures checked in parallel), the per-step
 //! trace (the root after every step), and verification of a block against its header.
 
-use super::exec::{execute_step, BlockContext, Receipt, Step};
+use super::exec::{apply_message, execute_step, execute_tx, BlockContext, Receipt, Step};
 use super::rules;
 use super::state::{Overlay, StateView};
 use super::StfError;
@@ -11,7 +11,7 @@ use crate::params::ChainParams;
 use crate::smt::{NodeStore, SparseMerkleTree};
 use crate::types::{L1Message, L2Block, L2BlockHeader};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a block's execution needs besides the block: its L1 messages, the other active
 /// sequencers, the parent header and the time of its L1 anchor block.
@@ -55,6 +55,7 @@ pub fn block_context(block: &L2Block, env: &BlockEnv<'_>) -> BlockContext {
         timestamp: block.header.timestamp,
         producer: block.header.sequencer,
         other_sequencers: env.other_sequencers.to_vec(),
+        rent: rules::RentParams::of(env.params),
     }
 }
 
@@ -82,6 +83,17 @@ pub fn check_block_rules(
     block: &L2Block,
     env: &BlockEnv<'_>,
     senders: &[Option<Address>],
+    pre_state: &dyn StateView,
+) -> Result<(), StfError> {
+    check_rules(block, env, senders, block.transactions_root(), pre_state)
+}
+
+/// [`check_block_rules`] with the transactions root already computed.
+fn check_rules(
+    block: &L2Block,
+    env: &BlockEnv<'_>,
+    senders: &[Option<Address>],
+    transactions_root: H256,
     pre_state: &dyn StateView,
 ) -> Result<(), StfError> {
     let h = &block.header;
@@ -130,14 +142,14 @@ pub fn check_block_rules(
             "l1MessageHashes do not match the L1 messages applied".into(),
         ));
     }
-    if block.transactions_root() != h.transactions_root {
+    if transactions_root != h.transactions_root {
         return Err(StfError::BlockInvalid("transactionsRoot mismatch".into()));
     }
     let mut counts: BTreeMap<Address, u32> = BTreeMap::new();
     for a in senders.iter().flatten() {
         *counts.entry(*a).or_default() += 1;
     }
-    let mut ov = Overlay::new(pre_state);
+    let mut ov = Overlay::untracked(pre_state);
     for (a, n) in counts {
         let hat = ov.account(&a)?.hat_score;
         let limit = rules::tx_limit_per_block(hat);
@@ -161,6 +173,68 @@ pub fn recover_senders(block: &L2Block) -> Vec<Option<Address>> {
         .collect()
 }
 
+/// The values of the keys a block is expected to touch (the accounts its transactions and
+/// deposits name, the producer, the pool, the other sequencers), read from the tree in parallel
+/// before execution; any other key, and any key whose read failed, is read from `base`. Reads
+/// are pure, so this changes nothing but the time.
+struct Prefetched<'a> {
+    cache: HashMap<H256, Option<Vec<u8>>>,
+    base: &'a dyn StateView,
+}
+
+impl Prefetched<'_> {
+    fn read(
+        base: &(dyn StateView + Sync),
+        block: &L2Block,
+        env: &BlockEnv<'_>,
+    ) -> HashMap<H256, Option<Vec<u8>>> {
+        let mut keys: Vec<H256> = block
+            .transactions
+            .iter()
+            .flat_map(|t| [t.from.tree_key(), t.to.tree_key()])
+            .chain(env.messages.iter().filter_map(|m| match &m.body {
+                crate::types::L1MessageBody::Deposit { recipient, .. } => {
+                    Some(recipient.tree_key())
+                }
+                _ => None,
+            }))
+            .chain(
+                [block.header.sequencer, rules::sequencer_pool_address()]
+                    .into_iter()
+                    .chain(env.other_sequencers.iter().copied())
+                    .map(|a| a.tree_key()),
+            )
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.par_iter()
+            .filter_map(|k| base.read(k).ok().map(|v| (*k, v)))
+            .collect()
+    }
+}
+
+impl StateView for Prefetched<'_> {
+    fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
+        match self.cache.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.read(key),
+        }
+    }
+}
+
+/// Every transaction's hash and recovered sender (`None` where recovery failed), in parallel:
+/// each transaction is hashed once for its signature, the transactions root and its receipt.
+fn hash_and_recover(block: &L2Block) -> (Vec<H256>, Vec<Option<Address>>) {
+    block
+        .transactions
+        .par_iter()
+        .map(|t| {
+            let h = t.hash();
+            (h, t.recover_sender_with_hash(&h).ok())
+        })
+        .unzip()
+}
+
 fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
     messages
         .par_iter()
@@ -171,10 +245,13 @@ fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
         .collect()
 }
 
+/// Run a block's steps on `ov` without building `Step`s (no copies of messages or
+/// transactions): the same functions [`execute_step`] dispatches to, in the same order.
 fn run_steps(
     ov: &mut Overlay<'_>,
     block: &L2Block,
     env: &BlockEnv<'_>,
+    hashes: &[H256],
     senders: &[Option<Address>],
 ) -> Result<(Vec<Receipt>, u64), StfError> {
     let ctx = block_context(block, env);
@@ -182,20 +259,13 @@ fn run_steps(
     let mut receipts = Vec::with_capacity(env.messages.len() + block.transactions.len() + 1);
     let mut gas = 0u64;
     for (m, s) in env.messages.iter().zip(&msg_senders) {
-        let r = execute_step(ov, &Step::L1Message { message: m.clone() }, &ctx, *s)?;
+        let r = apply_message(ov, m, &ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
-    for (t, s) in block.transactions.iter().zip(senders) {
+    for ((t, h), s) in block.transactions.iter().zip(hashes).zip(senders) {
         // A failed recovery is passed as `None`: the step recovers again and reports the error.
-        let r = execute_step(
-            ov,
-            &Step::Tx {
-                tx: Box::new(t.clone()),
-            },
-            &ctx,
-            *s,
-        )?;
+        let r = execute_tx(ov, t, *h, &ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
@@ -218,17 +288,25 @@ pub fn execute_block<S: NodeStore>(
     block: &L2Block,
     env: &BlockEnv<'_>,
 ) -> Result<BlockOutcome, StfError> {
-    let senders = recover_senders(block);
-    check_block_rules(block, env, &senders, tree)?;
+    // Recover the senders and read the accounts the block will touch, both in parallel.
+    let ((hashes, senders), cache) = rayon::join(
+        || hash_and_recover(block),
+        || Prefetched::read(&*tree, block, env),
+    );
+    check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
     let (receipts, gas_used, writes) = {
-        let mut ov = Overlay::new(tree);
-        let (receipts, gas) = run_steps(&mut ov, block, env, &senders)?;
+        let view = Prefetched {
+            cache,
+            base: &*tree,
+        };
+        let mut ov = Overlay::untracked(&view);
+        let (receipts, gas) = run_steps(&mut ov, block, env, &hashes, &senders)?;
         (receipts, gas, ov.into_writes())
     };
     let state_root = tree
         .update_batch(writes)
         .map_err(|e| StfError::State(e.to_string()))?;
-    let receipts_root = merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>());
+    let receipts_root = merkle_root(&receipts.par_iter().map(Receipt::hash).collect::<Vec<_>>());
     Ok(BlockOutcome {
         state_root,
         receipts,
@@ -299,7 +377,7 @@ pub fn trace_block<S: NodeStore>(
     let mut gas = 0u64;
     for step in &steps {
         let writes = {
-            let mut ov = Overlay::new(tree);
+            let mut ov = Overlay::untracked(tree);
             let r = execute_step(&mut ov, step, &ctx, None)?;
             gas = gas.saturating_add(r.gas_used);
             ov.into_writes()

@@ -1,6 +1,6 @@
 //! One step of the state transition: an L1 message, a transaction, or the end of a block.
 
-use super::rules::{self, sequencer_pool_address};
+use super::rules::{self, archive_key, sequencer_pool_address, RentParams};
 use super::state::Overlay;
 use super::StfError;
 use crate::codec::{write_var_bytes, CodecError, Decode, Encode, Reader};
@@ -29,12 +29,15 @@ pub struct BlockContext {
     pub chain_id: u64,
     /// Block number.
     pub number: u64,
-    /// Block timestamp (seconds).
+    /// Block timestamp (Unix milliseconds, as the block header).
     pub timestamp: u64,
     /// The sequencer that produced the block (gets 70 % of fees).
     pub producer: Address,
     /// The other active sequencers (registry order), who share the 20 % pool at block end.
     pub other_sequencers: Vec<Address>,
+    /// The chain's state rent parameters.
+    #[serde(default)]
+    pub rent: RentParams,
 }
 
 impl Encode for BlockContext {
@@ -44,11 +47,13 @@ impl Encode for BlockContext {
         out.extend_from_slice(&self.timestamp.to_le_bytes());
         self.producer.encode_to(out);
         crate::codec::write_vec(out, &self.other_sequencers);
+        out.extend_from_slice(&self.rent.rate.to_le_bytes());
+        out.extend_from_slice(&self.rent.block_time_ms.to_le_bytes());
     }
 }
 
 impl Decode for BlockContext {
-    const MIN_SIZE: usize = 24 + 20 + 1;
+    const MIN_SIZE: usize = 24 + 20 + 1 + 16;
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
         Ok(BlockContext {
             chain_id: r.u64("chainId")?,
@@ -56,6 +61,10 @@ impl Decode for BlockContext {
             timestamp: r.u64("timestamp")?,
             producer: Address::decode_from(r)?,
             other_sequencers: r.vec("otherSequencers", 1024)?,
+            rent: RentParams {
+                rate: r.u64("rentRate")?,
+                block_time_ms: r.u64("blockTimeMs")?,
+            },
         })
     }
 }
@@ -130,6 +139,13 @@ pub struct Receipt {
     pub fee: i64,
     /// Why it failed (empty on success).
     pub error: String,
+    /// State rent the step collected from the accounts it touched (all of it burned).
+    #[serde(default)]
+    pub rent: i64,
+    /// Accounts the step touched that could not pay their rent (`STATE_RENT_UNPAID`): their
+    /// whole balance was burned, and those the step left without balance were archived.
+    #[serde(default)]
+    pub rent_unpaid: Vec<Address>,
 }
 
 impl Receipt {
@@ -140,6 +156,8 @@ impl Receipt {
             gas_used,
             fee,
             error: String::new(),
+            rent: 0,
+            rent_unpaid: Vec::new(),
         }
     }
     fn failed(hash: H256, gas_used: u64, fee: i64, error: impl Into<String>) -> Self {
@@ -149,7 +167,14 @@ impl Receipt {
             gas_used,
             fee,
             error: error.into(),
+            rent: 0,
+            rent_unpaid: Vec::new(),
         }
+    }
+    fn with_rent(mut self, rent: RentTally) -> Self {
+        self.rent = rent.collected;
+        self.rent_unpaid = rent.unpaid;
+        self
     }
     /// `SHA256d` of the serialization: the leaf of the block's `receiptsRoot`.
     pub fn hash(&self) -> H256 {
@@ -164,11 +189,13 @@ impl Encode for Receipt {
         out.extend_from_slice(&self.gas_used.to_le_bytes());
         out.extend_from_slice(&self.fee.to_le_bytes());
         write_var_bytes(out, self.error.as_bytes());
+        out.extend_from_slice(&self.rent.to_le_bytes());
+        crate::codec::write_vec(out, &self.rent_unpaid);
     }
 }
 
 impl Decode for Receipt {
-    const MIN_SIZE: usize = 32 + 1 + 16 + 1;
+    const MIN_SIZE: usize = 32 + 1 + 16 + 1 + 8 + 1;
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
         Ok(Receipt {
             hash: H256::decode_from(r)?,
@@ -176,6 +203,8 @@ impl Decode for Receipt {
             gas_used: r.u64("gasUsed")?,
             fee: r.i64("fee")?,
             error: r.string("error", 256)?,
+            rent: r.i64("rent")?,
+            rent_unpaid: r.vec("rentUnpaid", 1024)?,
         })
     }
 }
@@ -230,6 +259,16 @@ pub enum TxError {
     /// Encrypted transactions must be decrypted before they go in a block.
     #[error("encrypted transaction in a block")]
     Encrypted,
+    /// The sender cannot pay the state rent it owes, so it cannot pay for anything else.
+    #[error("STATE_RENT_UNPAID: sender {address} owes {owed} rent, its balance is {balance}")]
+    RentUnpaid {
+        /// The sender.
+        address: Address,
+        /// Rent owed.
+        owed: i64,
+        /// Its balance.
+        balance: i64,
+    },
 }
 
 /// Why `apply_tx` stopped: a rule of the transaction, or the state itself (a missing witness
@@ -264,26 +303,33 @@ pub fn execute_step(
 ) -> Result<Receipt, StfError> {
     match step {
         Step::L1Message { message } => apply_message(ov, message, ctx, sender),
-        Step::Tx { tx } => {
-            if matches!(
-                tx.tx_type,
-                TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
-            ) {
-                return Err(StfError::InvalidTransaction {
-                    hash: tx.hash(),
-                    reason: TxError::L1Only(tx.tx_type),
-                });
-            }
-            apply_tx(ov, tx, ctx, sender).map_err(|f| match f {
-                TxFail::Rule(reason) => StfError::InvalidTransaction {
-                    hash: tx.hash(),
-                    reason,
-                },
-                TxFail::State(e) => e,
-            })
-        }
+        Step::Tx { tx } => execute_tx(ov, tx, tx.hash(), ctx, sender),
         Step::BlockEnd => block_end(ov, ctx),
     }
+}
+
+/// The `Step::Tx` case of [`execute_step`], for a transaction whose hash is already known (block
+/// application hashes every transaction once, in parallel, and builds no `Step`).
+pub(super) fn execute_tx(
+    ov: &mut Overlay<'_>,
+    tx: &L2Transaction,
+    hash: H256,
+    ctx: &BlockContext,
+    sender: Option<Address>,
+) -> Result<Receipt, StfError> {
+    if matches!(
+        tx.tx_type,
+        TxType::Deposit | TxType::ForcedInclusion | TxType::BurnMint | TxType::SeqAnnounce
+    ) {
+        return Err(StfError::InvalidTransaction {
+            hash,
+            reason: TxError::L1Only(tx.tx_type),
+        });
+    }
+    apply_tx(ov, tx, hash, ctx, sender).map_err(|f| match f {
+        TxFail::Rule(reason) => StfError::InvalidTransaction { hash, reason },
+        TxFail::State(e) => e,
+    })
 }
 
 fn read_queue(ov: &mut Overlay<'_>) -> Result<(u64, H256), StfError> {
@@ -309,7 +355,7 @@ pub fn queue_cursor(view: &dyn super::StateView) -> Result<(u64, H256), StfError
     read_queue(&mut ov)
 }
 
-fn apply_message(
+pub(super) fn apply_message(
     ov: &mut Overlay<'_>,
     m: &L1Message,
     ctx: &BlockContext,
@@ -332,13 +378,15 @@ fn apply_message(
             if *amount <= 0 {
                 return Ok(Receipt::failed(h, 0, 0, "deposit amount is not positive"));
             }
-            let mut acct = ov.account(recipient)?;
+            let mut accts = Accounts::new(ctx);
+            let acct = accts.get(ov, recipient)?;
             match acct.balance.checked_add(*amount) {
                 Some(b) => {
                     acct.balance = b;
-                    ov.set_account(recipient, &acct);
-                    Ok(Receipt::ok(h, 0, 0))
+                    let rent = accts.write(ov);
+                    Ok(Receipt::ok(h, 0, 0).with_rent(rent))
                 }
+                // Consumed, nothing credited, nothing settled.
                 None => Ok(Receipt::failed(h, 0, 0, "deposit overflows the balance")),
             }
         }
@@ -356,7 +404,7 @@ fn apply_message(
             }
             // A forced transaction is consumed whatever happens: if it breaks a rule it fails
             // with nothing but the queue cursor changed.
-            match apply_tx(ov, tx, ctx, sender) {
+            match apply_tx(ov, tx, tx.hash(), ctx, sender) {
                 Ok(mut r) => {
                     r.hash = h;
                     Ok(r)
@@ -368,28 +416,151 @@ fn apply_message(
     }
 }
 
-/// Accounts touched by one transaction, loaded once, written together at the end (so aliasing
-/// of sender, recipient, producer and pool is handled and a failure writes nothing).
-struct Accounts(BTreeMap<Address, AccountState>);
+/// Rent collected by one step, and the accounts that could not pay.
+#[derive(Debug, Default)]
+struct RentTally {
+    collected: i64,
+    unpaid: Vec<Address>,
+}
 
-impl Accounts {
+/// One account as a step sees it.
+struct Touched {
+    st: AccountState,
+    /// Present in the tree (or restored from its archive record) before the step.
+    existed: bool,
+    /// Rent owed at the touch exceeded the balance (`STATE_RENT_UNPAID`).
+    unpaid: Option<i64>,
+}
+
+/// Accounts touched by one step, loaded once, written together at the end (so aliasing of
+/// sender, recipient, producer and pool is handled and a failure writes nothing).
+///
+/// Loading an account is a **touch**: the state rent it owes since its `lastActivity` is
+/// settled at once (docs/protocol.md, "State rent"). An absent account with an archive record is
+/// restored from it first.
+struct Accounts<'c> {
+    map: BTreeMap<Address, Touched>,
+    ctx: &'c BlockContext,
+    rent: RentTally,
+    /// Archive records read and to be deleted (restored accounts).
+    restored: Vec<Address>,
+}
+
+/// All-default apart from `lastActivity`: such an account holds nothing and is not kept.
+fn holds_nothing(st: &AccountState) -> bool {
+    st.balance == 0
+        && st.nonce == 0
+        && st.hat_score == 0
+        && st.code_hash == H256::ZERO
+        && st.storage_root == H256::ZERO
+}
+
+impl<'c> Accounts<'c> {
+    fn new(ctx: &'c BlockContext) -> Self {
+        Accounts {
+            map: BTreeMap::new(),
+            ctx,
+            rent: RentTally::default(),
+            restored: Vec::new(),
+        }
+    }
+
     fn get<'s>(
         &'s mut self,
         ov: &mut Overlay<'_>,
         a: &Address,
     ) -> Result<&'s mut AccountState, StfError> {
-        if !self.0.contains_key(a) {
-            let st = ov.account(a)?;
-            self.0.insert(*a, st);
+        if !self.map.contains_key(a) {
+            let t = self.load(ov, a)?;
+            self.map.insert(*a, t);
         }
-        self.0
+        self.map
             .get_mut(a)
+            .map(|t| &mut t.st)
             .ok_or_else(|| StfError::State("account cache".into()))
     }
-    fn write(self, ov: &mut Overlay<'_>) {
-        for (a, st) in self.0 {
-            ov.set_account(&a, &st);
+
+    /// Load `a` and settle its rent.
+    fn load(&mut self, ov: &mut Overlay<'_>, a: &Address) -> Result<Touched, StfError> {
+        let now = self.ctx.number;
+        let key = a.tree_key();
+        if let Some(b) = ov.get(&key)? {
+            let mut st = AccountState::decode(&b)
+                .map_err(|e| StfError::State(format!("account {a}: {e}")))?;
+            let owed = self.ctx.rent.owed(st.last_activity, now);
+            let mut unpaid = None;
+            if owed > 0 {
+                if owed <= st.balance {
+                    st.balance -= owed;
+                    self.rent.collected = self.rent.collected.saturating_add(owed);
+                } else {
+                    // STATE_RENT_UNPAID: everything it has is burned, the rest is forgiven.
+                    self.rent.collected = self.rent.collected.saturating_add(st.balance.max(0));
+                    st.balance = 0;
+                    self.rent.unpaid.push(*a);
+                    unpaid = Some(owed);
+                }
+                st.last_activity = now;
+            }
+            return Ok(Touched {
+                st,
+                existed: true,
+                unpaid,
+            });
         }
+        if let Some(b) = ov.get(&archive_key(a))? {
+            // Restoration: the archived state comes back with no balance and no rent for the
+            // archived time.
+            let mut st = AccountState::decode(&b)
+                .map_err(|e| StfError::State(format!("archive record of {a}: {e}")))?;
+            st.balance = 0;
+            st.last_activity = now;
+            self.restored.push(*a);
+            return Ok(Touched {
+                st,
+                existed: true,
+                unpaid: None,
+            });
+        }
+        Ok(Touched {
+            st: AccountState::default(),
+            existed: false,
+            unpaid: None,
+        })
+    }
+
+    /// The rent `a` owed at its touch if it could not pay it.
+    fn unpaid(&self, a: &Address) -> Option<i64> {
+        self.map.get(a).and_then(|t| t.unpaid)
+    }
+
+    /// Write every touched account: an account that could not pay its rent and is left without
+    /// balance is archived; a new account starts its rent clock now; an account that holds
+    /// nothing is deleted.
+    fn write(self, ov: &mut Overlay<'_>) -> RentTally {
+        let now = self.ctx.number;
+        for a in &self.restored {
+            ov.put(archive_key(a), None);
+        }
+        for (a, mut t) in self.map {
+            if t.unpaid.is_some() && t.st.balance == 0 {
+                ov.put(a.tree_key(), None);
+                if !holds_nothing(&t.st) {
+                    t.st.last_activity = now;
+                    ov.put(archive_key(&a), Some(t.st.to_bytes().to_vec()));
+                }
+                continue;
+            }
+            if !t.existed {
+                t.st.last_activity = now;
+            }
+            if holds_nothing(&t.st) {
+                ov.put(a.tree_key(), None);
+            } else {
+                ov.set_account(&a, &t.st);
+            }
+        }
+        self.rent
     }
 }
 
@@ -401,6 +572,7 @@ fn credit(v: &mut i64, amount: i64, what: &'static str) -> Result<(), TxFail> {
 fn apply_tx(
     ov: &mut Overlay<'_>,
     tx: &L2Transaction,
+    hash: H256,
     ctx: &BlockContext,
     sender: Option<Address>,
 ) -> Result<Receipt, TxFail> {
@@ -438,7 +610,15 @@ fn apply_tx(
             needed: gas,
         }));
     }
-    let mut accts = Accounts(BTreeMap::new());
+    let mut accts = Accounts::new(ctx);
+    accts.get(ov, &from)?;
+    if let Some(owed) = accts.unpaid(&from) {
+        return Err(TxFail::Rule(TxError::RentUnpaid {
+            address: from,
+            owed,
+            balance: ov.account(&from)?.balance,
+        }));
+    }
     let s = accts.get(ov, &from)?;
     if s.nonce != tx.nonce {
         return Err(TxFail::Rule(TxError::BadNonce {
@@ -464,7 +644,6 @@ fn apply_tx(
     s.balance -= needed;
     s.nonce = s.nonce.checked_add(1).ok_or(TxError::Overflow("nonce"))?;
     s.last_activity = ctx.number;
-    let hash = tx.hash();
     let mut record = None;
     let receipt = match tx.tx_type {
         TxType::Transfer => {
@@ -496,11 +675,11 @@ fn apply_tx(
     let pool = accts.get(ov, &sequencer_pool_address())?;
     credit(&mut pool.balance, to_pool, "sequencer pool")?;
     // Every check passed: write.
-    accts.write(ov);
+    let rent = accts.write(ov);
     if let Some(rec) = record {
         ov.put(rec.key(), Some(rec.encode()));
     }
-    Ok(receipt)
+    Ok(receipt.with_rent(rent))
 }
 
 fn block_end(ov: &mut Overlay<'_>, ctx: &BlockContext) -> Result<Receipt, StfError> {
@@ -513,27 +692,30 @@ fn block_end(ov: &mut Overlay<'_>, ctx: &BlockContext) -> Result<Receipt, StfErr
         .collect();
     others.sort();
     others.dedup();
-    let mut pool = ov.account(&pool_addr)?;
-    if others.is_empty() || pool.balance <= 0 {
+    // The pool is only touched (and its rent settled) when there is someone to pay.
+    if others.is_empty() {
         return Ok(Receipt::ok(H256::ZERO, 0, 0));
     }
-    let each = pool.balance / others.len() as i64;
+    let mut accts = Accounts::new(ctx);
+    let pool_balance = accts.get(ov, &pool_addr)?.balance;
+    let each = if pool_balance > 0 {
+        pool_balance / others.len() as i64
+    } else {
+        0
+    };
     if each == 0 {
-        return Ok(Receipt::ok(H256::ZERO, 0, 0));
+        // Nothing to pay out: only the pool's rent settlement (if any) is written.
+        let rent = accts.write(ov);
+        return Ok(Receipt::ok(H256::ZERO, 0, 0).with_rent(rent));
     }
-    let mut writes = Vec::with_capacity(others.len());
     for a in &others {
-        let mut acct = ov.account(a)?;
+        let acct = accts.get(ov, a)?;
         acct.balance = acct
             .balance
             .checked_add(each)
             .ok_or_else(|| StfError::State(format!("balance of {a} overflows")))?;
-        writes.push((*a, acct));
     }
-    pool.balance -= each * others.len() as i64;
-    for (a, acct) in writes {
-        ov.set_account(&a, &acct);
-    }
-    ov.set_account(&pool_addr, &pool);
-    Ok(Receipt::ok(H256::ZERO, 0, 0))
+    accts.get(ov, &pool_addr)?.balance -= each * others.len() as i64;
+    let rent = accts.write(ov);
+    Ok(Receipt::ok(H256::ZERO, 0, 0).with_rent(rent))
 }

@@ -1,7 +1,9 @@
 //! The numbers of the state transition: gas, fees, discounts, fee split and rate limits.
 
-use crate::hash::{hash160, Address};
+use crate::hash::{hash160, sha256d_parts, Address, H256};
+use crate::params::ChainParams;
 use crate::types::TxType;
+use serde::{Deserialize, Serialize};
 
 /// Gas of any transaction before its data.
 pub const BASE_GAS: u64 = 21_000;
@@ -65,6 +67,52 @@ pub fn split_fee(fee: i64) -> (i64, i64, i64) {
     (producer, pool, fee - producer - pool)
 }
 
+/// Bytes an account occupies in the state tree for rent: its 32-byte key and its 92-byte
+/// `AccountState`.
+pub const ACCOUNT_RENT_BYTES: u64 = 32 + 92;
+/// A year of L2 block time for rent: 365 days in milliseconds.
+pub const RENT_YEAR_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+/// Tag of the archive records of accounts that could not pay their rent.
+pub const ARCHIVE_KEY_TAG: &[u8] = b"CASL2/archive";
+
+/// The state rent parameters a step needs (from `ChainParams`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RentParams {
+    /// Smallest units per byte per year (`ChainParams::state_rent_rate`).
+    pub rate: u64,
+    /// Milliseconds of L2 block time per block (`ChainParams::block_time_ms`).
+    pub block_time_ms: u64,
+}
+
+impl RentParams {
+    /// The rent parameters of a chain.
+    pub fn of(p: &ChainParams) -> Self {
+        RentParams {
+            rate: p.state_rent_rate,
+            block_time_ms: p.block_time_ms,
+        }
+    }
+
+    /// Rent an account owes at block `now` when its `lastActivity` is block `last_activity`:
+    /// `⌊rate × ACCOUNT_RENT_BYTES × (now − lastActivity) × blockTimeMs / RENT_YEAR_MS⌋`
+    /// (0 when `now ≤ lastActivity`), computed exactly in 128 bits and capped at `i64::MAX`.
+    pub fn owed(&self, last_activity: u64, now: u64) -> i64 {
+        let blocks = now.saturating_sub(last_activity) as u128;
+        let owed = (self.rate as u128)
+            .saturating_mul(ACCOUNT_RENT_BYTES as u128)
+            .saturating_mul(blocks)
+            .saturating_mul(self.block_time_ms as u128)
+            / RENT_YEAR_MS as u128;
+        i64::try_from(owed).unwrap_or(i64::MAX)
+    }
+}
+
+/// The state key of `address`'s archive record: `SHA256d("CASL2/archive" ‖ address)`.
+pub fn archive_key(address: &Address) -> H256 {
+    sha256d_parts(&[ARCHIVE_KEY_TAG, &address.0])
+}
+
 /// Transactions one sender may have in one block, by reputation (Property 14):
 /// 10 below 50, 20 from 50, 50 from 70, 100 from 90.
 pub fn tx_limit_per_block(hat_score: u32) -> u32 {
@@ -99,5 +147,33 @@ mod tests {
         assert_eq!(a as i128 + b as i128 + c as i128, i64::MAX as i128);
         assert_eq!(intrinsic_gas(TxType::Transfer, &[0, 1]), 21_000 + 4 + 16);
         assert_eq!(intrinsic_gas(TxType::Withdrawal, &[]), 41_000);
+    }
+
+    #[test]
+    fn rent_vectors() {
+        // The design's rate: 1 unit per byte per year, 124 bytes, 500 ms blocks (mainnet).
+        let r = RentParams {
+            rate: 1,
+            block_time_ms: 500,
+        };
+        let year_blocks = RENT_YEAR_MS / 500;
+        assert_eq!(r.owed(0, year_blocks), 124);
+        assert_eq!(r.owed(10, 10 + year_blocks), 124);
+        assert_eq!(r.owed(0, year_blocks / 2), 62);
+        // 1 unit is owed from ⌈63 072 000 / 124⌉ = 508 646 blocks on.
+        assert_eq!(r.owed(0, 508_645), 0);
+        assert_eq!(r.owed(0, 508_646), 1);
+        assert_eq!(r.owed(100, 50), 0);
+        assert_eq!(r.owed(7, 7), 0);
+        let huge = RentParams {
+            rate: u64::MAX,
+            block_time_ms: u64::MAX,
+        };
+        assert_eq!(huge.owed(0, u64::MAX), i64::MAX);
+        assert_eq!(RentParams::default().owed(0, u64::MAX), 0);
+        assert_ne!(
+            archive_key(&Address([1; 20])),
+            archive_key(&Address([2; 20]))
+        );
     }
 }

@@ -39,6 +39,7 @@ pub struct Overlay<'a> {
     base: &'a dyn StateView,
     writes: BTreeMap<H256, Option<Vec<u8>>>,
     touched: BTreeSet<H256>,
+    track: bool,
 }
 
 impl std::fmt::Debug for Overlay<'_> {
@@ -51,18 +52,30 @@ impl std::fmt::Debug for Overlay<'_> {
 }
 
 impl<'a> Overlay<'a> {
-    /// An empty overlay over `base`.
+    /// An empty overlay over `base` that records the keys it touches (for witnesses).
     pub fn new(base: &'a dyn StateView) -> Self {
         Overlay {
             base,
             writes: BTreeMap::new(),
             touched: BTreeSet::new(),
+            track: true,
+        }
+    }
+
+    /// An empty overlay over `base` that does not record touched keys ([`touched`](Self::touched)
+    /// then lists none): for execution that needs no witness.
+    pub fn untracked(base: &'a dyn StateView) -> Self {
+        Overlay {
+            track: false,
+            ..Self::new(base)
         }
     }
 
     /// Read a key (earlier writes first).
     pub fn get(&mut self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
-        self.touched.insert(*key);
+        if self.track {
+            self.touched.insert(*key);
+        }
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
             None => self.base.read(key),
@@ -71,7 +84,9 @@ impl<'a> Overlay<'a> {
 
     /// Write a key (`None` or an empty value deletes it).
     pub fn put(&mut self, key: H256, value: Option<Vec<u8>>) {
-        self.touched.insert(key);
+        if self.track {
+            self.touched.insert(key);
+        }
         self.writes.insert(key, value.filter(|v| !v.is_empty()));
     }
 

@@ -107,7 +107,7 @@ pub fn execute_step_stateless(
         .verify(pre_root)
         .map_err(|e| StfError::WitnessInvalid(e.to_string()))?;
     let (receipt, writes) = {
-        let mut ov = Overlay::new(&partial);
+        let mut ov = Overlay::untracked(&partial);
         let r = execute_step(&mut ov, step, ctx, None)?;
         (r, ov.into_writes())
     };

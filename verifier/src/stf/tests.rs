@@ -394,3 +394,194 @@ fn history_reverts_and_prunes() {
         Some(92)
     );
 }
+
+impl Chain {
+    fn seal_out(
+        &mut self,
+        txs: Vec<L2Transaction>,
+        msgs: &[L1Message],
+    ) -> Result<(L2Block, BlockOutcome), StfError> {
+        let mut b = self.block(txs);
+        let env = env(&self.params, &self.others, self.parent.as_ref(), msgs);
+        let out = seal_block(&mut self.tree, &mut b, &env)?;
+        self.parent = Some(b.header.clone());
+        Ok((b, out))
+    }
+    fn state(&self, key: &crate::H256) -> Option<crate::AccountState> {
+        self.tree
+            .get(key)
+            .unwrap()
+            .map(|v| crate::AccountState::decode(&v).unwrap())
+    }
+}
+
+/// The vector of docs/protocol.md, "State rent": rate 10¹³ units per byte per year on 100 ms
+/// blocks is 3 932 014 units per block for one account.
+#[test]
+fn state_rent_is_charged_archived_and_restored() {
+    use crate::stf::rules::{archive_key, RentParams};
+    let (alice, bob, carol) = (key(1), key(2), key(3));
+    let mut c = Chain::new();
+    c.params.state_rent_rate = 10_000_000_000_000;
+    let rent = RentParams::of(&c.params);
+    assert_eq!(rent.owed(0, 1), 3_932_014);
+    assert_eq!(rent.owed(1, 3), 7_864_028);
+    let mut burned_rent = 0;
+    let mut deposited = 0;
+    let mut burned_fees = 0;
+    let fee = 21_000 * 10;
+    let burn_of = |f: i64| rules::split_fee(f).2;
+
+    // Block 0: deposits create accounts whose rent clock starts now.
+    let msgs = [
+        deposit(0, alice.address(), 100 * COIN),
+        deposit(1, bob.address(), COIN),
+    ];
+    let (_, out) = c.seal_out(vec![], &msgs).unwrap();
+    deposited += 101 * COIN;
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+    assert_eq!(burned_rent, 0);
+    assert_eq!(c.state(&bob.address().tree_key()).unwrap().last_activity, 0);
+
+    // Block 1: bob pays one block of rent at his first touch, then sends.
+    let t = tx(&bob, TxType::Transfer, carol.address(), 5_000_000, 0);
+    let (_, out) = c.seal_out(vec![t], &[]).unwrap();
+    assert_eq!(out.receipts[0].rent, 3_932_014);
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+    burned_fees += burn_of(fee);
+    let b = c.state(&bob.address().tree_key()).unwrap();
+    assert_eq!(b.balance, COIN - 3_932_014 - 5_000_000 - fee);
+    assert_eq!(b.balance, 857_986);
+    assert_eq!((b.nonce, b.last_activity), (1, 1));
+    // carol was created in block 1.
+    assert_eq!(
+        c.state(&carol.address().tree_key()).unwrap().last_activity,
+        1
+    );
+
+    // Block 2: nothing touches bob.
+    let (_, out) = c.seal_out(vec![], &[]).unwrap();
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+
+    // Block 3: a zero-value transfer touches bob, who owes 7 864 028 and has 857 986:
+    // STATE_RENT_UNPAID, the balance is burned and bob (nonce 1) is archived.
+    let (_, out) = c
+        .seal_out(vec![tx(&alice, TxType::Transfer, bob.address(), 0, 0)], &[])
+        .unwrap();
+    burned_fees += burn_of(fee);
+    // (The producer's fee shares and the pool's remainder are small too: they may be drained.)
+    assert!(out.receipts[0].rent_unpaid.contains(&bob.address()));
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+    assert!(out.receipts[0].rent >= 857_986);
+    assert_eq!(c.state(&bob.address().tree_key()), None);
+    let archived = c.state(&archive_key(&bob.address())).unwrap();
+    assert_eq!(
+        archived,
+        crate::AccountState {
+            nonce: 1,
+            last_activity: 3,
+            ..Default::default()
+        }
+    );
+
+    // Block 4: carol (5 000 000, clock at block 1) owes 11 796 042 and cannot pay: her
+    // transaction is invalid, and so is the block.
+    let bad = tx(&carol, TxType::Transfer, alice.address(), 1, 0);
+    match c.seal_out(vec![bad], &[]) {
+        Err(StfError::InvalidTransaction {
+            reason: TxError::RentUnpaid { owed, balance, .. },
+            ..
+        }) => assert_eq!((owed, balance), (11_796_042, 5_000_000)),
+        other => panic!("{other:?}"),
+    }
+
+    // Block 4: a deposit restores bob: his nonce is back, no rent for the archived time.
+    let (_, out) = c
+        .seal_out(vec![], &[deposit(2, bob.address(), COIN)])
+        .unwrap();
+    deposited += COIN;
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+    assert_eq!(c.state(&archive_key(&bob.address())), None);
+    let b = c.state(&bob.address().tree_key()).unwrap();
+    assert_eq!((b.balance, b.nonce, b.last_activity), (COIN, 1, 4));
+    // The old signature (nonce 0) cannot be replayed; nonce 1 works.
+    let replay = tx(&bob, TxType::Transfer, carol.address(), 5_000_000, 0);
+    assert!(matches!(
+        c.seal_out(vec![replay], &[]),
+        Err(StfError::InvalidTransaction {
+            reason: TxError::BadNonce { .. },
+            ..
+        })
+    ));
+    let (_, out) = c
+        .seal_out(vec![tx(&bob, TxType::Transfer, alice.address(), 1, 1)], &[])
+        .unwrap();
+    burned_fees += burn_of(fee);
+    burned_rent += out.receipts.iter().map(|r| r.rent).sum::<i64>();
+
+    // Supply: deposits = balances + burned fees + burned rent.
+    let mut all = vec![
+        alice.address(),
+        bob.address(),
+        carol.address(),
+        c.producer,
+        rules::sequencer_pool_address(),
+    ];
+    all.extend(c.others.clone());
+    let total: i64 = all.iter().map(|a| c.balance(a)).sum();
+    assert!(burned_rent > 857_986);
+    assert_eq!(deposited, total + burned_fees + burned_rent);
+}
+
+#[test]
+fn rent_paths_agree_fast_trace_stateless() {
+    use crate::stf::rules::archive_key;
+    let (alice, bob) = (key(1), key(2));
+    let mut c = Chain::new();
+    c.params.state_rent_rate = 10_000_000_000_000;
+    let mut blocks = Vec::new();
+    let mut push = |c: &mut Chain, txs: Vec<L2Transaction>, msgs: Vec<L1Message>| {
+        let pre = c.tree.root();
+        let parent = c.parent.clone();
+        let (b, _) = c.seal_out(txs, &msgs).unwrap();
+        blocks.push((b, msgs, pre, parent));
+    };
+    push(
+        &mut c,
+        vec![],
+        vec![
+            deposit(0, alice.address(), 100 * COIN),
+            deposit(1, bob.address(), COIN),
+        ],
+    );
+    push(
+        &mut c,
+        vec![tx(&bob, TxType::Transfer, alice.address(), 5_000_000, 0)],
+        vec![],
+    );
+    push(&mut c, vec![], vec![]);
+    push(
+        &mut c,
+        vec![tx(&alice, TxType::Transfer, bob.address(), 0, 0)],
+        vec![],
+    );
+    assert!(c.state(&archive_key(&bob.address())).is_some());
+    push(&mut c, vec![], vec![deposit(2, bob.address(), COIN)]);
+    assert!(c.state(&archive_key(&bob.address())).is_none());
+    let mut replay = SparseMerkleTree::new(MemoryStore::new());
+    for (b, msgs, pre, parent) in &blocks {
+        assert_eq!(replay.root(), *pre);
+        let e = env(&c.params, &c.others, parent.as_ref(), msgs);
+        let ctx = block_context(b, &e);
+        let roots = trace_block(&mut replay, b, &e).unwrap();
+        assert_eq!(*roots.last().unwrap(), b.header.state_root);
+        let mut prev = *pre;
+        for (step, root) in block_steps(b, msgs).iter().zip(&roots) {
+            let (w, r1) = build_step_witness(&replay, prev, step, &ctx).unwrap();
+            let (r, r2) = execute_step_stateless(&prev, &w, step, &ctx).unwrap();
+            assert_eq!(r, *root);
+            assert_eq!(r1, r2);
+            prev = *root;
+        }
+    }
+}

@@ -5,7 +5,8 @@ use crate::codec::{
 };
 use crate::hash::{sha256d, Address, H256};
 use crate::keys::{
-    parse_compact, recover_compact, KeyError, PrivateKey, PublicKey, SignatureError,
+    parse_compact, recover_compact, recover_compact_address, KeyError, PrivateKey, PublicKey,
+    SignatureError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -298,7 +299,20 @@ impl L2Transaction {
 
     /// Recover the sender's address (HASH160 of the recovered key).
     pub fn recover_sender(&self) -> Result<Address, SignatureError> {
-        Ok(self.recover_public_key()?.address())
+        self.recover_sender_with_hash(&self.hash())
+    }
+
+    /// [`recover_sender`](Self::recover_sender) for a caller that already has the
+    /// transaction's [`hash`](Self::hash) (which must be passed unchanged).
+    pub fn recover_sender_with_hash(&self, hash: &H256) -> Result<Address, SignatureError> {
+        let (recid, _) = parse_compact(&self.signature)?;
+        if recid != self.recovery_id {
+            return Err(SignatureError::RecoveryIdMismatch {
+                field: self.recovery_id,
+                header: recid,
+            });
+        }
+        Ok(recover_compact_address(hash, &self.signature)?)
     }
 
     /// Check the signature: it must recover a key whose HASH160 equals `from`.
