@@ -5,6 +5,7 @@
 //! backend, the L2 node RPC client and the light verification of balances and data
 //! availability (issues "The L1 side" and "Light client").
 
+pub mod cascoind;
 pub mod l1;
 
 pub use casl2_verifier as verifier;
