@@ -286,6 +286,15 @@ fn lightclient_devnet_backend() {
         assert_eq!(client.block_hash(1).await.unwrap(), hashes[0]);
         let block = client.block(&hashes[0]).await.unwrap();
         assert_eq!(block.txs, vec![tx]);
+        let header = client.block_header(&hashes[0]).await.unwrap();
+        assert_eq!(
+            (header.hash, header.height, header.time, header.prev_hash),
+            (hashes[0], 1, block.time, block.prev_hash)
+        );
+        // The authority has HAT score 100 in the devnet genesis, dev keys none.
+        let authority = casl2_fullnode::devnet::authority_key().unwrap().address();
+        assert_eq!(client.hat_score(&authority).await.unwrap(), 100);
+        assert_eq!(client.hat_score(&b.address()).await.unwrap(), 0);
         let after = client.account(&a.address()).await.unwrap();
         assert_eq!(after.balance, acct.balance - COIN);
         assert_eq!(after.nonce, 1);

@@ -1,8 +1,9 @@
 //! casl2's one way to the L1: the [`L1Client`] trait, and its devnet backend [`DevnetClient`]
 //! (the JSON-RPC of `casl2 l1 devnet`, `docs/protocol.md` "Devnet L1 RPC").
 //!
-//! The cascoind backend (a real Cascoin node) is not built yet: there is no type for it, and
-//! nothing pretends to reach a real node.
+//! The other backend, a real Cascoin node, is [`crate::cascoind::CascoindClient`]. What the real
+//! node cannot do (state anchors, fraud games, escrowed withdrawals, …) it answers with
+//! [`L1ClientError::Unsupported`], never with a made-up success.
 
 use casl2_verifier::l1::{Anchor, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
 use casl2_verifier::{Address, Decode, Encode, H256};
@@ -32,6 +33,39 @@ pub enum L1ClientError {
     /// The answer did not have the expected shape.
     #[error("L1 answer: {0}")]
     Decode(String),
+    /// The L1 refused the credentials (HTTP 401/403): wrong user/password or cookie.
+    #[error("L1 authentication: {0}")]
+    Unauthorized(String),
+    /// This L1 has no support for what was asked: `what` names the call or operation, `why`
+    /// says what the L1 lacks.
+    #[error("not supported by this L1: {what}: {why}")]
+    Unsupported {
+        /// The call or operation (e.g. `anchors`, `L1Op::OpenChallenge`).
+        what: &'static str,
+        /// What the L1 lacks.
+        why: &'static str,
+    },
+    /// The transaction cannot be sent as it is (a bad burn script, a batch for another chain,
+    /// an amount out of range); nothing was sent.
+    #[error("L1 transaction refused before sending: {0}")]
+    InvalidTransaction(String),
+    /// The L1 did something other than what was asked (e.g. it assigned another chain id, or
+    /// built a burn script for another chain); the message says what happened.
+    #[error("L1 answer does not match the request: {0}")]
+    Mismatch(String),
+}
+
+/// What every L1 can say about one of its blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L1BlockHeader {
+    /// The block hash (raw byte order).
+    pub hash: H256,
+    /// Its height.
+    pub height: u64,
+    /// Its time (Unix seconds).
+    pub time: u64,
+    /// The previous block's hash (zero for genesis).
+    pub prev_hash: H256,
 }
 
 /// An L1 account as the L1 reports it.
@@ -55,11 +89,19 @@ pub trait L1Client {
     async fn tip_height(&self) -> Result<u64, L1ClientError>;
     /// Hash of the active block at `height`.
     async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError>;
-    /// The block `hash`.
+    /// Height, time and previous hash of the block `hash` (for election seeds and anchors).
+    async fn block_header(&self, hash: &H256) -> Result<L1BlockHeader, L1ClientError>;
+    /// The block `hash` as a casl2 [`L1Block`] (devnet only: a real node's blocks are
+    /// Bitcoin-style blocks, see [`L1Client::block_header`]).
     async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError>;
-    /// An account.
+    /// An account (devnet only: a real node keeps UTXOs, not account balances and nonces).
     async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError>;
-    /// Submit a signed transaction; returns its id.
+    /// The HAT v2 reputation score (0..=100) the L1 gives `address`.
+    async fn hat_score(&self, address: &Address) -> Result<u32, L1ClientError>;
+    /// Submit a signed transaction; returns the id of the L1 transaction that carries it. A
+    /// backend whose L1 records the operation without a transaction of its own (a real node's
+    /// `l2_registerchain`, `l2_announcesequencer`) returns [`L1Tx::hash`] once the L1 has
+    /// accepted it.
     async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError>;
     /// The registered L2 chains.
     async fn chains(&self) -> Result<Vec<L2ChainInfo>, L1ClientError>;
@@ -160,6 +202,16 @@ impl L1Client for DevnetClient {
         self.call("getblockhash", json!([height])).await
     }
 
+    async fn block_header(&self, hash: &H256) -> Result<L1BlockHeader, L1ClientError> {
+        let b = self.block(hash).await?;
+        Ok(L1BlockHeader {
+            hash: *hash,
+            height: b.height,
+            time: b.time,
+            prev_hash: b.prev_hash,
+        })
+    }
+
     async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError> {
         let raw: String = self.call("getblock", json!([hash, 0])).await?;
         let bytes = hex::decode(&raw).map_err(|e| L1ClientError::Decode(e.to_string()))?;
@@ -175,6 +227,10 @@ impl L1Client for DevnetClient {
 
     async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError> {
         self.call("getaccount", json!([address])).await
+    }
+
+    async fn hat_score(&self, address: &Address) -> Result<u32, L1ClientError> {
+        Ok(self.account(address).await?.hat_score)
     }
 
     async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError> {
