@@ -935,10 +935,17 @@ impl Engine {
         block.is_finalized = true;
         verify_block_quorum(&block, &r.set, params.consensus_threshold_pct)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        // Every sequencer that counts the quorum commits by itself; the producer broadcasts
+        // the final block for the nodes that missed votes (followers, late or cut-off nodes).
+        let producer = block.header.sequencer;
         self.apply_final(block.clone(), root, &receipts, now_ms)?;
-        Ok(vec![Outgoing::Commit {
-            block: Box::new(block),
-        }])
+        if self.address() == Some(producer) {
+            Ok(vec![Outgoing::Commit {
+                block: Box::new(block),
+            }])
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     fn apply_final(
