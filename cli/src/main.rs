@@ -6,6 +6,7 @@
 
 mod accounts;
 mod amount;
+mod devnet;
 mod l1;
 mod node;
 mod tree;
@@ -34,6 +35,8 @@ enum Command {
     L1(l1::L1Command),
     /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.
     Node(Box<node::NodeArgs>),
+    /// Run a whole network on 127.0.0.1: the devnet L1, a chain and its sequencers, until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
 }
 
 /// How a command ended when it did not succeed.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::L1(cmd) => l1::run(cmd, cli.json),
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
+        Command::Devnet(args) => devnet::run(args, cli.json).map_err(Failure::Error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

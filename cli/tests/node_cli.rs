@@ -1,7 +1,7 @@
 //! `casl2 node` as an operator runs it: a real `casl2 l1 devnet` child process, a chain
 //! registered over its RPC, then `casl2 node --key … --announce-stake …` which announces itself
 //! on L1 and produces final blocks alone (its weight is the whole set). Bad flags and bad RPC
-//! input get clear errors.
+//! input get clear errors. `casl2 devnet` runs a network and resumes it from its directory.
 
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_verifier::l1::{L1Op, L1Tx};
@@ -223,4 +223,60 @@ fn bad_flags_and_files_are_one_line_errors() {
         &["node", "--config", missing.to_str().unwrap()],
         "missing.toml",
     );
+}
+
+#[test]
+fn casl2_devnet_runs_a_network_and_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |min: u64| -> u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
+            .args([
+                "--json",
+                "devnet",
+                "--port",
+                "0",
+                "--run-for",
+                "60",
+                "--l1-block-ms",
+                "300",
+            ])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let info = first_json_line(&mut child);
+        let _c = Killed(child);
+        assert_eq!(info["nodes"].as_array().unwrap().len(), 3);
+        let hosts: Vec<String> = info["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| host_of(n["rpcUrl"].as_str().unwrap()))
+            .collect();
+        let t0 = Instant::now();
+        loop {
+            let hs: Vec<u64> = hosts
+                .iter()
+                .map(|h| {
+                    call(h, "l2_blocknumber", json!([]))["result"]
+                        .as_u64()
+                        .unwrap_or(0)
+                })
+                .collect();
+            if hs.iter().all(|h| *h >= min) {
+                return hs[0];
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(45),
+                "heights {hs:?}, want {min}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let first = run(2);
+    // Same directory: the chain continues where it was.
+    let again = run(first + 1);
+    assert!(again > first);
 }

@@ -1,0 +1,128 @@
+//! `casl2 devnet`: the embedded devnet L1, one registered L2 chain and N sequencer nodes on
+//! 127.0.0.1 in one process, until Ctrl-C (`fullnode::localnet`). The data directory is reused.
+
+use anyhow::{bail, Context, Result};
+use casl2_fullnode::devnet::{authority_key, dev_key};
+use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_verifier::params::COIN;
+use clap::Args;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of `casl2 devnet`.
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Directory of the whole network (L1 and every node; reused on restart).
+    #[arg(long, value_name = "DIR", default_value = "casl2-devnet")]
+    data_dir: PathBuf,
+    /// Number of sequencers (a quorum of two thirds of them must run).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    sequencers: usize,
+    /// L1 RPC port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 18545)]
+    port: u16,
+    /// Mine an L1 block every MS milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1_000)]
+    l1_block_ms: u64,
+    /// Run for this many seconds, then stop as on Ctrl-C (0: until Ctrl-C).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    run_for: u64,
+}
+
+/// Run `casl2 devnet`.
+pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
+    if a.sequencers == 0 || a.sequencers > 9 {
+        bail!(
+            "--sequencers must be 1..=9 (dev keys 1..=9 are the sequencers), got {}",
+            a.sequencers
+        );
+    }
+    if a.l1_block_ms == 0 {
+        bail!("--l1-block-ms must be at least 1");
+    }
+    let mut cfg = LocalNetConfig::new(a.data_dir.clone(), a.sequencers);
+    cfg.l1_port = a.port;
+    cfg.l1_block_ms = a.l1_block_ms;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let net = LocalNet::start(&cfg)
+            .await
+            .with_context(|| format!("starting the devnet in {}", a.data_dir.display()))?;
+        let nodes: Vec<_> = net
+            .configs
+            .iter()
+            .zip(&net.keys)
+            .map(|(c, k)| json!({ "rpcUrl": format!("http://{}/", c.listen), "sequencer": k.address() }))
+            .collect();
+        let user_keys: Vec<_> = ((a.sequencers as u32 + 1)..10)
+            .filter_map(|i| dev_key(i).ok().map(|k| (i, k)))
+            .collect();
+        let authority = authority_key()?;
+        if json_out {
+            let users: Vec<_> = user_keys
+                .iter()
+                .map(|(i, k)| json!({ "index": i, "address": k.address(), "privateKey": k.to_hex() }))
+                .collect();
+            println!(
+                "{}",
+                json!({
+                    "l1RpcUrl": net.l1_url,
+                    "chainId": cfg.chain_id,
+                    "nodes": nodes,
+                    "accounts": users,
+                    "authority": { "address": authority.address(), "privateKey": authority.to_hex() },
+                    "dataDir": a.data_dir.display().to_string(),
+                })
+            );
+        } else {
+            println!("casl2 devnet: L1 + chain {} with {} sequencers (data {})", cfg.chain_id, a.sequencers, a.data_dir.display());
+            println!("L1 JSON-RPC   {}", net.l1_url);
+            for (i, n) in nodes.iter().enumerate() {
+                println!("node {i}        {}  (sequencer {})", n["rpcUrl"].as_str().unwrap_or(""), n["sequencer"].as_str().unwrap_or(""));
+            }
+            println!();
+            println!("Funded L1 accounts (keys are public knowledge: devnet only; {} CAS each)", casl2_fullnode::devnet::DEFAULT_DEV_BALANCE / COIN);
+            for (i, k) in &user_keys {
+                println!("({i}) {}  key {}", k.address(), k.to_hex());
+            }
+            println!("Authority (SetHatScore): {}  key {}", authority.address(), authority.to_hex());
+            println!();
+            println!("Ctrl-C stops everything; the same --data-dir resumes the network.");
+        }
+        let url0 = format!("http://{}/", net.configs[0].listen);
+        let http = reqwest::Client::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let deadline = (a.run_for > 0).then(|| tokio::time::Instant::now() + Duration::from_secs(a.run_for));
+        loop {
+            let until = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => { r.context("waiting for Ctrl-C")?; break; }
+                _ = until => break,
+                _ = tick.tick() => {
+                    let h = casl2_fullnode::node::rpc::call_peer(&http, &url0, "l2_blocknumber", json!([])).await.ok();
+                    let l1 = net.l1.lock().map(|d| d.height()).unwrap_or(0);
+                    let line = json!({ "l2Height": h, "l1Height": l1 });
+                    if json_out {
+                        let _ = writeln!(std::io::stdout(), "{line}");
+                    } else {
+                        eprintln!("L2 height {}  L1 height {l1}", h.map(|v| v.to_string()).unwrap_or_else(|| "?".into()));
+                    }
+                }
+            }
+        }
+        net.shutdown().await;
+        eprintln!("devnet stopped");
+        Ok(())
+    })
+}
