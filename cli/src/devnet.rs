@@ -45,11 +45,7 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
     let mut cfg = LocalNetConfig::new(a.data_dir.clone(), a.sequencers);
     cfg.l1_port = a.port;
     cfg.l1_block_ms = a.l1_block_ms;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = crate::run::runtime()?;
     rt.block_on(async move {
         let net = LocalNet::start(&cfg)
             .await
@@ -98,17 +94,11 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
         let url0 = format!("http://{}/", net.configs[0].listen);
         let http = reqwest::Client::new();
         let mut tick = tokio::time::interval(Duration::from_secs(5));
-        let deadline = (a.run_for > 0).then(|| tokio::time::Instant::now() + Duration::from_secs(a.run_for));
+        let stop = crate::run::stopped(a.run_for);
+        tokio::pin!(stop);
         loop {
-            let until = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
-                r = tokio::signal::ctrl_c() => { r.context("waiting for Ctrl-C")?; break; }
-                _ = until => break,
+                r = &mut stop => { r?; break; }
                 _ = tick.tick() => {
                     let h = casl2_fullnode::node::rpc::call_peer(&http, &url0, "l2_blocknumber", json!([])).await.ok();
                     let l1 = net.l1.lock().map(|d| d.height()).unwrap_or(0);

@@ -74,11 +74,7 @@ fn devnet(
     let height = node.height();
     let shared: SharedDevnet = Arc::new(Mutex::new(node));
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = crate::run::runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await

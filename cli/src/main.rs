@@ -9,6 +9,7 @@ mod amount;
 mod devnet;
 mod l1;
 mod node;
+mod run;
 mod tree;
 
 use clap::{Parser, Subcommand};

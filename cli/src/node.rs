@@ -161,11 +161,7 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
 /// Run `casl2 node`.
 pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
     let (cfg, network, run_for) = resolve(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = crate::run::runtime()?;
     rt.block_on(async move {
         let role = match &cfg.key {
             Some(k) => format!("sequencer {}", k.address()),
@@ -185,19 +181,13 @@ pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
             println!("JSON-RPC and peers on {url} (metrics on {url}metrics)");
         }
         let shared = node.shared.clone();
-        let deadline = (run_for > 0).then(|| tokio::time::Instant::now() + Duration::from_secs(run_for));
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut checked = false;
+        let stop = crate::run::stopped(run_for);
+        tokio::pin!(stop);
         loop {
-            let sleep_until = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
-                r = tokio::signal::ctrl_c() => { r.context("waiting for Ctrl-C")?; break; }
-                _ = sleep_until => break,
+                r = &mut stop => { r?; break; }
                 _ = tick.tick() => {
                     let view = shared.view();
                     if let Some(c) = &view.chain {

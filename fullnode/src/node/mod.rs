@@ -184,6 +184,11 @@ impl Shared {
         self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Whether the peer filter lets a message to `url` through.
+    pub fn delivers(&self, url: &str) -> bool {
+        self.cfg.filter.as_ref().is_none_or(|f| f(url))
+    }
+
     /// The peers to send to: announced endpoints and configured peers, without this node.
     pub fn peers(&self) -> Vec<String> {
         let v = self.view.read().unwrap_or_else(|p| p.into_inner());
@@ -345,7 +350,9 @@ impl Node {
     }
 }
 
-type LoopFn = fn(Arc<Shared>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+/// A task body run on every tick.
+type TaskFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type LoopFn = fn(Arc<Shared>) -> TaskFuture;
 
 fn spawn_loop(
     shared: Arc<Shared>,
@@ -376,7 +383,7 @@ fn log(msg: &str) {
 }
 
 /// Refresh the L1 view; announce this sequencer if configured and not registered yet.
-fn poll_l1(shared: Arc<Shared>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn poll_l1(shared: Arc<Shared>) -> TaskFuture {
     Box::pin(async move {
         let old = shared.view();
         match old.refresh(&shared.l1, shared.cfg.chain_id).await {
@@ -435,10 +442,8 @@ pub fn broadcast(shared: &Arc<Shared>, msgs: Vec<Outgoing>) {
             Err(_) => continue,
         };
         for p in &peers {
-            if let Some(f) = &shared.cfg.filter {
-                if !f(p) {
-                    continue;
-                }
+            if !shared.delivers(p) {
+                continue;
             }
             let s = shared.clone();
             let url = format!("{p}p2p/message");
@@ -487,9 +492,7 @@ pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoin
     Ok(out)
 }
 
-fn consensus_tick(
-    shared: Arc<Shared>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn consensus_tick(shared: Arc<Shared>) -> TaskFuture {
     Box::pin(async move {
         let view = shared.view();
         if view.chain.is_none() {
@@ -522,19 +525,15 @@ fn consensus_tick(
 }
 
 /// Fetch final blocks this node lacks from any peer that has them.
-fn sync_from_peers(
-    shared: Arc<Shared>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn sync_from_peers(shared: Arc<Shared>) -> TaskFuture {
     Box::pin(async move {
         let view = shared.view();
         if view.chain.is_none() {
             return;
         }
         for p in shared.peers() {
-            if let Some(f) = &shared.cfg.filter {
-                if !f(&p) {
-                    continue;
-                }
+            if !shared.delivers(&p) {
+                continue;
             }
             let mine = shared.engine().height();
             let theirs: Option<u64> =
@@ -568,9 +567,7 @@ fn sync_from_peers(
 }
 
 /// When this node leads, anchor the next batch: collect signatures from peers and post it.
-fn run_batcher(
-    shared: Arc<Shared>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+fn run_batcher(shared: Arc<Shared>) -> TaskFuture {
     Box::pin(async move {
         let Some(key) = shared.cfg.key.clone() else {
             return;
@@ -620,10 +617,8 @@ fn run_batcher(
         let req =
             serde_json::json!({ "header": plan.header, "preStateRoot": info.latest_state_root });
         for p in shared.peers() {
-            if let Some(f) = &shared.cfg.filter {
-                if !f(&p) {
-                    continue;
-                }
+            if !shared.delivers(&p) {
+                continue;
             }
             let url = format!("{p}p2p/batch-sign");
             if let Ok(resp) = shared.http.post(&url).json(&req).send().await {
