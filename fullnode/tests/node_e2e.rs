@@ -158,6 +158,36 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
         .unwrap();
     assert_eq!(receipt["receipt"]["success"], json!(true), "{receipt}");
 
+    // A withdrawal: its record is provable against the state root the node reports.
+    let mut w = transfer(&user, Address([0x1a; 20]), 3 * COIN, 20);
+    w.tx_type = TxType::Withdrawal;
+    w.gas_limit = 100_000;
+    w.sign(&user).unwrap();
+    rpc(
+        &urls[1],
+        "l2_sendrawtransaction",
+        json!([hex::encode(w.encode())]),
+    )
+    .await
+    .unwrap();
+    let wid = w.hash();
+    let proof = wait_for("the withdrawal record", 60, || {
+        let u = urls[3].clone();
+        async move {
+            let v = rpc(&u, "l2_getwithdrawalproof", json!([wid])).await.ok()?;
+            (!v["record"].is_null()).then_some(v)
+        }
+    })
+    .await;
+    assert_eq!(proof["record"]["amount"], json!(3 * COIN), "{proof}");
+    let compact: casl2_verifier::smt::CompactProof =
+        serde_json::from_value(proof["proof"].clone()).unwrap();
+    let root: casl2_verifier::H256 = serde_json::from_value(proof["stateRoot"].clone()).unwrap();
+    let value = casl2_verifier::smt::verify_compact_proof(&compact, &root).unwrap();
+    assert!(value.is_some(), "an inclusion proof");
+    let r = rpc(&urls[3], "l2_getwithdrawalproof", json!([wid, "someday"])).await;
+    assert!(r.unwrap_err().contains("-32602"));
+
     // Batches are anchored on L1.
     let l1 = net.l1.clone();
     wait_for("an anchor on L1", 60, || {

@@ -11,7 +11,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use casl2_verifier::smt::CompactProof;
 use casl2_verifier::stf::Overlay;
+use casl2_verifier::types::WithdrawalRecord;
 use casl2_verifier::{Decode, L2Transaction, H256};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -35,6 +37,7 @@ pub const METHODS: &[&str] = &[
     "l2_sendrawtransaction",
     "l2_gettransactionreceipt",
     "l2_getproof",
+    "l2_getwithdrawalproof",
     "l2_getsequencers",
     "l2_getleader",
     "admin_status",
@@ -125,6 +128,63 @@ fn p_h256(p: &[Value], i: usize, what: &str) -> Result<H256, RpcError> {
         .map_err(|e| RpcError::params(format!("parameter {i} ({what}): {e}")))
 }
 
+/// A compact proof of `key` at the head (`"latest"`, the default: soft finality, the head's
+/// quorum signatures) or at L1's finalised root (`"finalized"`: hard finality).
+fn proof_at(
+    shared: &Arc<Shared>,
+    key: &H256,
+    at: Option<&Value>,
+) -> Result<(H256, u64, Value, CompactProof), RpcError> {
+    let which = match at {
+        None | Some(Value::Null) => "latest",
+        Some(v) => v.as_str().ok_or_else(|| {
+            RpcError::params("parameter 1 (at) must be \"latest\" or \"finalized\"")
+        })?,
+    };
+    let view = shared.view();
+    let e = shared.engine();
+    let (root, block, finality) = match which {
+        "latest" => {
+            let head = e.head().cloned();
+            let sigs = match &head {
+                Some(h) => e
+                    .chain()
+                    .block(h.block_number)
+                    .map_err(|x| RpcError::internal(x.to_string()))?
+                    .map(|b| b.signatures)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            (
+                e.tree().root(),
+                e.height(),
+                json!({ "kind": "soft", "header": head, "signatures": sigs }),
+            )
+        }
+        "finalized" => {
+            let c = view
+                .chain
+                .as_ref()
+                .ok_or_else(|| RpcError::new(-32011, "the chain is not registered on L1"))?;
+            (
+                c.finalized_state_root,
+                c.finalized_l2_block,
+                json!({ "kind": "hard", "l1Tip": view.tip, "finalizedAnchors": view.finalized_anchors }),
+            )
+        }
+        o => {
+            return Err(RpcError::params(format!(
+                "parameter 1 (at) must be \"latest\" or \"finalized\", got {o:?}"
+            )))
+        }
+    };
+    let proof = e
+        .tree()
+        .prove_compact_at(root, key)
+        .map_err(|x| RpcError::new(-32011, format!("no proof at root {root}: {x}")))?;
+    Ok((root, block, finality, proof))
+}
+
 fn call(
     shared: &Arc<Shared>,
     token: Option<&str>,
@@ -212,62 +272,39 @@ fn call(
         }
         "l2_getproof" => {
             let a = p_address(p, 0)?;
-            let which = match p.get(1) {
-                None | Some(Value::Null) => "latest",
-                Some(v) => v.as_str().ok_or_else(|| {
-                    RpcError::params("parameter 1 (at) must be \"latest\" or \"finalized\"")
-                })?,
+            let (root, block, finality, proof) = proof_at(shared, &a.tree_key(), p.get(1))?;
+            let latest = finality["kind"] == json!("soft");
+            let account = if latest {
+                Overlay::new(shared.engine().tree()).account(&a).ok()
+            } else {
+                None
             };
-            let view = shared.view();
-            let e = shared.engine();
-            let key = a.tree_key();
-            let (root, block, finality) = match which {
-                "latest" => {
-                    let head = e.head().cloned();
-                    let sigs = match &head {
-                        Some(h) => e
-                            .chain()
-                            .block(h.block_number)
-                            .map_err(|x| RpcError::internal(x.to_string()))?
-                            .map(|b| b.signatures)
-                            .unwrap_or_default(),
-                        None => Vec::new(),
-                    };
-                    (
-                        e.tree().root(),
-                        e.height(),
-                        json!({ "kind": "soft", "header": head, "signatures": sigs }),
-                    )
-                }
-                "finalized" => {
-                    let c = view.chain.as_ref().ok_or_else(|| {
-                        RpcError::new(-32011, "the chain is not registered on L1")
-                    })?;
-                    (
-                        c.finalized_state_root,
-                        c.finalized_l2_block,
-                        json!({ "kind": "hard", "l1Tip": view.tip, "finalizedAnchors": view.finalized_anchors }),
-                    )
-                }
-                o => {
-                    return Err(RpcError::params(format!(
-                        "parameter 1 (at) must be \"latest\" or \"finalized\", got {o:?}"
-                    )))
-                }
-            };
-            let proof = e
-                .tree()
-                .prove_compact_at(root, &key)
-                .map_err(|x| RpcError::new(-32011, format!("no proof at root {root}: {x}")))?;
-            let account = Overlay::new(e.tree())
-                .account(&a)
-                .ok()
-                .filter(|_| which == "latest");
             Ok(json!({
                 "address": a,
                 "stateRoot": root,
                 "blockNumber": block,
                 "account": account,
+                "proof": proof,
+                "finality": finality,
+            }))
+        }
+        "l2_getwithdrawalproof" => {
+            let id = p_h256(p, 0, "withdrawal id (the WITHDRAWAL transaction's hash)")?;
+            let key = WithdrawalRecord::key_for(&id);
+            let (root, block, finality, proof) = proof_at(shared, &key, p.get(1))?;
+            let record = match &proof.value {
+                Some(v) => Some(
+                    WithdrawalRecord::decode(v)
+                        .map_err(|e| RpcError::internal(format!("withdrawal record: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(json!({
+                "id": id,
+                "key": key,
+                "stateRoot": root,
+                "blockNumber": block,
+                "record": record,
                 "proof": proof,
                 "finality": finality,
             }))
