@@ -355,3 +355,59 @@ async fn a_partition_never_yields_two_final_blocks_at_one_height() {
     }
     net.shutdown().await;
 }
+
+/// A sequencer that signs two blocks at one height is caught by the node that sees both and
+/// slashed on L1 (`SEQ_DOUBLE_SIGN`): its whole stake, half to the reporting sequencer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_signing_sequencer_is_slashed_on_l1() {
+    use casl2_fullnode::node::engine::Outgoing;
+    use casl2_verifier::L2Block;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 300;
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    wait_for("block 1", 60, || {
+        let u = urls[1].clone();
+        async move { (height(&u).await >= 1).then_some(()) }
+    })
+    .await;
+    let offender = net.keys[0].clone();
+    let http = reqwest::Client::new();
+    let l1 = net.l1.clone();
+    let slashed = || {
+        let d = l1.lock().unwrap();
+        d.state()
+            .chain(CHAIN)
+            .and_then(|c| c.sequencer(&offender.address()).map(|s| s.stake == 0))
+            .unwrap_or(false)
+    };
+    for _ in 0..20 {
+        if slashed() {
+            break;
+        }
+        // Two different blocks at node 1's next height, both signed by the offender.
+        let h = height(&urls[1]).await + 1;
+        for ts in [1u64, 2] {
+            let mut b = L2Block::default();
+            b.header.block_number = h;
+            b.header.l2_chain_id = CHAIN;
+            b.header.sequencer = offender.address();
+            b.header.timestamp = ts;
+            b.sign(&offender, 1).unwrap();
+            let msg = Outgoing::Proposal { block: Box::new(b) };
+            let _ = http
+                .post(format!("{}p2p/message", urls[1]))
+                .json(&msg)
+                .send()
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
+    wait_for("the offender slashed on L1", 30, || {
+        let ok = slashed();
+        async move { ok.then_some(()) }
+    })
+    .await;
+    net.shutdown().await;
+}

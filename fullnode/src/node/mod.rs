@@ -161,6 +161,8 @@ pub struct Shared {
     pub batch_inflight: Mutex<Option<(u64, u64)>>,
     /// RPC rate limiter: (second, count).
     pub rate: Mutex<(u64, u64)>,
+    /// Double-sign evidence ids this node already reported to L1.
+    pub reported: Mutex<std::collections::BTreeSet<casl2_verifier::H256>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
     pub relay: Mutex<Vec<casl2_verifier::L2Transaction>>,
 }
@@ -284,6 +286,7 @@ impl Node {
             batch_inflight: Mutex::new(None),
             rate: Mutex::new((0, 0)),
             relay: Mutex::new(Vec::new()),
+            reported: Mutex::new(Default::default()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -397,6 +400,7 @@ fn poll_l1(shared: Arc<Shared>) -> TaskFuture {
                     _ => None,
                 };
                 *shared.view.write().unwrap_or_else(|p| p.into_inner()) = v;
+                report_double_signs(&shared).await;
                 if let Some((k, stake)) = announce {
                     let op = L1Op::AnnounceSequencer {
                         chain: shared.cfg.chain_id,
@@ -411,6 +415,38 @@ fn poll_l1(shared: Arc<Shared>) -> TaskFuture {
             Err(e) => log(&format!("L1 poll: {e}")),
         }
     })
+}
+
+/// Post the double-sign evidence this node saw to L1 (`L1Op::ReportDoubleSign`), once each.
+async fn report_double_signs(shared: &Arc<Shared>) {
+    let Some(key) = shared.cfg.key.clone() else {
+        return;
+    };
+    let fresh: Vec<_> = {
+        let e = shared.engine();
+        let done = shared.reported.lock().unwrap_or_else(|p| p.into_inner());
+        e.evidence
+            .iter()
+            .filter(|ev| !done.contains(&ev.id()))
+            .cloned()
+            .collect()
+    };
+    for ev in fresh {
+        let id = ev.id();
+        let op = L1Op::ReportDoubleSign {
+            chain: shared.cfg.chain_id,
+            evidence: Box::new(ev),
+        };
+        match send_l1(shared, &key, op).await {
+            Ok(_) => log(&format!("reported double sign {id} to L1")),
+            Err(e) => log(&format!("reporting double sign {id}: {e}")),
+        }
+        shared
+            .reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+    }
 }
 
 async fn send_l1(

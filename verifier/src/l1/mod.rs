@@ -344,6 +344,9 @@ impl L1State {
                 evidence,
             } => self.submit_fraud_proof(from, *chain, *anchor, evidence),
             L1Op::Timeout { game } => self.timeout_game(*game),
+            L1Op::ReportDoubleSign { chain, evidence } => {
+                self.report_double_sign(from, *chain, evidence)
+            }
         }
     }
 

@@ -177,6 +177,9 @@ pub struct ChainState {
     pub paid_withdrawals: BTreeMap<H256, i64>,
     /// Addresses that made their emergency exit.
     pub exited: BTreeSet<Address>,
+    /// Ids of the double-sign evidence already punished.
+    #[serde(default)]
+    pub double_signs: BTreeSet<H256>,
 }
 
 impl ChainState {
@@ -304,6 +307,7 @@ impl L1State {
                 finalized_count: 0,
                 paid_withdrawals: BTreeMap::new(),
                 exited: BTreeSet::new(),
+                double_signs: BTreeSet::new(),
             },
         );
         Ok(vec![L1Event::ChainRegistered { chain: chain_id }])
@@ -497,6 +501,57 @@ impl L1State {
             address: *from,
             amount,
         }])
+    }
+
+    /// `ReportDoubleSign`: check the evidence against the offender's registered key and the
+    /// chain, once per evidence id; slash the offender's whole stake, half
+    /// ([`crate::fraud::CHALLENGER_REWARD_PCT`]) to the reporter and the rest burned (it leaves
+    /// the active set, as every slash below the minimum stake does).
+    pub(crate) fn report_double_sign(
+        &mut self,
+        reporter: &Address,
+        chain: u64,
+        evidence: &crate::consensus::DoubleSignEvidence,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        let c = self.chain_ref(chain)?;
+        let offender = evidence.offender();
+        let s = c.sequencer(&offender).ok_or_else(|| L1Error::SeqUnknown {
+            chain,
+            address: offender,
+            detail: "a sequencer".into(),
+        })?;
+        if evidence.header_a.l2_chain_id != chain {
+            return Err(L1Error::FraudProofInvalid(format!(
+                "the evidence is about chain {}, not {chain}",
+                evidence.header_a.l2_chain_id
+            )));
+        }
+        evidence
+            .verify_with_key(&s.public_key)
+            .map_err(|e| L1Error::FraudProofInvalid(e.to_string()))?;
+        let id = evidence.id();
+        if c.double_signs.contains(&id) {
+            return Err(L1Error::FraudProofInvalid(format!(
+                "SEQ_DOUBLE_SIGN evidence {id} was already punished"
+            )));
+        }
+        let stake = s.stake;
+        if stake <= 0 {
+            return Err(L1Error::FraudProofInvalid(format!(
+                "{offender} has no stake left to slash"
+            )));
+        }
+        let reward = stake / 100 * crate::fraud::CHALLENGER_REWARD_PCT
+            + stake % 100 * crate::fraud::CHALLENGER_REWARD_PCT / 100;
+        let mut events = Vec::new();
+        if reward > 0 {
+            events.extend(self.slash(chain, &offender, reward, Some(*reporter))?);
+        }
+        if stake - reward > 0 {
+            events.extend(self.slash(chain, &offender, stake - reward, None)?);
+        }
+        self.chain_mut(chain)?.double_signs.insert(id);
+        Ok(events)
     }
 
     /// Slash up to `amount` of `sequencer`'s stake on `chain` (active or unbonding) and give it

@@ -225,3 +225,104 @@ fn a_failed_challenge_pays_the_poster_and_the_anchor_finalizes() {
     n.mine_empty(deadline - n.state.height());
     assert!(n.chain().anchors[0].finalized);
 }
+
+mod double_sign {
+    use super::super::tests::*;
+    use crate::consensus::DoubleSignEvidence;
+    use crate::l1::L1Op;
+    use crate::types::{BlockSignature, L2BlockHeader};
+
+    fn evidence(k: &crate::PrivateKey, chain: u64) -> DoubleSignEvidence {
+        let a = L2BlockHeader {
+            block_number: 7,
+            l2_chain_id: chain,
+            timestamp: 1,
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.timestamp = 2;
+        DoubleSignEvidence {
+            sig_a: BlockSignature::sign(k, &a.hash(), 1).unwrap(),
+            header_a: a,
+            sig_b: BlockSignature::sign(k, &b.hash(), 1).unwrap(),
+            header_b: b,
+        }
+    }
+
+    #[test]
+    fn a_double_signer_loses_its_stake_once_and_the_reporter_gets_half() {
+        let mut n = Net::with_chain();
+        let offender = key(3);
+        let reporter = key(9);
+        let stake = n.chain().sequencer(&offender.address()).unwrap().stake;
+        let before = n.state.balance(&reporter.address());
+        let burned = n.state.burned();
+        let ev = evidence(&offender, CHAIN);
+        n.send(
+            &reporter,
+            L1Op::ReportDoubleSign {
+                chain: CHAIN,
+                evidence: Box::new(ev.clone()),
+            },
+        )
+        .unwrap();
+        let s = n.chain().sequencer(&offender.address()).unwrap();
+        assert_eq!(s.stake, 0);
+        assert_ne!(s.status, crate::l1::SequencerStatus::Active);
+        assert_eq!(n.state.balance(&reporter.address()), before + stake / 2);
+        assert_eq!(n.state.burned(), burned + stake - stake / 2);
+        assert_eq!(n.state.total_supply(), Some(n.state.genesis_supply()));
+        // Once only.
+        let r = n.send(
+            &reporter,
+            L1Op::ReportDoubleSign {
+                chain: CHAIN,
+                evidence: Box::new(ev),
+            },
+        );
+        assert_eq!(name(r), "FRAUD_PROOF_INVALID");
+    }
+
+    #[test]
+    fn forged_or_foreign_evidence_is_refused() {
+        let mut n = Net::with_chain();
+        let reporter = key(9);
+        // Signed by someone else than the sequencer it names.
+        let mut ev = evidence(&key(3), CHAIN);
+        ev.sig_b = BlockSignature::sign(&key(4), &ev.header_b.hash(), 1).unwrap();
+        ev.sig_b.sequencer = key(3).address();
+        assert!(n
+            .send(
+                &reporter,
+                L1Op::ReportDoubleSign {
+                    chain: CHAIN,
+                    evidence: Box::new(ev)
+                }
+            )
+            .is_err());
+        // Another chain's headers.
+        assert!(n
+            .send(
+                &reporter,
+                L1Op::ReportDoubleSign {
+                    chain: CHAIN,
+                    evidence: Box::new(evidence(&key(3), CHAIN + 1))
+                }
+            )
+            .is_err());
+        // Not a sequencer at all.
+        assert!(n
+            .send(
+                &reporter,
+                L1Op::ReportDoubleSign {
+                    chain: CHAIN,
+                    evidence: Box::new(evidence(&key(8), CHAIN))
+                }
+            )
+            .is_err());
+        assert_eq!(
+            n.chain().sequencer(&key(3).address()).unwrap().status,
+            crate::l1::SequencerStatus::Active
+        );
+    }
+}

@@ -187,6 +187,14 @@ pub enum L1Op {
         /// Game id.
         game: u64,
     },
+    /// 19 (anyone): report a sequencer that signed two blocks at one height (`SEQ_DOUBLE_SIGN`):
+    /// its whole stake is slashed, half to the reporter, and it leaves the active set.
+    ReportDoubleSign {
+        /// The chain.
+        chain: u64,
+        /// The two signed headers.
+        evidence: Box<crate::consensus::DoubleSignEvidence>,
+    },
 }
 
 /// A signed L1 transaction.
@@ -568,6 +576,11 @@ impl Encode for L1Op {
                 out.push(18);
                 le(out, *game);
             }
+            L1Op::ReportDoubleSign { chain, evidence } => {
+                out.push(19);
+                le(out, *chain);
+                evidence.encode_to(out);
+            }
         }
     }
 }
@@ -675,6 +688,10 @@ impl Decode for L1Op {
             },
             18 => L1Op::Timeout {
                 game: r.u64("game")?,
+            },
+            19 => L1Op::ReportDoubleSign {
+                chain: r.u64("chain")?,
+                evidence: Box::new(crate::consensus::DoubleSignEvidence::decode_from(r)?),
             },
             k => {
                 return Err(CodecError::Invalid {
