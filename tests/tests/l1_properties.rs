@@ -10,7 +10,7 @@ use casl2_verifier::smt::{AccountTree, MemoryStore};
 use casl2_verifier::types::{L1Message, L1MessageBody, WithdrawalRecord};
 use casl2_verifier::{
     sha256d, AccountState, Address, BatchHeader, BlockSignature, BurnData, L2Block, L2BlockHeader,
-    PrivateKey, H256,
+    L2Transaction, PrivateKey, TxType, H256,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -435,5 +435,62 @@ proptest! {
             prop_assert!(is_nonce);
         }
         prop_assert_eq!(n.state.accounts(), &before);
+    }
+}
+
+/// Property 19: a transaction forced through L1 is in an L2 block within the deadline, or the
+/// sequencers are slashed. The forced transaction is queued, `delay` L1 blocks pass, then a
+/// batch that consumes it (and the deposits queued before it) is posted, if the sequencer may
+/// still post. Either it was anchored
+/// and nobody was slashed, or its deadline passed: then it is recorded as missed and the
+/// sequencer lost at least `minSlash`. Well inside the deadline it is always the first, well
+/// past it always the second.
+mod forced_inclusion {
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+        #[test]
+        fn property_19_forced_inclusion_guarantee(delay in 0u64..12, deposits in 0usize..3) {
+            let mut params = ChainParams::for_network(Network::Regtest);
+            params.emergency_after = 100_000;
+            let deadline = params.forced_inclusion_deadline;
+            let min_slash = params.min_slash;
+            let mut n = Net::new(params);
+            for i in 0..deposits {
+                n.send(&key(11), L1Op::Deposit { chain: CHAIN, recipient: key(11).address(), amount: COIN + i as i64 }).unwrap();
+            }
+            let user = key(10);
+            let mut t = L2Transaction {
+                from: user.address(), to: key(12).address(), value: 1, nonce: 0,
+                gas_limit: 21_000, gas_price: 1, tx_type: TxType::Transfer, l2_chain_id: CHAIN,
+                ..Default::default()
+            };
+            t.sign(&user).unwrap();
+            let stake0 = n.state.chain(CHAIN).unwrap().sequencer(&key(3).address()).unwrap().stake;
+            n.send(&user, L1Op::ForceTransaction { chain: CHAIN, tx: Box::new(t) }).unwrap();
+            n.mine(delay);
+            let posted = n.post_batch(H256([7; 32]));
+            let c = n.state.chain(CHAIN).unwrap();
+            // The L1 records every message that passed its deadline unconsumed.
+            let missed = !c.missed.is_empty();
+            let stake = c.sequencer(&key(3).address()).unwrap().stake;
+            let included = posted.is_ok();
+            if included && !missed {
+                prop_assert_eq!(stake, stake0, "included in time, yet slashed");
+                prop_assert!(c.consumed as usize == c.queue.len());
+            } else {
+                prop_assert!(missed, "not included and no MessageMissed (delay {})", delay);
+                prop_assert!(stake0 - stake >= min_slash, "missed but slashed only {}", stake0 - stake);
+            }
+            // The oldest queued message (the first deposit, one L1 block each) sets the clock.
+            let age = delay + deposits as u64;
+            if age + 1 < deadline {
+                prop_assert!(included && !missed, "age {} < deadline {} but not included", age, deadline);
+            }
+            if age > deadline + 1 {
+                prop_assert!(missed, "age {} past deadline {} but no slash", age, deadline);
+            }
+        }
     }
 }
