@@ -411,3 +411,111 @@ async fn a_double_signing_sequencer_is_slashed_on_l1() {
     .await;
     net.shutdown().await;
 }
+
+/// Property 20 at the node: a deposit credited on L2 disappears when L1 reorganises its block
+/// away; every node reverts the blocks built on it, and when the L1 block comes back the
+/// deposit is credited again, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_l1_reorg_reverts_l2_and_the_deposit_comes_back() {
+    use casl2_fullnode::devnet_rpc::now_secs;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 0; // the test mines
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    let mining = Arc::new(AtomicBool::new(true));
+    let miner = {
+        let l1 = net.l1.clone();
+        let mining = mining.clone();
+        tokio::spawn(async move {
+            for _ in 0..2_000 {
+                if mining.load(Ordering::Relaxed) {
+                    let _ = l1.lock().unwrap().generate(1, now_secs());
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+    };
+    wait_for("block 2 everywhere", 60, || {
+        let urls = urls.clone();
+        async move {
+            for u in &urls {
+                if height(u).await < 2 {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    let user = dev_key(7).unwrap();
+    let addr = user.address();
+    mining.store(false, Ordering::Relaxed);
+    let deposit_block = {
+        let mut d = net.l1.lock().unwrap();
+        let tx = L1Tx::signed(
+            &user,
+            d.next_nonce(&addr),
+            L1Op::Deposit {
+                chain: CHAIN,
+                recipient: addr,
+                amount: 42 * COIN,
+            },
+        )
+        .unwrap();
+        d.submit(tx).unwrap();
+        let h = d.generate(1, now_secs()).unwrap()[0];
+        d.generate(1, now_secs()).unwrap();
+        h
+    };
+    let credited = |want: i64| {
+        let urls = urls.clone();
+        move || {
+            let urls = urls.clone();
+            async move {
+                for u in &urls {
+                    let b = rpc(u, "l2_getbalance", json!([addr])).await.ok()?;
+                    if b.as_i64()? != want {
+                        return None;
+                    }
+                }
+                Some(())
+            }
+        }
+    };
+    wait_for("the deposit credited everywhere", 60, credited(42 * COIN)).await;
+    // Reorganise the deposit's block away (and keep L1 short: no mining).
+    net.l1
+        .lock()
+        .unwrap()
+        .invalidate_block(&deposit_block)
+        .unwrap();
+    wait_for("every node to revert the deposit", 60, credited(0)).await;
+    // The block comes back: the deposit is credited again, once.
+    net.l1
+        .lock()
+        .unwrap()
+        .reconsider_block(&deposit_block)
+        .unwrap();
+    mining.store(true, Ordering::Relaxed);
+    wait_for("the deposit credited again", 60, credited(42 * COIN)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for u in &urls {
+        let b = rpc(u, "l2_getbalance", json!([addr])).await.unwrap();
+        assert_eq!(b.as_i64(), Some(42 * COIN), "credited exactly once on {u}");
+    }
+    let m = reqwest::get(format!("{}metrics", urls[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !m.contains("casl2_l2_reverts_total 0\n"),
+        "node 0 reverted: {m}"
+    );
+    miner.abort();
+    net.shutdown().await;
+}

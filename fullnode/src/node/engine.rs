@@ -160,6 +160,8 @@ pub struct EngineStats {
     pub rejected: u64,
     /// Conflicting votes seen (`CONSENSUS_CONFLICTING`).
     pub conflicting_votes: u64,
+    /// Reverts after L1 reorganisations (Property 20).
+    pub reverts: u64,
 }
 
 /// The node's core.
@@ -986,6 +988,74 @@ impl Engine {
         self.round = None;
         self.last_final_ms = now_ms;
         Ok(())
+    }
+
+    /// Property 20: after an L1 reorganisation, find the oldest final block that no longer fits
+    /// L1 — it consumed a queue message L1 no longer has (or has another one at that index), or
+    /// it anchors to an L1 block that was replaced — and revert the chain and the state to the
+    /// block before it; the blocks after it are produced again from what L1 now holds. Only
+    /// blocks anchored within the L1 view's recent window are checked (a reorg deeper than it
+    /// is not seen). Returns the height reverted to.
+    pub fn revert_to_l1(&mut self, view: &L1View) -> Result<Option<u64>, EngineError> {
+        let (mut cursor, _) = queue_cursor(&self.tree).map_err(storage)?;
+        // The view re-reads the hashes of the last 6 L1 blocks on every refresh.
+        let window = view.tip.saturating_sub(6);
+        let mut bad: Option<u64> = None;
+        let mut n = self.height();
+        while n >= 1 {
+            let b = self
+                .chain
+                .block(n)
+                .map_err(storage)?
+                .ok_or_else(|| EngineError::Storage(format!("block {n} missing")))?;
+            let h = &b.header;
+            if h.l1_anchor_block < window && b.l1_message_hashes.is_empty() {
+                break;
+            }
+            let start = cursor.saturating_sub(b.l1_message_hashes.len() as u64);
+            let msgs_ok = b.l1_message_hashes.iter().enumerate().all(|(j, mh)| {
+                view.queue
+                    .get((start as usize).saturating_add(j))
+                    .is_some_and(|q| q.hash == *mh)
+            });
+            let anchor_ok = h.l1_anchor_block < window
+                || view
+                    .block(h.l1_anchor_block)
+                    .is_some_and(|(hash, _)| hash == h.l1_anchor_hash);
+            if !msgs_ok || !anchor_ok {
+                bad = Some(n);
+            }
+            cursor = start;
+            if h.l1_anchor_block < window {
+                break;
+            }
+            n -= 1;
+        }
+        let Some(first_bad) = bad else {
+            return Ok(None);
+        };
+        let keep = first_bad - 1;
+        let (root, head) = match keep {
+            0 => (casl2_verifier::smt::empty_root(), None),
+            k => {
+                let b = self
+                    .chain
+                    .block(k)
+                    .map_err(storage)?
+                    .ok_or_else(|| EngineError::Storage(format!("block {k} missing")))?;
+                (b.header.state_root, Some(b.header))
+            }
+        };
+        self.tree.revert_to(root).map_err(storage)?;
+        self.chain.truncate(keep).map_err(storage)?;
+        tracing_log(&format!(
+            "L1 reorganised: blocks from {first_bad} no longer fit L1, reverted to {keep}"
+        ));
+        self.head = head;
+        self.round = None;
+        self.future.clear();
+        self.stats.reverts += 1;
+        Ok(Some(keep))
     }
 
     /// Handle a final block (a commit, or one fetched while catching up): it must be

@@ -399,6 +399,11 @@ fn poll_l1(shared: Arc<Shared>) -> TaskFuture {
                     .then(|| (k.clone(), stake)),
                     _ => None,
                 };
+                if v.chain.is_some() {
+                    if let Err(e) = shared.engine().revert_to_l1(&v) {
+                        log(&format!("checking the chain against L1: {e}"));
+                    }
+                }
                 *shared.view.write().unwrap_or_else(|p| p.into_inner()) = v;
                 report_double_signs(&shared).await;
                 if let Some((k, stake)) = announce {

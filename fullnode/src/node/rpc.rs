@@ -488,6 +488,12 @@ async fn handle_metrics(State(shared): State<Arc<Shared>>) -> Response {
             "counter",
             stats.conflicting_votes,
         ),
+        (
+            "casl2_l2_reverts_total",
+            "Reverts after L1 reorganisations.",
+            "counter",
+            stats.reverts,
+        ),
         ("casl2_l1_tip", "L1 tip height.", "gauge", view.tip),
         (
             "casl2_l1_lag_blocks",
