@@ -200,6 +200,23 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
     })
     .await;
 
+    // The anchored batch and a DA sample of it, checked against its commitment.
+    let batch = rpc(&urls[2], "l2_getbatch", json!([0])).await.unwrap();
+    assert_eq!(batch["header"]["startBlock"], json!(1), "{batch}");
+    let commitment: casl2_verifier::da::DACommitment =
+        serde_json::from_value(batch["commitment"].clone()).unwrap();
+    let w = commitment.width() as u64;
+    for (r, c, axis) in [(0, 0, "row"), (w - 1, w - 1, "column"), (1, 0, "row")] {
+        let s = rpc(&urls[2], "l2_getshare", json!([0, r.min(w - 1), c, axis]))
+            .await
+            .unwrap();
+        let sample: casl2_verifier::da::Sample =
+            serde_json::from_value(s["sample"].clone()).unwrap();
+        casl2_verifier::da::verify_sample(&commitment, &sample).unwrap();
+    }
+    let bad = rpc(&urls[2], "l2_getshare", json!([0, w, 0])).await;
+    assert!(bad.unwrap_err().contains("-32602"));
+
     // Every node names the same leader; kill it; the others carry on under a backup.
     let leader = rpc(&urls[0], "l2_getleader", json!([])).await.unwrap()["leader"].clone();
     let idx = net

@@ -161,6 +161,14 @@ pub struct Shared {
     pub batch_inflight: Mutex<Option<(u64, u64)>>,
     /// RPC rate limiter: (second, count).
     pub rate: Mutex<(u64, u64)>,
+    /// Extended DA squares of recently served anchors: (anchor index, data root, square).
+    pub squares: Mutex<
+        Vec<(
+            u64,
+            casl2_verifier::H256,
+            Arc<casl2_verifier::da::ExtendedSquare>,
+        )>,
+    >,
     /// Double-sign evidence ids this node already reported to L1.
     pub reported: Mutex<std::collections::BTreeSet<casl2_verifier::H256>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
@@ -287,6 +295,7 @@ impl Node {
             rate: Mutex::new((0, 0)),
             relay: Mutex::new(Vec::new()),
             reported: Mutex::new(Default::default()),
+            squares: Mutex::new(Vec::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();

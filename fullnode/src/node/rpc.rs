@@ -11,6 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use casl2_verifier::da::{encode_payload, Axis, DaParams, ExtendedSquare};
+use casl2_verifier::l1::Anchor;
 use casl2_verifier::smt::CompactProof;
 use casl2_verifier::stf::Overlay;
 use casl2_verifier::types::WithdrawalRecord;
@@ -38,6 +40,8 @@ pub const METHODS: &[&str] = &[
     "l2_gettransactionreceipt",
     "l2_getproof",
     "l2_getwithdrawalproof",
+    "l2_getbatch",
+    "l2_getshare",
     "l2_getsequencers",
     "l2_getleader",
     "admin_status",
@@ -185,6 +189,49 @@ fn proof_at(
     Ok((root, block, finality, proof))
 }
 
+/// Anchor `index` of this chain as L1 holds it (fetched from L1 for this request).
+fn anchor(shared: &Arc<Shared>, index: u64) -> Result<Anchor, RpcError> {
+    let chain = shared.cfg.chain_id;
+    let list: Vec<Anchor> = tokio::runtime::Handle::current()
+        .block_on(shared.l1.call("l2_getanchors", json!([chain, index, 1])))
+        .map_err(|e| RpcError::new(-32011, format!("L1: {e}")))?;
+    list.into_iter()
+        .next()
+        .ok_or_else(|| RpcError::new(-32011, format!("L1 has no anchor {index} of chain {chain}")))
+}
+
+/// The extended square of anchor `index`'s payload (cached for the last few anchors).
+fn square(shared: &Arc<Shared>, a: &Anchor) -> Result<Arc<ExtendedSquare>, RpcError> {
+    if let Some((_, _, sq)) = shared
+        .squares
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(i, root, _)| *i == a.index && *root == a.data_root)
+    {
+        return Ok(sq.clone());
+    }
+    let c = a
+        .commitment
+        .as_ref()
+        .ok_or_else(|| RpcError::new(-32011, format!("anchor {} has no DA commitment", a.index)))?;
+    let enc = encode_payload(&a.payload, c.data_hash, &DaParams::default())
+        .map_err(|e| RpcError::internal(format!("anchor {}: {e}", a.index)))?;
+    if enc.commitment != *c {
+        return Err(RpcError::internal(format!(
+            "anchor {}: the payload does not give its commitment",
+            a.index
+        )));
+    }
+    let sq = Arc::new(enc.square);
+    let mut cache = shared.squares.lock().unwrap_or_else(|p| p.into_inner());
+    cache.push((a.index, a.data_root, sq.clone()));
+    if cache.len() > 4 {
+        cache.remove(0);
+    }
+    Ok(sq)
+}
+
 fn call(
     shared: &Arc<Shared>,
     token: Option<&str>,
@@ -308,6 +355,47 @@ fn call(
                 "proof": proof,
                 "finality": finality,
             }))
+        }
+        "l2_getbatch" => {
+            let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
+            Ok(json!({
+                "index": a.index,
+                "l1Height": a.l1_height,
+                "header": a.header,
+                "batchHash": a.batch_hash,
+                "dataRoot": a.data_root,
+                "commitment": a.commitment,
+                "finalized": a.finalized,
+                "disputed": a.disputed,
+                "deadline": a.deadline,
+                "payloadSize": a.payload.len(),
+                "payload": hex::encode(&a.payload),
+            }))
+        }
+        "l2_getshare" => {
+            let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
+            let row = p_u64(p, 1, "row")?;
+            let column = p_u64(p, 2, "column")?;
+            let axis = match p.get(3).and_then(Value::as_str).unwrap_or("row") {
+                "row" => Axis::Row,
+                "column" => Axis::Column,
+                o => {
+                    return Err(RpcError::params(format!(
+                        "parameter 3 (axis) must be \"row\" or \"column\", got {o:?}"
+                    )))
+                }
+            };
+            let sq = square(shared, &a)?;
+            let w = sq.width() as u64;
+            if row >= w || column >= w {
+                return Err(RpcError::params(format!(
+                    "share ({row}, {column}) is outside the {w}×{w} square"
+                )));
+            }
+            let sample = sq
+                .sample(row as usize, column as usize, axis)
+                .ok_or_else(|| RpcError::internal("no sample".to_string()))?;
+            Ok(json!({ "index": a.index, "dataRoot": a.data_root, "sample": sample }))
         }
         "l2_getsequencers" => {
             let view = shared.view();
