@@ -5,18 +5,28 @@
 //! none of a half-written one. Node encoding: tag `0` ‖ left ‖ right (inner node), or tag `1` ‖
 //! key ‖ value (a single-leaf subtree).
 
+use casl2_verifier::smt::store::HashKeyHasher;
 use casl2_verifier::smt::{Node, NodeStore, StoreError};
 use casl2_verifier::H256;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::path::Path;
+use std::sync::RwLock;
 
 const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("smt_nodes");
 const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_roots");
 
-/// A persistent node store (and block-root history) in one redb file.
+/// Nodes kept in memory in front of the database (content-addressed, so never stale); the
+/// cache is emptied when it reaches this size.
+pub const NODE_CACHE_ENTRIES: usize = 500_000;
+
+/// A persistent node store (and block-root history) in one redb file, with an in-memory cache
+/// of the nodes read or written (a node never changes under its hash).
 #[derive(Debug)]
 pub struct RedbNodeStore {
     db: Database,
+    cache: RwLock<HashMap<H256, Node, BuildHasherDefault<HashKeyHasher>>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -65,6 +75,16 @@ fn decode(b: &[u8]) -> Result<Node, StoreError> {
 }
 
 impl RedbNodeStore {
+    fn remember(&self, nodes: impl IntoIterator<Item = (H256, Node)>) {
+        let mut c = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        for (h, n) in nodes {
+            if c.len() >= NODE_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(h, n);
+        }
+    }
+
     /// Open (or create) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = Database::create(path).map_err(backend)?;
@@ -72,7 +92,10 @@ impl RedbNodeStore {
         w.open_table(NODES).map_err(backend)?;
         w.open_table(ROOTS).map_err(backend)?;
         w.commit().map_err(backend)?;
-        Ok(RedbNodeStore { db })
+        Ok(RedbNodeStore {
+            db,
+            cache: RwLock::new(HashMap::default()),
+        })
     }
 
     /// Record the post-state root of `block` and forget roots more than `keep` blocks older
@@ -138,11 +161,23 @@ impl RedbNodeStore {
 
 impl NodeStore for RedbNodeStore {
     fn get(&self, hash: &H256) -> Result<Option<Node>, StoreError> {
+        if let Some(n) = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+        {
+            return Ok(Some(n.clone()));
+        }
         let r = self.db.begin_read().map_err(backend)?;
         let t = r.open_table(NODES).map_err(backend)?;
         match t.get(hash.0.as_slice()).map_err(backend)? {
             None => Ok(None),
-            Some(v) => decode(v.value()).map(Some),
+            Some(v) => {
+                let n = decode(v.value())?;
+                self.remember(std::iter::once((*hash, n.clone())));
+                Ok(Some(n))
+            }
         }
     }
 
@@ -155,7 +190,10 @@ impl NodeStore for RedbNodeStore {
                     .map_err(backend)?;
             }
         }
-        w.commit().map_err(backend)
+        w.commit().map_err(backend)?;
+        // Cached only once durable.
+        self.remember(nodes);
+        Ok(())
     }
 }
 
