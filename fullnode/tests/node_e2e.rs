@@ -279,6 +279,33 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
         .unwrap();
     assert_eq!(mine["hash"], theirs["hash"]);
 
+    // A follower (no key) started now catches up from the peers and checks every block.
+    let mut fcfg = casl2_fullnode::node::NodeConfig::new(
+        dir.path().join("follower"),
+        CHAIN,
+        net.l1_url.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    fcfg.peers = urls.clone();
+    let follower = casl2_fullnode::node::Node::start(fcfg).await.unwrap();
+    let furl = follower.url().to_string();
+    let target = height(&alive[0]).await;
+    wait_for("the follower to catch up", 60, || {
+        let furl = furl.clone();
+        async move { (height(&furl).await >= target).then_some(()) }
+    })
+    .await;
+    let f = rpc(&furl, "l2_getblockbynumber", json!([target]))
+        .await
+        .unwrap();
+    let s = rpc(&alive[0], "l2_getblockbynumber", json!([target]))
+        .await
+        .unwrap();
+    assert_eq!(f["hash"], s["hash"]);
+    let fb = rpc(&furl, "l2_getbalance", json!([bob])).await.unwrap();
+    assert_eq!(fb.as_i64(), Some(20 * COIN));
+    follower.stop().await;
+
     // Metrics are served.
     let m = reqwest::get(format!("{}metrics", urls[0]))
         .await
