@@ -60,6 +60,19 @@ fn transfer(k: &PrivateKey, to: Address, value: i64, nonce: u64) -> L2Transactio
     t
 }
 
+/// Wait (at most `secs`) until every node in `urls` has final block `min`.
+async fn all_reach(what: &str, secs: u64, urls: &[String], min: u64) {
+    wait_for(what, secs, || async move {
+        for u in urls {
+            if height(u).await < min {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await
+}
+
 fn urls(net: &LocalNet) -> Vec<String> {
     net.configs
         .iter()
@@ -77,18 +90,7 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
     let urls = urls(&net);
 
     // Blocks become final on every node.
-    wait_for("block 3 on every node", 60, || {
-        let urls = urls.clone();
-        async move {
-            for u in &urls {
-                if height(u).await < 3 {
-                    return None;
-                }
-            }
-            Some(())
-        }
-    })
-    .await;
+    all_reach("block 3 on every node", 60, &urls, 3).await;
     let b1 = rpc(&urls[0], "l2_getblockbynumber", json!([1]))
         .await
         .unwrap();
@@ -230,18 +232,7 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
         .filter(|i| *i != idx)
         .map(|i| urls[i].clone())
         .collect();
-    wait_for("blocks after the leader died", 60, || {
-        let alive = alive.clone();
-        async move {
-            for u in &alive {
-                if height(u).await < before + 3 {
-                    return None;
-                }
-            }
-            Some(())
-        }
-    })
-    .await;
+    all_reach("blocks after the leader died", 60, &alive, before + 3).await;
     // All survivors agree on who leads next.
     let leaders = wait_for("one leader on every survivor", 30, || {
         let alive = alive.clone();
@@ -349,33 +340,17 @@ async fn a_partition_never_yields_two_final_blocks_at_one_height() {
     let net = LocalNet::start_with_filters(&cfg, filters).await.unwrap();
     let urls = urls(&net);
     *lone_port.lock().unwrap() = format!(":{}/", net.configs[3].listen.port());
-    wait_for("block 2 everywhere", 60, || {
-        let urls = urls.clone();
-        async move {
-            for u in &urls {
-                if height(u).await < 2 {
-                    return None;
-                }
-            }
-            Some(())
-        }
-    })
-    .await;
+    all_reach("block 2 everywhere", 60, &urls, 2).await;
     cut.store(true, Ordering::Relaxed);
     let lone_at_cut = height(&urls[3]).await;
     let majority_at_cut = height(&urls[0]).await;
     // The majority goes on (through failovers when the lone node's turn comes).
-    wait_for("the majority to go on without node 3", 90, || {
-        let urls = urls.clone();
-        async move {
-            for u in &urls[..3] {
-                if height(u).await < majority_at_cut + 12 {
-                    return None;
-                }
-            }
-            Some(())
-        }
-    })
+    all_reach(
+        "the majority to go on without node 3",
+        90,
+        &urls[..3],
+        majority_at_cut + 12,
+    )
     .await;
     // The lone node finalised at most what was in flight at the cut.
     assert!(height(&urls[3]).await <= lone_at_cut + 1);
@@ -482,18 +457,7 @@ async fn an_l1_reorg_reverts_l2_and_the_deposit_comes_back() {
             }
         })
     };
-    wait_for("block 2 everywhere", 60, || {
-        let urls = urls.clone();
-        async move {
-            for u in &urls {
-                if height(u).await < 2 {
-                    return None;
-                }
-            }
-            Some(())
-        }
-    })
-    .await;
+    all_reach("block 2 everywhere", 60, &urls, 2).await;
     let user = dev_key(7).unwrap();
     let addr = user.address();
     mining.store(false, Ordering::Relaxed);
