@@ -560,7 +560,7 @@ impl Engine {
                 Err(stf::StfError::InvalidTransaction { hash, reason }) => {
                     // Drop the offender from the block and the pool, and try again.
                     txs.retain(|t| t.hash() != hash);
-                    if let Some(t) = self.mempool_tx(&hash) {
+                    if let Some(t) = self.mempool.get(&hash) {
                         self.mempool.remove_included(&[t]);
                     }
                     tracing_log(&format!("dropped transaction {hash}: {reason}"));
@@ -629,10 +629,6 @@ impl Engine {
         }
     }
 
-    fn mempool_tx(&self, hash: &H256) -> Option<L2Transaction> {
-        self.mempool.get(hash)
-    }
-
     /// Validate `block` as the proposal of the current height (without committing it).
     fn validate(
         &mut self,
@@ -688,10 +684,10 @@ impl Engine {
                 h.sequencer
             )));
         }
-        if block.encode().len() > MAX_BLOCK_BYTES + 4096 {
+        let size = block.encode().len();
+        if size > MAX_BLOCK_BYTES + 4096 {
             return Err(EngineError::Invalid(format!(
-                "block of {} bytes exceeds {MAX_BLOCK_BYTES}",
-                block.encode().len()
+                "block of {size} bytes exceeds {MAX_BLOCK_BYTES}"
             )));
         }
         let parent_anchor = self.head.as_ref().map_or(0, |p| p.l1_anchor_block);
@@ -1255,10 +1251,15 @@ pub fn batch_header(
     }
 }
 
+/// At most `n` characters of `s` and at most 255 bytes (a vote's `rejectReason` is capped at
+/// 256 bytes), cut on a character boundary.
 fn truncate(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if out.len() > 255 {
-        out.truncate(255);
+    let mut out = String::new();
+    for c in s.chars().take(n) {
+        if out.len() + c.len_utf8() > 255 {
+            break;
+        }
+        out.push(c);
     }
     out
 }
@@ -1272,6 +1273,14 @@ fn tracing_log(msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reject_reasons_are_cut_on_character_boundaries() {
+        let long = "ü".repeat(300);
+        let t = truncate(&long, 200);
+        assert!(t.len() <= 255 && t.chars().all(|c| c == 'ü'));
+        assert_eq!(truncate("short", 200), "short");
+    }
 
     /// The batch header vector of `docs/protocol.md`.
     #[test]

@@ -517,7 +517,7 @@ pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoin
     let view = shared.view();
     let now = now_ms();
     let mut e = shared.engine();
-    let out = match msg {
+    let mut out = match msg {
         Outgoing::Proposal { block } => e.on_proposal(&view, *block, now)?,
         Outgoing::Vote {
             height,
@@ -537,7 +537,6 @@ pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoin
             Vec::new()
         }
     };
-    let mut out = out;
     out.extend(e.replay_future(&view, now));
     Ok(out)
 }
@@ -548,7 +547,7 @@ fn consensus_tick(shared: Arc<Shared>) -> TaskFuture {
         if view.chain.is_none() {
             return;
         }
-        let out = {
+        let mut out = {
             let mut e = shared.engine();
             let now = now_ms();
             let mut out = match e.tick(&view, now) {
@@ -564,7 +563,6 @@ fn consensus_tick(shared: Arc<Shared>) -> TaskFuture {
             out
         };
         let relay = std::mem::take(&mut *shared.relay.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut out = out;
         for chunk in relay.chunks(1_000) {
             out.push(Outgoing::Transactions {
                 txs: chunk.to_vec(),
