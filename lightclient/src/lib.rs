@@ -9,10 +9,13 @@
 //! emergency withdrawals, fraud games and proofs) is an [`l1::L1ClientError::Unsupported`] that
 //! names it (`docs/protocol.md`, "cascoind backend").
 //!
-//! Not built yet: the L2 node RPC client and the light verification of balances and data
-//! availability (issue "Light client").
+//! [`l2::NodeClient`] is the L2 node's JSON-RPC, carried without trust.
+//!
+//! Not built yet: the light verification of balances and data availability (issue "Light
+//! client").
 
 pub mod cascoind;
 pub mod l1;
+pub mod l2;
 
 pub use casl2_verifier as verifier;
