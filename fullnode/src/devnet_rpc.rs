@@ -150,6 +150,8 @@ pub const METHODS: &[&str] = &[
     "l2_getdeposits",
     "l2_getwithdrawals",
     "l2_getforcedqueue",
+    "l2_getgames",
+    "l2_getgame",
 ];
 
 fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcError> {
@@ -261,6 +263,14 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 .collect::<Result<_, _>>()?;
             Ok(Value::Array(list))
         }
+        "l2_getgame" => {
+            let id = p_u64(p, 0, "game id")?;
+            let d = lock(devnet);
+            match d.state().game(id) {
+                Some(g) => to_json(g),
+                None => Err(L1Error::UnknownGame(id).into()),
+            }
+        }
         m if m.starts_with("l2_") && METHODS.contains(&m) => {
             let chain_id = p_u64(p, 0, "chain id")?;
             let d = lock(devnet);
@@ -315,6 +325,16 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 "l2_getforcedqueue" => {
                     let pending: Vec<_> = c.pending_forced().cloned().collect();
                     to_json(&pending)
+                }
+                "l2_getgames" => {
+                    let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
+                    let games: Vec<_> = d
+                        .state()
+                        .games()
+                        .values()
+                        .filter(|g| g.chain == chain_id && (!open_only || g.result.is_none()))
+                        .collect();
+                    to_json(&games)
                 }
                 _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
             }

@@ -11,12 +11,14 @@
 //!   process (the end-to-end tests and `casl2 devnet`).
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share.
 
+pub mod challenger;
 pub mod devnet;
 pub mod devnet_rpc;
 pub mod jsonrpc;
 pub mod localnet;
 pub mod node;
 pub mod store;
+pub mod watch;
 
 pub use casl2_lightclient as lightclient;
 pub use store::RedbNodeStore;

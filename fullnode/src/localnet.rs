@@ -40,6 +40,8 @@ pub struct LocalNetConfig {
     pub hat_score: u32,
     /// Stake of each sequencer.
     pub stake: i64,
+    /// Every sequencer posts this kind of bad batch (they collude; regtest only).
+    pub dishonest: Option<crate::node::dishonest::Dishonest>,
 }
 
 impl LocalNetConfig {
@@ -57,6 +59,7 @@ impl LocalNetConfig {
             l1_port: 0,
             hat_score: 80,
             stake: 100 * COIN,
+            dishonest: None,
         }
     }
 }
@@ -231,6 +234,7 @@ impl LocalNet {
             c.key = Some(k.clone());
             c.peers = urls.clone();
             c.filter = filters.get(i).cloned();
+            c.dishonest = cfg.dishonest;
             nodes.push(Some(Node::start(c.clone()).await?));
             configs.push(c);
         }

@@ -19,6 +19,7 @@ pub mod rpc;
 pub mod types;
 
 use crate::l1::{L1AccountInfo, L1BlockHeader, L1Client, L1ClientError};
+use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{Anchor, L1Block, L1Op, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
 use casl2_verifier::types::BurnData;
 use casl2_verifier::{Address, H256};
@@ -539,6 +540,13 @@ impl L1Client for CascoindClient {
         Err(unsupported(
             "forced_queue",
             "the real node has no RPC for the forced-inclusion queue",
+        ))
+    }
+
+    async fn games(&self, _chain: u64, _open_only: bool) -> Result<Vec<Game>, L1ClientError> {
+        Err(unsupported(
+            "games",
+            "the real node has no fraud verifier (its fraud proofs are placeholders)",
         ))
     }
 }

@@ -5,6 +5,7 @@
 //! node cannot do (state anchors, fraud games, escrowed withdrawals, …) it answers with
 //! [`L1ClientError::Unsupported`], never with a made-up success.
 
+use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{Anchor, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
 use casl2_verifier::{Address, Decode, Encode, H256};
 use serde::de::DeserializeOwned;
@@ -114,6 +115,8 @@ pub trait L1Client {
     async fn queue(&self, chain: u64, from: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
     /// A chain's forced transactions not yet consumed.
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
+    /// The chain's fraud-proof games (only the open ones with `open_only`), by id.
+    async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError>;
 }
 
 /// The devnet backend: JSON-RPC 2.0 over HTTP to `casl2 l1 devnet`.
@@ -256,5 +259,9 @@ impl L1Client for DevnetClient {
 
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
         self.call("l2_getforcedqueue", json!([chain])).await
+    }
+
+    async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError> {
+        self.call("l2_getgames", json!([chain, open_only])).await
     }
 }

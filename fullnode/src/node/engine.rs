@@ -27,6 +27,7 @@ use casl2_verifier::da::{
     compress_batch, encode_payload, serialize_blocks, DACommitment, DaParams,
 };
 use casl2_verifier::hash::merkle_root;
+use casl2_verifier::l1::L2ChainInfo;
 use casl2_verifier::params::ChainParams;
 use casl2_verifier::smt::SparseMerkleTree;
 use casl2_verifier::stf::{self, queue_cursor, BlockEnv, Overlay, Receipt};
@@ -183,6 +184,8 @@ pub struct Engine {
     /// When the last block became final here (ms).
     pub last_final_ms: u64,
     future: Vec<Outgoing>,
+    /// The `--dishonest` option (regtest only; see [`super::dishonest`]).
+    pub dishonest: Option<super::dishonest::Dishonest>,
 }
 
 /// The chain's parameters from the L1 view, or "not yet".
@@ -232,6 +235,7 @@ impl Engine {
             stats: EngineStats::default(),
             last_final_ms: 0,
             future: Vec::new(),
+            dishonest: None,
         })
     }
 
@@ -1139,6 +1143,13 @@ impl Engine {
                     .ok_or_else(|| EngineError::Storage(format!("block {n} missing")))?,
             );
         }
+        if let Some(d) = self.dishonest.filter(|d| d.applies(info)) {
+            d.rewrite(
+                &mut blocks,
+                self.key.as_ref(),
+                info.params.max_timestamp_drift,
+            );
+        }
         // The batch must continue the anchored chain.
         let stored_pre = if anchored == 0 {
             casl2_verifier::smt::empty_root()
@@ -1180,6 +1191,7 @@ impl Engine {
         &self,
         header: &BatchHeader,
         pre_state_root: H256,
+        info: Option<&L2ChainInfo>,
     ) -> Result<BlockSignature, EngineError> {
         let key = self
             .key
@@ -1204,6 +1216,11 @@ impl Engine {
                     .map_err(storage)?
                     .ok_or_else(|| EngineError::Storage(format!("block {n} missing")))?,
             );
+        }
+        if let (Some(d), Some(info)) = (self.dishonest, info) {
+            if d.applies(info) {
+                d.rewrite(&mut blocks, None, info.params.max_timestamp_drift);
+            }
         }
         let expected = batch_header(
             pre_state_root,

@@ -13,6 +13,7 @@
 //! catch-up sync and the batcher.
 
 pub mod chain;
+pub mod dishonest;
 pub mod engine;
 pub mod l1view;
 pub mod mempool;
@@ -21,6 +22,7 @@ pub mod rpc;
 use crate::RedbNodeStore;
 use casl2_lightclient::l1::{DevnetClient, L1Client};
 use casl2_verifier::consensus::quorum_reached;
+use casl2_verifier::fraud::Move;
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::{BlockSignature, PrivateKey};
 use chain::ChainStore;
@@ -71,6 +73,9 @@ pub struct NodeConfig {
     pub rpc_rate_limit: u64,
     /// Peer message filter (tests).
     pub filter: Option<PeerFilter>,
+    /// Post bad batches (tests and demos; only ever applied on a chain with regtest
+    /// parameters). See [`dishonest`].
+    pub dishonest: Option<dishonest::Dishonest>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -104,6 +109,7 @@ impl NodeConfig {
             l1_poll_ms: 200,
             rpc_rate_limit: 5_000,
             filter: None,
+            dishonest: None,
         }
     }
 }
@@ -139,6 +145,8 @@ pub struct NodeMetrics {
     pub rpc_requests: AtomicU64,
     /// Consensus messages refused as invalid.
     pub invalid_messages: AtomicU64,
+    /// Fraud-proof game moves this node sent in defence of its anchors.
+    pub game_moves: AtomicU64,
 }
 
 /// What the tasks and handlers share.
@@ -173,6 +181,18 @@ pub struct Shared {
     pub reported: Mutex<std::collections::BTreeSet<casl2_verifier::H256>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
     pub relay: Mutex<Vec<casl2_verifier::L2Transaction>>,
+    /// The state rebuilt from L1 to defend this node's anchors in games (built when the first
+    /// game against it opens).
+    pub defence: Mutex<Option<Defence>>,
+}
+
+/// What a sequencer needs to defend its anchors: the chain's L1 data, the state replayed from
+/// it, and the moves sent (key → L1 tip when sent).
+#[derive(Debug)]
+pub struct Defence {
+    data: crate::watch::ChainData,
+    replica: crate::watch::Replica<casl2_verifier::smt::MemoryStore>,
+    sent: std::collections::HashMap<(u64, u32, bool), u64>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -296,7 +316,9 @@ impl Node {
             relay: Mutex::new(Vec::new()),
             reported: Mutex::new(Default::default()),
             squares: Mutex::new(Vec::new()),
+            defence: Mutex::new(None),
         });
+        shared.engine().dishonest = shared.cfg.dishonest;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         {
@@ -339,6 +361,7 @@ impl Node {
                 250,
                 run_batcher,
             ));
+            tasks.push(spawn_loop(shared.clone(), stop_rx.clone(), 400, defend));
         }
         Ok(Node {
             addr,
@@ -658,7 +681,7 @@ fn run_batcher(shared: Arc<Shared>) -> TaskFuture {
         let mut sigs: Vec<BlockSignature> = Vec::new();
         if let Ok(s) = shared
             .engine()
-            .sign_batch(&plan.header, info.latest_state_root)
+            .sign_batch(&plan.header, info.latest_state_root, Some(&info))
         {
             sigs.push(s);
         }
@@ -717,6 +740,109 @@ fn run_batcher(shared: Arc<Shared>) -> TaskFuture {
                     .unwrap_or_else(|p| p.into_inner()) = Some((end, now));
             }
             Err(e) => log(&format!("post batch: {e}")),
+        }
+    })
+}
+
+/// Defend this node's anchors: in every open game where it is the defender, reveal its roots
+/// (its trace from the state rebuilt from L1), and claim the challenger's timeouts.
+fn defend(shared: Arc<Shared>) -> TaskFuture {
+    Box::pin(async move {
+        let Some(key) = shared.cfg.key.clone() else {
+            return;
+        };
+        let me = key.address();
+        let chain = shared.cfg.chain_id;
+        let games = match shared.l1.games(chain, true).await {
+            Ok(g) => g,
+            Err(e) => {
+                log(&format!("games: {e}"));
+                return;
+            }
+        };
+        let mine: Vec<_> = games.into_iter().filter(|g| g.defender == me).collect();
+        if mine.is_empty() {
+            return;
+        }
+        let Ok(tip) = shared.l1.tip_height().await else {
+            return;
+        };
+        let taken = shared
+            .defence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let mut d = match taken {
+            Some(mut d) => match d.data.refresh(&shared.l1).await {
+                Ok(()) => d,
+                Err(e) => {
+                    log(&format!("defence: {e}"));
+                    *shared.defence.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
+                    return;
+                }
+            },
+            None => {
+                let data = match crate::watch::ChainData::fetch(&shared.l1, chain).await {
+                    Ok(x) => x,
+                    Err(e) => return log(&format!("defence: {e}")),
+                };
+                let store = casl2_verifier::smt::MemoryStore::new();
+                match crate::watch::Replica::new(chain, store, Vec::new()) {
+                    Ok(replica) => Defence {
+                        data,
+                        replica,
+                        sent: Default::default(),
+                    },
+                    Err(e) => return log(&format!("defence: {e}")),
+                }
+            }
+        };
+        let mut ops = Vec::new();
+        match d.replica.sync(&d.data, |_, _| {}) {
+            Ok(_) => {
+                for g in &mine {
+                    let trace = match d.replica.trace(&d.data, g.anchor) {
+                        Ok(Some(t)) => t,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            log(&format!("defence of game {}: {e}", g.id));
+                            continue;
+                        }
+                    };
+                    // A batch this node rewrote is defended with the lie it anchored.
+                    let lied = d
+                        .replica
+                        .judged()
+                        .get(g.anchor as usize)
+                        .is_some_and(|j| j.verdict.is_bad());
+                    let trace = match shared.cfg.dishonest {
+                        Some(x) if lied => x.lying_trace(&trace),
+                        _ => trace,
+                    };
+                    let Some(m) = casl2_verifier::fraud::honest_move(g, &me, &trace, tip + 1)
+                    else {
+                        continue;
+                    };
+                    let key = (g.id, g.rounds, matches!(m, Move::Timeout { .. }));
+                    if d.sent.get(&key).is_some_and(|t| tip < t + 3) {
+                        continue;
+                    }
+                    if let Some(op) = crate::watch::move_op(m, None) {
+                        d.sent.insert(key, tip);
+                        ops.push(op);
+                    }
+                }
+            }
+            Err(e) => log(&format!("defence: replaying L1: {e}")),
+        }
+        *shared.defence.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
+        for op in ops {
+            match send_l1(&shared, &key, op).await {
+                Ok(_) => {
+                    shared.metrics.game_moves.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => log(&format!("game move: {e}")),
+            }
         }
     })
 }

@@ -509,7 +509,11 @@ async fn handle_batch_sign(
         )
             .into_response();
     }
-    match shared.engine().sign_batch(&req.header, req.pre_state_root) {
+    let info = shared.view().chain;
+    match shared
+        .engine()
+        .sign_batch(&req.header, req.pre_state_root, info.as_ref())
+    {
         Ok(s) => Json(s).into_response(),
         Err(e) => (StatusCode::CONFLICT, e.to_string()).into_response(),
     }

@@ -27,15 +27,19 @@
 
 mod evidence;
 mod game;
+mod strategy;
 #[cfg(test)]
 mod tests;
 
 pub use evidence::{verify_evidence, FraudEvidence, FraudKind};
 pub use game::{max_rounds, Game, GamePhase, GameResult, Side};
+pub use strategy::{find_evidence, honest_move, Move};
 
+use crate::da::{decode_blocks, decompress_batch, DaParams};
 use crate::hash::{Address, H256};
 use crate::keys::PublicKey;
-use crate::l1::L1Error;
+use crate::l1::{Anchor, L1Error};
+use crate::params::ChainParams;
 use crate::smt::{NodeStore, SparseMerkleTree};
 use crate::stf::{
     block_steps, build_step_witness, execute_step, BlockContext, Overlay, Step, StepWitness,
@@ -75,6 +79,43 @@ pub struct BatchData {
 }
 
 impl BatchData {
+    /// The batch data of `anchor` as anyone can rebuild it from L1 data alone: its payload
+    /// (decompressed and decoded; needs zstd), `messages` = the queue's messages
+    /// `messagesStart..messagesEnd`, the previous anchor (for its last block's timestamp) and
+    /// the chain's parameters.
+    pub fn from_anchor(
+        chain_id: u64,
+        anchor: &Anchor,
+        prev: Option<&Anchor>,
+        messages: &[L1Message],
+        params: &ChainParams,
+    ) -> Result<BatchData, L1Error> {
+        let bytes =
+            decompress_batch(&anchor.payload, &DaParams::default()).map_err(crate::l1::da_error)?;
+        let blocks = decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))?;
+        let expected = anchor.messages_end.saturating_sub(anchor.messages_start);
+        if messages.len() as u64 != expected {
+            return Err(L1Error::MessagesMismatch(format!(
+                "anchor {} consumed {expected} messages, {} given",
+                anchor.index,
+                messages.len()
+            )));
+        }
+        let messages = BatchData::split_messages(&blocks, messages)?;
+        Ok(BatchData {
+            chain_id,
+            pre_state_root: anchor.header.pre_state_root,
+            post_state_root: anchor.header.post_state_root,
+            blocks,
+            messages,
+            sequencers: anchor.sequencers.clone(),
+            l1_time: anchor.l1_time,
+            prev_timestamp: prev.map(|p| p.last_timestamp),
+            max_timestamp_drift: params.max_timestamp_drift,
+            rent: crate::stf::rules::RentParams::of(params),
+        })
+    }
+
     /// Split `messages` (the consumed queue range, in order) over the blocks by their
     /// `l1MessageHashes`, checking every hash.
     pub fn split_messages(

@@ -395,6 +395,7 @@ impl L1State {
             a.messages_start,
         );
         c.anchors.truncate(pos);
+        c.info.frauds_proven = c.info.frauds_proven.saturating_add(1);
         c.info.latest_state_root = root;
         c.info.latest_l2_block = block;
         c.consumed = cursor;

@@ -8,11 +8,10 @@
 //! rest burned, and returns the winning challenger's bond; a failed challenge pays the bond to
 //! the poster.
 
-use super::anchor::{da_error, Anchor};
+use super::anchor::Anchor;
 use super::error::{add, add_u64, L1Error};
 use super::registry::L2Status;
 use super::{L1Event, L1State};
-use crate::da::{decode_blocks, decompress_batch, DaParams};
 use crate::fraud::{
     verify_evidence, BatchData, FraudEvidence, FraudKind, Game, GameResult, CHALLENGER_REWARD_PCT,
 };
@@ -48,31 +47,16 @@ impl L1State {
     pub fn batch_data(&self, chain: u64, index: u64) -> Result<BatchData, L1Error> {
         let c = self.chain_ref(chain)?;
         let a = anchor_at(&c.anchors, chain, index)?;
-        let bytes = decompress_batch(&a.payload, &DaParams::default()).map_err(da_error)?;
-        let blocks = decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))?;
         let range = usize::try_from(a.messages_start)
             .ok()
             .zip(usize::try_from(a.messages_end).ok())
             .and_then(|(s, e)| c.queue.get(s..e))
             .ok_or_else(|| L1Error::MessagesMismatch("the consumed range left the queue".into()))?;
         let msgs: Vec<_> = range.iter().map(|q| q.message.clone()).collect();
-        let messages = BatchData::split_messages(&blocks, &msgs)?;
-        let prev_timestamp = index
+        let prev = index
             .checked_sub(1)
-            .and_then(|p| anchor_at(&c.anchors, chain, p).ok())
-            .map(|p| p.last_timestamp);
-        Ok(BatchData {
-            chain_id: chain,
-            pre_state_root: a.header.pre_state_root,
-            post_state_root: a.header.post_state_root,
-            blocks,
-            messages,
-            sequencers: a.sequencers.clone(),
-            l1_time: a.l1_time,
-            prev_timestamp,
-            max_timestamp_drift: c.info.params.max_timestamp_drift,
-            rent: crate::stf::rules::RentParams::of(&c.info.params),
-        })
+            .and_then(|p| anchor_at(&c.anchors, chain, p).ok());
+        BatchData::from_anchor(chain, a, prev, &msgs, &c.info.params)
     }
 
     /// The anchor, if it may still be challenged (not final, window open, no EMERGENCY).

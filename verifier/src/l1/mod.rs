@@ -53,6 +53,7 @@ mod tests_codec;
 #[cfg(test)]
 mod tests_fraud;
 
+pub(crate) use anchor::da_error;
 pub use anchor::Anchor;
 pub use bridge::{DailyDeposits, QueuedMessage};
 pub use error::L1Error;

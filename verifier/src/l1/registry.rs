@@ -102,6 +102,10 @@ pub struct L2ChainInfo {
     pub activated_at: Option<u64>,
     /// L1 height at which EMERGENCY was entered.
     pub emergency_since: Option<u64>,
+    /// Number of frauds proven against this chain (each reverted its anchor and the later
+    /// ones).
+    #[serde(default)]
+    pub frauds_proven: u64,
 }
 
 /// A sequencer's bonding state.
@@ -284,6 +288,7 @@ impl L1State {
             finalized_l2_block: 0,
             activated_at: None,
             emergency_since: None,
+            frauds_proven: 0,
         };
         self.set_balance(from, new_balance);
         self.chains.insert(

@@ -1,0 +1,250 @@
+//! A dishonest sequencer, for tests and demos of the fraud proofs (`casl2 node --dishonest`,
+//! refused unless the chain runs with regtest parameters).
+//!
+//! The node's L2 blocks stay honest; what it *anchors* is not. While fewer than `batches`
+//! frauds have been proven against the chain on L1 (`L2ChainInfo::frauds_proven`), every batch
+//! it posts is rewritten by [`Dishonest::rewrite`] into one chosen kind of bad batch. The
+//! rewrite is a pure function of the honest blocks, so sequencers run with the same option
+//! re-derive the same header and sign it (collusion, which fraud needs: one signature is no
+//! quorum). As the anchor's poster, the node then defends the lie in the game with
+//! [`Dishonest::lying_trace`].
+
+use casl2_verifier::fraud::step_count;
+use casl2_verifier::l1::L2ChainInfo;
+use casl2_verifier::params::Network;
+use casl2_verifier::{sha256d, L2Block, PrivateKey, H256};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which bad batch to post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DishonestKind {
+    /// State roots that execution does not give from trace step `step` on (a game decides).
+    WrongRoot,
+    /// A transaction signature altered (`INVALID_SIGNATURE`).
+    BadSignature,
+    /// The last block's timestamp far beyond the allowed drift (`TIMESTAMP_MANIPULATION`).
+    BadTimestamp,
+    /// A transaction included twice (`DOUBLE_SPEND`).
+    DoubleSpend,
+}
+
+/// The `--dishonest` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dishonest {
+    /// The kind of bad batch.
+    pub kind: DishonestKind,
+    /// For `wrong-root`: the first step whose post-root is wrong (clamped to the last step).
+    pub step: u64,
+    /// How many bad batches: the rewrite applies while fewer frauds than this were proven.
+    pub batches: u64,
+}
+
+impl fmt::Display for DishonestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DishonestKind::WrongRoot => "wrong-root",
+            DishonestKind::BadSignature => "bad-signature",
+            DishonestKind::BadTimestamp => "bad-timestamp",
+            DishonestKind::DoubleSpend => "double-spend",
+        })
+    }
+}
+
+impl FromStr for Dishonest {
+    type Err = String;
+
+    /// `KIND[:STEP]`, KIND one of `wrong-root`, `bad-signature`, `bad-timestamp`,
+    /// `double-spend`.
+    fn from_str(s: &str) -> Result<Dishonest, String> {
+        let (kind, step) = match s.split_once(':') {
+            Some((k, n)) => (
+                k,
+                n.parse::<u64>()
+                    .map_err(|e| format!("step {n:?} in {s:?}: {e}"))?,
+            ),
+            None => (s, 0),
+        };
+        let kind = match kind {
+            "wrong-root" => DishonestKind::WrongRoot,
+            "bad-signature" => DishonestKind::BadSignature,
+            "bad-timestamp" => DishonestKind::BadTimestamp,
+            "double-spend" => DishonestKind::DoubleSpend,
+            o => {
+                return Err(format!(
+                "unknown kind {o:?} (wrong-root[:STEP], bad-signature, bad-timestamp, double-spend)"
+            ))
+            }
+        };
+        if step != 0 && kind != DishonestKind::WrongRoot {
+            return Err(format!("only wrong-root takes a step, not {kind}"));
+        }
+        Ok(Dishonest {
+            kind,
+            step,
+            batches: 1,
+        })
+    }
+}
+
+/// The fake root that replaces honest root `honest` at trace index `index`.
+pub fn fake_root(honest: &H256, index: u64) -> H256 {
+    let mut b = b"casl2 dishonest".to_vec();
+    b.extend_from_slice(&honest.0);
+    b.extend_from_slice(&index.to_le_bytes());
+    sha256d(&b)
+}
+
+impl Dishonest {
+    /// Whether the next batch is to be bad, given the chain's L1 entry.
+    /// Never outside regtest parameters.
+    pub fn applies(&self, info: &L2ChainInfo) -> bool {
+        info.params.network == Network::Regtest && info.frauds_proven < self.batches
+    }
+
+    /// The step at which a `wrong-root` batch of `steps` steps starts lying.
+    fn first_wrong(&self, steps: u64) -> u64 {
+        self.step.min(steps.saturating_sub(1))
+    }
+
+    /// Rewrite honest `blocks` into the bad batch; `false` when this batch cannot carry the
+    /// chosen fraud (no transaction to alter) and goes out honest. With `key`, the changed
+    /// blocks are signed again by it alone (the poster); without, signatures are left (a
+    /// colluding peer only re-derives the header). `max_drift_s` is the chain's
+    /// `maxTimestampDrift`.
+    pub fn rewrite(
+        &self,
+        blocks: &mut [L2Block],
+        key: Option<&PrivateKey>,
+        max_drift_s: u64,
+    ) -> bool {
+        let changed = match self.kind {
+            DishonestKind::WrongRoot => {
+                let first = self.first_wrong(step_count(blocks));
+                let mut end = 0u64;
+                for b in blocks.iter_mut() {
+                    end += (b.l1_message_hashes.len() + b.transactions.len() + 1) as u64;
+                    if end > first {
+                        b.header.state_root = fake_root(&b.header.state_root, end);
+                    }
+                }
+                true
+            }
+            DishonestKind::BadSignature => {
+                match blocks.iter_mut().find_map(|b| b.transactions.first_mut()) {
+                    Some(tx) => {
+                        if let Some(byte) = tx.signature.get_mut(10) {
+                            *byte ^= 0x5a;
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            }
+            DishonestKind::BadTimestamp => match blocks.last_mut() {
+                Some(b) => {
+                    // Blocks are stamped near L1 time: a day past the drift is far beyond it.
+                    let ahead = max_drift_s.saturating_add(86_400).saturating_mul(1000);
+                    b.header.timestamp = b.header.timestamp.saturating_add(ahead);
+                    true
+                }
+                None => false,
+            },
+            DishonestKind::DoubleSpend => {
+                match blocks.iter_mut().find(|b| !b.transactions.is_empty()) {
+                    Some(b) => {
+                        let again = b.transactions[0].clone();
+                        b.transactions.push(again);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        };
+        if changed {
+            for b in blocks.iter_mut() {
+                b.header.transactions_root = b.transactions_root();
+                if let Some(k) = key {
+                    let ts = b.header.timestamp / 1000;
+                    b.signatures.clear();
+                    let _ = b.sign(k, ts);
+                }
+            }
+        }
+        changed
+    }
+
+    /// The trace this node defends for a batch it rewrote: `honest` (the true trace), with
+    /// every root after the first wrong step replaced for `wrong-root`; the true trace for the
+    /// other kinds (their fraud is not in the roots).
+    pub fn lying_trace(&self, honest: &[H256]) -> Vec<H256> {
+        if self.kind != DishonestKind::WrongRoot {
+            return honest.to_vec();
+        }
+        let steps = honest.len().saturating_sub(1) as u64;
+        let first = self.first_wrong(steps);
+        honest
+            .iter()
+            .enumerate()
+            .map(|(j, r)| {
+                if j as u64 > first {
+                    fake_root(r, j as u64)
+                } else {
+                    *r
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_option_parses_and_names_what_is_wrong() {
+        let d: Dishonest = "wrong-root:3".parse().unwrap();
+        assert_eq!(
+            (d.kind, d.step, d.batches),
+            (DishonestKind::WrongRoot, 3, 1)
+        );
+        assert_eq!(
+            "double-spend".parse::<Dishonest>().unwrap().kind,
+            DishonestKind::DoubleSpend
+        );
+        assert!("bad-signature:2".parse::<Dishonest>().is_err());
+        assert!("lie"
+            .parse::<Dishonest>()
+            .unwrap_err()
+            .contains("unknown kind"));
+        assert!("wrong-root:x".parse::<Dishonest>().is_err());
+    }
+
+    #[test]
+    fn a_wrong_root_batch_matches_its_lying_trace_at_every_block_end() {
+        let mut blocks = Vec::new();
+        for n in 1..=3u64 {
+            let mut b = L2Block::default();
+            b.header.block_number = n;
+            b.header.state_root = H256([n as u8; 32]);
+            blocks.push(b);
+        }
+        // Each empty block is one step: the honest trace is r0, [1;32], [2;32], [3;32].
+        let honest = vec![H256::default(), H256([1; 32]), H256([2; 32]), H256([3; 32])];
+        let d = Dishonest {
+            kind: DishonestKind::WrongRoot,
+            step: 1,
+            batches: 1,
+        };
+        let mut bad = blocks.clone();
+        assert!(d.rewrite(&mut bad, None, 60));
+        let lie = d.lying_trace(&honest);
+        assert_eq!(&lie[..2], &honest[..2], "honest up to the first wrong step");
+        assert_ne!(lie[2], honest[2]);
+        for (i, b) in bad.iter().enumerate() {
+            assert_eq!(b.header.state_root, lie[i + 1]);
+        }
+    }
+}

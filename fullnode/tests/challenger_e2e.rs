@@ -1,0 +1,319 @@
+//! End to end: the challenger against dishonest sequencers, and a dishonest challenger against
+//! honest ones, on the devnet L1 and sequencer nodes in this process (127.0.0.1).
+//!
+//! Each fraud test runs two colluding sequencers that anchor one bad batch of a chosen kind
+//! (`--dishonest`), and a challenger with nothing but the L1's URL. The challenger must prove
+//! the fraud (a game for a wrong root, a non-interactive proof for the others), the signers
+//! must be slashed, the challenger rewarded, the bad anchor reverted, and honest batches must
+//! be anchored and finalised after it.
+
+use casl2_fullnode::challenger::{Challenger, ChallengerConfig};
+use casl2_fullnode::devnet::dev_key;
+use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
+use casl2_fullnode::node::rpc::call_peer;
+use casl2_fullnode::watch::Verdict;
+use casl2_verifier::fraud::{GamePhase, GameResult};
+use casl2_verifier::l1::{L1Op, L1Tx};
+use casl2_verifier::params::COIN;
+use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+const CHAIN: u64 = 1;
+
+fn transfer(k: &PrivateKey, to: Address, value: i64, nonce: u64) -> L2Transaction {
+    let mut t = L2Transaction {
+        from: k.address(),
+        to,
+        value,
+        nonce,
+        gas_limit: 21_000,
+        gas_price: 10,
+        tx_type: TxType::Transfer,
+        l2_chain_id: CHAIN,
+        ..Default::default()
+    };
+    t.sign(k).unwrap();
+    t
+}
+
+/// Poll `f` every 200 ms until true, at most `secs` seconds.
+async fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Deposit for `user` and keep sending it transfers in the background, so batches carry
+/// transactions.
+async fn traffic(net: &LocalNet, user: &PrivateKey) -> tokio::task::JoinHandle<()> {
+    {
+        let mut d = net.l1.lock().unwrap();
+        let tx = L1Tx::signed(
+            user,
+            d.next_nonce(&user.address()),
+            L1Op::Deposit {
+                chain: CHAIN,
+                recipient: user.address(),
+                amount: 1_000 * COIN,
+            },
+        )
+        .unwrap();
+        d.submit(tx).unwrap();
+    }
+    let url = format!("http://{}/", net.configs[0].listen);
+    let user = user.clone();
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut nonce = 0u64;
+        for _ in 0..600 {
+            let t = transfer(&user, Address([0xb0; 20]), COIN / 10, nonce);
+            let raw = hex::encode(t.encode());
+            if call_peer(&http, &url, "l2_sendrawtransaction", json!([raw]))
+                .await
+                .is_ok()
+            {
+                nonce += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+}
+
+/// Run a challenger with dev key `k` until `stop`.
+fn spawn_challenger(
+    net: &LocalNet,
+    dir: std::path::PathBuf,
+    k: u32,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Challenger> {
+    let cfg = ChallengerConfig {
+        data_dir: dir,
+        chain_id: CHAIN,
+        l1_url: net.l1_url.clone(),
+        key: dev_key(k).unwrap(),
+    };
+    tokio::spawn(async move {
+        let mut c = Challenger::open(cfg).unwrap();
+        loop {
+            if let Err(e) = c.tick(|_, _| {}).await {
+                eprintln!("challenger tick: {e}");
+            }
+            tokio::select! {
+                _ = stop.changed() => return c,
+                _ = tokio::time::sleep(Duration::from_millis(150)) => {}
+            }
+        }
+    })
+}
+
+async fn fraud_is_proven_and_honest_batches_continue(kind: DishonestKind) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().join("net"), 2);
+    cfg.l1_block_ms = 400;
+    cfg.dishonest = Some(Dishonest {
+        kind,
+        step: 2,
+        batches: 1,
+    });
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let user = dev_key(7).unwrap();
+    let load = traffic(&net, &user).await;
+    let challenger = dev_key(8).unwrap().address();
+    let seqs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
+    let (balance0, stakes0) = {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        let stakes: Vec<i64> = seqs
+            .iter()
+            .map(|a| c.sequencer(a).map_or(0, |s| s.stake))
+            .collect();
+        (d.state().balance(&challenger), stakes)
+    };
+    let (stop, stop_rx) = watch::channel(false);
+    let task = spawn_challenger(&net, dir.path().join("challenger"), 8, stop_rx);
+
+    let l1 = net.l1.clone();
+    let frauds = move || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .chain(CHAIN)
+            .map_or(0, |c| c.info.frauds_proven)
+    };
+    wait_until(&format!("the {kind} fraud proven on L1"), 150, || {
+        frauds() >= 1
+    })
+    .await;
+
+    // Slashed, rewarded.
+    {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        for (a, s0) in seqs.iter().zip(&stakes0) {
+            let s = c.sequencer(a).unwrap().stake;
+            assert!(
+                s <= s0 - COIN,
+                "{kind}: sequencer {a} stake {s} not slashed from {s0}"
+            );
+        }
+        let gained = d.state().balance(&challenger) - balance0;
+        assert!(
+            gained >= COIN / 2,
+            "{kind}: the challenger gained only {gained} (at least one half-slash expected)"
+        );
+    }
+    // Honest batches after the revert are anchored and finalised.
+    let l1 = net.l1.clone();
+    let finalized_after_revert = move || {
+        let d = l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        c.info.frauds_proven == 1 && c.finalized_count >= 1 && c.info.finalized_l2_block > 0
+    };
+    wait_until(
+        "an honest anchor finalised after the revert",
+        150,
+        finalized_after_revert,
+    )
+    .await;
+    stop.send(true).unwrap();
+    let c = task.await.unwrap();
+    let st = c.state();
+    assert!(
+        st.judged.iter().any(|j| j.verdict == Verdict::Valid),
+        "{kind}: the challenger judged no valid anchor after the revert: {:?}",
+        st.judged
+    );
+    match kind {
+        DishonestKind::WrongRoot => {
+            assert!(st.stats.games_won >= 1, "{kind}: {:?}", st.stats);
+            assert!(
+                st.games
+                    .values()
+                    .any(|g| g.game.result == Some(GameResult::FraudProven) && g.game.rounds >= 1),
+                "{kind}: no game won by bisection: {:?}",
+                st.games
+            );
+        }
+        _ => assert!(st.stats.proofs_sent >= 1, "{kind}: {:?}", st.stats),
+    }
+    load.abort();
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_state_root_loses_the_bisection_game() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::WrongRoot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_signature_is_proven_without_a_game() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::BadSignature).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manipulated_timestamp_is_proven_without_a_game() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::BadTimestamp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_spend_is_proven_without_a_game() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::DoubleSpend).await;
+}
+
+/// Property 16 end to end: a challenger disputing an honest anchor, disagreeing with every
+/// revealed root and then never proving its step, loses its bond to the poster; the honest
+/// sequencer defends by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_challenger_loses_its_bond_to_the_honest_poster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().join("net"), 2);
+    cfg.l1_block_ms = 400;
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let user = dev_key(7).unwrap();
+    let load = traffic(&net, &user).await;
+    let liar = dev_key(9).unwrap();
+    // The first anchor with at least two steps.
+    let l1 = net.l1.clone();
+    wait_until("an anchor", 90, || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .chain(CHAIN)
+            .is_some_and(|c| c.anchors.iter().any(|a| a.steps >= 2))
+    })
+    .await;
+    let (anchor, poster, root, bond) = {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        let a = c.anchors.iter().find(|a| a.steps >= 2).unwrap();
+        (
+            a.index,
+            a.poster,
+            a.header.post_state_root,
+            c.info.params.challenge_bond,
+        )
+    };
+    let send = |op: L1Op| {
+        let mut d = net.l1.lock().unwrap();
+        let tx = L1Tx::signed(&liar, d.next_nonce(&liar.address()), op).unwrap();
+        d.submit(tx).unwrap();
+    };
+    send(L1Op::OpenChallenge {
+        chain: CHAIN,
+        anchor,
+        disputed_root: root,
+    });
+    let l1 = net.l1.clone();
+    let liar_address = liar.address();
+    let game = move || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .games()
+            .values()
+            .find(|g| g.challenger == liar_address)
+            .cloned()
+    };
+    wait_until("the game opened", 30, || game().is_some()).await;
+    let poster_before = net.l1.lock().unwrap().state().balance(&poster);
+    // Disagree with every reveal, then stall.
+    let start = Instant::now();
+    let mut answered = 0u32;
+    let result = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "game never ended"
+        );
+        let g = game().unwrap();
+        if let Some(r) = g.result {
+            break r;
+        }
+        if let GamePhase::Answer { .. } = g.phase {
+            if g.rounds == answered {
+                send(L1Op::BisectAnswer {
+                    game: g.id,
+                    agree: false,
+                });
+                answered += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert_eq!(result, GameResult::ChallengeFailed);
+    assert!(answered >= 1, "the honest poster never revealed");
+    let gained = net.l1.lock().unwrap().state().balance(&poster) - poster_before;
+    assert!(
+        gained >= bond - COIN / 1000,
+        "the poster gained {gained}, the bond is {bond}"
+    );
+    load.abort();
+    net.shutdown().await;
+}

@@ -1,0 +1,227 @@
+//! How an honest player plays: the move an honest defender or challenger makes in a game
+//! given its own trace, and the non-interactive evidence a batch offers. Used by
+//! `casl2 challenger` (as challenger) and by sequencer nodes (defending their anchors).
+
+use super::{verify_evidence, BatchData, FraudEvidence, Game, GamePhase, Side};
+use crate::hash::{Address, H256};
+use std::collections::HashMap;
+
+/// A move in a game, as an L1 operation would carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// `BisectReveal`: the defender's root at the midpoint.
+    Reveal {
+        /// Game id.
+        game: u64,
+        /// Trace index revealed.
+        index: u64,
+        /// The root.
+        root: H256,
+    },
+    /// `BisectAnswer`: the challenger agrees or not with the revealed root.
+    Answer {
+        /// Game id.
+        game: u64,
+        /// Agree.
+        agree: bool,
+    },
+    /// `SubmitOneStepProof` of step `index` (the caller builds the witness).
+    OneStep {
+        /// Game id.
+        game: u64,
+        /// The step.
+        index: u64,
+    },
+    /// `Timeout`: the other side let its clock run out.
+    Timeout {
+        /// Game id.
+        game: u64,
+    },
+}
+
+/// The move `me` makes now in `game` when the next L1 block has height `height`, `trace`
+/// being `me`'s trace of the batch (`r₀ …`; shorter than `N + 1` when a step is invalid, every
+/// later root then being disputed). `None`: nothing to do (the game is over, or waits for the
+/// other side with its clock running, or `me` plays no part).
+///
+/// The honest challenger agrees with a revealed root iff its own trace has that root at that
+/// index; the honest defender reveals its own root. Either side claims a timeout as soon as the
+/// side to move has let its clock run out.
+pub fn honest_move(game: &Game, me: &Address, trace: &[H256], height: u64) -> Option<Move> {
+    if game.result.is_some() {
+        return None;
+    }
+    let to_move = game.to_move();
+    let mine = game.address_of(to_move) == *me;
+    if game.expired(height) {
+        // The side to move may no longer move; anyone may end the game.
+        return (!mine).then_some(Move::Timeout { game: game.id });
+    }
+    if !mine {
+        return None;
+    }
+    match (to_move, game.phase) {
+        (Side::Defender, GamePhase::Reveal) => {
+            let index = game.midpoint();
+            let root = *trace.get(usize::try_from(index).ok()?)?;
+            Some(Move::Reveal {
+                game: game.id,
+                index,
+                root,
+            })
+        }
+        (Side::Challenger, GamePhase::Answer { index, root }) => {
+            let agree = usize::try_from(index)
+                .ok()
+                .and_then(|i| trace.get(i))
+                .is_some_and(|r| *r == root);
+            Some(Move::Answer {
+                game: game.id,
+                agree,
+            })
+        }
+        (Side::Challenger, GamePhase::OneStep) => Some(Move::OneStep {
+            game: game.id,
+            index: game.agreed_index,
+        }),
+        _ => None,
+    }
+}
+
+/// The first non-interactive evidence that proves `batch` fraudulent, if there is one:
+/// timestamps, transaction signatures, stateless transaction rules, double spends, block
+/// signatures, in that order. Every candidate is checked with [`verify_evidence`], so what is
+/// returned is what the L1 accepts.
+pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
+    let accepted = |e: FraudEvidence| verify_evidence(batch, None, &e).is_ok().then_some(e);
+    for b in 0..batch.blocks.len() {
+        if let Some(e) = accepted(FraudEvidence::TimestampManipulation { block: b as u32 }) {
+            return Some(e);
+        }
+    }
+    let mut seen: HashMap<(Address, u64), (u32, u32)> = HashMap::new();
+    for (b, block) in batch.blocks.iter().enumerate() {
+        for (t, tx) in block.transactions.iter().enumerate() {
+            let pos = (b as u32, t as u32);
+            let candidates = [
+                FraudEvidence::InvalidTxSignature {
+                    block: pos.0,
+                    tx: pos.1,
+                },
+                FraudEvidence::InvalidTransaction {
+                    block: pos.0,
+                    tx: pos.1,
+                    witness: None,
+                },
+            ];
+            for c in candidates {
+                if let Some(e) = accepted(c) {
+                    return Some(e);
+                }
+            }
+            if let Some(first) = seen.insert((tx.from, tx.nonce), pos) {
+                if let Some(e) = accepted(FraudEvidence::DoubleSpend { first, second: pos }) {
+                    return Some(e);
+                }
+            }
+        }
+        for s in 0..block.signatures.len() {
+            if let Some(e) = accepted(FraudEvidence::InvalidBlockSignature {
+                block: b as u32,
+                signature: s as u32,
+            }) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fraud::Game;
+
+    fn root(n: u8) -> H256 {
+        H256([n; 32])
+    }
+
+    fn game(steps: u64) -> Game {
+        Game::new(
+            7,
+            1,
+            0,
+            root(0xbb),
+            Address([0xc; 20]),
+            Address([0xd; 20]),
+            1,
+            steps,
+            root(0),
+            root(0xff),
+            10,
+            100,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_defender_reveals_its_root_and_the_challenger_compares() {
+        let honest: Vec<H256> = (0..=8).map(root).collect();
+        let (c, d) = (Address([0xc; 20]), Address([0xd; 20]));
+        let mut g = game(8);
+        assert_eq!(honest_move(&g, &c, &honest, 101), None, "defender to move");
+        let m = honest_move(&g, &d, &honest, 101).unwrap();
+        assert_eq!(
+            m,
+            Move::Reveal {
+                game: 7,
+                index: 4,
+                root: root(4)
+            }
+        );
+        g.reveal(&d, root(4), 101).unwrap();
+        assert_eq!(
+            honest_move(&g, &c, &honest, 102),
+            Some(Move::Answer {
+                game: 7,
+                agree: true
+            })
+        );
+        // A lying reveal is disagreed with.
+        let mut g2 = game(8);
+        g2.reveal(&d, root(0x44), 101).unwrap();
+        assert_eq!(
+            honest_move(&g2, &c, &honest, 102),
+            Some(Move::Answer {
+                game: 7,
+                agree: false
+            })
+        );
+        // A short trace (an invalid step before the index) disagrees.
+        assert_eq!(
+            honest_move(&g, &c, &honest[..3], 102),
+            Some(Move::Answer {
+                game: 7,
+                agree: false
+            })
+        );
+    }
+
+    #[test]
+    fn timeouts_are_claimed_by_the_other_side_only_after_the_clock() {
+        let (c, d) = (Address([0xc; 20]), Address([0xd; 20]));
+        let g = game(8);
+        let t: Vec<H256> = (0..=8).map(root).collect();
+        assert_eq!(honest_move(&g, &c, &t, 110), None, "clock still running");
+        assert_eq!(
+            honest_move(&g, &c, &t, 111),
+            Some(Move::Timeout { game: 7 })
+        );
+        assert_eq!(honest_move(&g, &d, &t, 111), None, "the late side cannot");
+        let one = game(1);
+        assert_eq!(
+            honest_move(&one, &c, &t, 101),
+            Some(Move::OneStep { game: 7, index: 0 })
+        );
+    }
+}
