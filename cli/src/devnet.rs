@@ -2,6 +2,7 @@
 //! 127.0.0.1 in one process, until Ctrl-C (`fullnode::localnet`). The data directory is reused.
 
 use anyhow::{bail, Context, Result};
+use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_verifier::params::COIN;
@@ -29,7 +30,21 @@ pub struct DevnetArgs {
     /// Run for this many seconds, then stop as on Ctrl-C (0: until Ctrl-C).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     run_for: u64,
+    /// Do not run the challenger (dev key 9) that watches the chain's anchors.
+    #[arg(long)]
+    no_challenger: bool,
+    /// `fraud`: the sequencers collude to anchor one bad batch (a wrong state root) so the
+    /// challenger can be watched winning the game; `honest` (default): nothing staged.
+    #[arg(long, value_name = "NAME", default_value = "honest")]
+    scenario: String,
+    /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], bad-signature,
+    /// bad-timestamp, double-spend).
+    #[arg(long, value_name = "KIND", default_value = "wrong-root:3")]
+    fraud: String,
 }
+
+/// Dev key of the devnet's challenger.
+const CHALLENGER_KEY: u32 = 9;
 
 /// Run `casl2 devnet`.
 pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
@@ -42,7 +57,22 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
     if a.l1_block_ms == 0 {
         bail!("--l1-block-ms must be at least 1");
     }
+    let challenger = !a.no_challenger;
+    if challenger && a.sequencers as u32 >= CHALLENGER_KEY {
+        bail!("--sequencers {} leaves no dev key for the challenger (key {CHALLENGER_KEY}); use 8 or fewer, or --no-challenger", a.sequencers);
+    }
     let mut cfg = LocalNetConfig::new(a.data_dir.clone(), a.sequencers);
+    match a.scenario.as_str() {
+        "honest" => {}
+        "fraud" => {
+            let d: casl2_fullnode::node::dishonest::Dishonest = a
+                .fraud
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--fraud: {e}"))?;
+            cfg.dishonest = Some(d);
+        }
+        o => bail!("--scenario: unknown scenario {o:?} (honest or fraud)"),
+    }
     cfg.l1_port = a.port;
     cfg.l1_block_ms = a.l1_block_ms;
     let rt = crate::run::runtime()?;
@@ -56,7 +86,8 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
             .zip(&net.keys)
             .map(|(c, k)| json!({ "rpcUrl": format!("http://{}/", c.listen), "sequencer": k.address() }))
             .collect();
-        let user_keys: Vec<_> = ((a.sequencers as u32 + 1)..10)
+        let last_user = if challenger { CHALLENGER_KEY } else { 10 };
+        let user_keys: Vec<_> = ((a.sequencers as u32 + 1)..last_user)
             .filter_map(|i| dev_key(i).ok().map(|k| (i, k)))
             .collect();
         let authority = authority_key()?;
@@ -91,6 +122,24 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
             println!();
             println!("Ctrl-C stops everything; the same --data-dir resumes the network.");
         }
+        let challenger_task = if challenger {
+            let cc = ChallengerConfig {
+                data_dir: a.data_dir.join("challenger"),
+                chain_id: cfg.chain_id,
+                l1_url: net.l1_url.clone(),
+                key: dev_key(CHALLENGER_KEY)?,
+            };
+            let c = Challenger::open(cc).context("opening the devnet's challenger")?;
+            if !json_out {
+                println!("challenger    {} (dev key {CHALLENGER_KEY}; `casl2 challenger status --data-dir {}`)", c.state().address, a.data_dir.join("challenger").display());
+                if let Some(d) = &cfg.dishonest {
+                    println!("scenario fraud: the sequencers will anchor a bad batch ({}) until {} fraud(s) are proven", d.kind, d.batches);
+                }
+            }
+            Some(tokio::spawn(run_challenger(c, json_out)))
+        } else {
+            None
+        };
         let url0 = format!("http://{}/", net.configs[0].listen);
         let http = reqwest::Client::new();
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -111,8 +160,39 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
                 }
             }
         }
+        if let Some(t) = challenger_task {
+            t.abort();
+        }
         net.shutdown().await;
         eprintln!("devnet stopped");
         Ok(())
     })
+}
+
+/// The devnet's challenger: tick every 200 ms, print what it does.
+async fn run_challenger(mut c: Challenger, json_out: bool) {
+    let mut failures = 0u32;
+    loop {
+        match c.tick(|_, _| {}).await {
+            Ok(events) => {
+                failures = 0;
+                for e in events {
+                    let valid = matches!(&e, ChallengerEvent::Judged { anchor } if !anchor.verdict.is_bad());
+                    if json_out {
+                        let line = json!({ "challenger": e });
+                        let _ = writeln!(std::io::stdout(), "{line}");
+                    } else if !valid {
+                        eprintln!("challenger: {}", crate::challenger::event_line(&e));
+                    }
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures % 50 == 0 {
+                    eprintln!("challenger: {e} (retrying)");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

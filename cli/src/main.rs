@@ -6,6 +6,7 @@
 
 mod accounts;
 mod amount;
+mod challenger;
 mod devnet;
 mod l1;
 mod node;
@@ -36,6 +37,9 @@ enum Command {
     L1(l1::L1Command),
     /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.
     Node(Box<node::NodeArgs>),
+    /// Watch a chain's anchors on L1 and dispute the bad ones: run, status, games, game.
+    #[command(subcommand)]
+    Challenger(challenger::ChallengerCommand),
     /// Run a whole network on 127.0.0.1: the devnet L1, a chain and its sequencers, until Ctrl-C.
     Devnet(devnet::DevnetArgs),
 }
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::L1(cmd) => l1::run(cmd, cli.json),
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
+        Command::Challenger(cmd) => challenger::run(cmd, cli.json).map_err(Failure::Error),
         Command::Devnet(args) => devnet::run(args, cli.json).map_err(Failure::Error),
     };
     match result {

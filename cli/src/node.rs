@@ -66,6 +66,15 @@ pub struct NodeArgs {
     /// Run for this many seconds, then stop as on Ctrl-C (0: until Ctrl-C) [default: 0].
     #[arg(long, value_name = "SECS")]
     run_for: Option<u64>,
+    /// TESTS AND DEMOS ONLY (regtest): anchor bad batches of this kind, to watch a challenger
+    /// win: wrong-root[:STEP] (roots wrong from trace step STEP on), bad-signature,
+    /// bad-timestamp or double-spend. Every sequencer that is to sign them needs the same
+    /// option. Refused with any other --network.
+    #[arg(long, value_name = "KIND")]
+    dishonest: Option<String>,
+    /// With --dishonest: stop lying once this many frauds were proven against the chain.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    dishonest_batches: u64,
 }
 
 /// The TOML file: every setting optional.
@@ -93,7 +102,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
         .with_context(|| format!("{}: not a valid casl2 node config", path.display()))
 }
 
-fn read_key(hex: Option<String>, file: Option<PathBuf>) -> Result<Option<PrivateKey>> {
+pub(crate) fn read_key(hex: Option<String>, file: Option<PathBuf>) -> Result<Option<PrivateKey>> {
     let text = match (hex, file) {
         (Some(h), _) => h,
         (None, Some(f)) => std::fs::read_to_string(&f)
@@ -149,6 +158,18 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
         a.peers
     };
     cfg.admin_token = a.admin_token.or(f.admin_token);
+    if let Some(d) = &a.dishonest {
+        if network != Network::Regtest {
+            bail!("--dishonest is refused on {network}: it exists for regtest tests and demos");
+        }
+        if cfg.key.is_none() {
+            bail!("--dishonest needs --key (a follower posts no batches)");
+        }
+        let mut d: casl2_fullnode::node::dishonest::Dishonest =
+            d.parse().map_err(|e: String| anyhow!("--dishonest: {e}"))?;
+        d.batches = a.dishonest_batches;
+        cfg.dishonest = Some(d);
+    }
     if let Some(n) = a.max_block_txs.or(f.max_block_txs) {
         if n == 0 || n > 16_384 {
             bail!("--max-block-txs must be 1..=16384, got {n}");
