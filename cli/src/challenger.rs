@@ -382,7 +382,7 @@ fn run_challenger(a: RunArgs, json_out: bool) -> Result<()> {
                 Err(e) => {
                     failures += 1;
                     // Say it once, then every 50 failures: the L1 may come back.
-                    if failures == 1 || failures % 50 == 0 {
+                    if failures == 1 || failures.is_multiple_of(50) {
                         eprintln!("challenger: {e} (retrying)");
                     }
                 }

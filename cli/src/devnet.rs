@@ -188,7 +188,7 @@ async fn run_challenger(mut c: Challenger, json_out: bool) {
             }
             Err(e) => {
                 failures += 1;
-                if failures == 1 || failures % 50 == 0 {
+                if failures == 1 || failures.is_multiple_of(50) {
                     eprintln!("challenger: {e} (retrying)");
                 }
             }
