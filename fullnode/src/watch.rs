@@ -8,7 +8,7 @@
 
 use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_verifier::fraud::{
-    find_evidence, honest_trace, honest_witness, BatchData, FraudEvidence, Move,
+    find_evidence, honest_trace, honest_witness, replay_batch, BatchData, FraudEvidence, Move,
 };
 use casl2_verifier::l1::L1Op;
 use casl2_verifier::l1::{Anchor, L2ChainInfo, QueuedMessage};
@@ -304,6 +304,17 @@ impl<S: NodeStore> Replica<S> {
         }
         if let Some(evidence) = find_evidence(&batch) {
             judged.verdict = Verdict::Evidence { evidence };
+            return Ok(judged);
+        }
+        // The fast path: block by block; the step trace only when something is wrong.
+        self.tree
+            .revert_to(agreed)
+            .map_err(|e| ReplicaError::State(e.to_string()))?;
+        if replay_batch(&mut self.tree, &batch).map_err(|e| ReplicaError::Batch {
+            index: a.index,
+            message: e.to_string(),
+        })? {
+            judged.verdict = Verdict::Valid;
             return Ok(judged);
         }
         let trace = self.run_trace(&batch)?;

@@ -4,7 +4,8 @@
 
 use casl2_verifier::da::{compress_batch, encode_payload, serialize_blocks, DaParams};
 use casl2_verifier::fraud::{
-    honest_trace, honest_witness, BatchData, FraudEvidence, GamePhase, GameResult,
+    find_evidence, honest_trace, honest_witness, replay_batch, BatchData, FraudEvidence, GamePhase,
+    GameResult,
 };
 use casl2_verifier::l1::{L1Error, L1Event, L1Genesis, L1Op, L1State, L1Tx};
 use casl2_verifier::params::{ChainParams, Network, COIN};
@@ -421,6 +422,15 @@ proptest! {
         for r in h.mine(txs) {
             prop_assert_eq!(r.unwrap_err().name(), "FRAUD_PROOF_INVALID");
         }
+        // The challenger finds no evidence in it, and its fast replay accepts it.
+        let honest = h.state.batch_data(CHAIN, 0).unwrap();
+        prop_assert_eq!(find_evidence(&honest), None);
+        let mut tree = SparseMerkleTree::new(MemoryStore::new());
+        prop_assert!(replay_batch(&mut tree, &honest).unwrap());
+        prop_assert_eq!(tree.root(), honest.post_state_root);
+        // ... and refuses the corrupted one.
+        let mut tree = SparseMerkleTree::new(MemoryStore::new());
+        prop_assert!(!replay_batch(&mut tree, &batch).unwrap());
         prop_assert_eq!(h.state.chain(CHAIN).unwrap().anchors.len(), 1);
     }
 
@@ -488,6 +498,9 @@ proptest! {
         let mut blocks = w.honest_blocks(&txs);
         let evidence = corrupt(&mut blocks, kind, pos);
         w.post(&blocks).unwrap();
+        // The challenger's search finds an accepted proof of this batch's fraud.
+        let batch = w.state.batch_data(CHAIN, 0).unwrap();
+        prop_assert!(find_evidence(&batch).is_some(), "no evidence found for {:?}", evidence);
         let min = w.params.min_slash;
         let stakes = (w.stake(3), w.stake(4));
         let c0 = w.state.balance(&key(CHALLENGER).address());

@@ -217,6 +217,23 @@ impl StateView for NoState {
     }
 }
 
+/// Whether transaction `tx` breaks a rule that needs no state, its sender already recovered
+/// (`None`: not recoverable).
+pub(super) fn breaks_stateless_rule(
+    tx: &crate::types::L2Transaction,
+    ctx: &crate::stf::BlockContext,
+    sender: Option<crate::hash::Address>,
+) -> bool {
+    let step = crate::stf::Step::Tx {
+        tx: Box::new(tx.clone()),
+    };
+    let mut ov = Overlay::new(&NoState);
+    matches!(
+        execute_step(&mut ov, &step, ctx, sender),
+        Err(StfError::InvalidTransaction { .. })
+    )
+}
+
 fn refused(m: String) -> L1Error {
     L1Error::FraudProofInvalid(m)
 }

@@ -264,6 +264,49 @@ pub fn honest_trace<S: NodeStore>(
     Ok((roots, None))
 }
 
+/// Re-execute `batch` block by block, as fast as the trace allows: senders recovered in
+/// parallel, every step of a block on one overlay ([`execute_step`], as in the trace), one tree
+/// update per block. `tree` must be at the batch's pre-state root. `Ok(true)` when every
+/// block's `stateRoot` and the batch's `postStateRoot` are what execution gives, and no step
+/// is invalid; then the tree is left at the post-state root. `Ok(false)` otherwise (compute the
+/// [`honest_trace`] to find the step); the tree is then left at some root of the batch.
+pub fn replay_batch<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    batch: &BatchData,
+) -> Result<bool, StfError> {
+    for (i, (block, msgs)) in batch.blocks.iter().zip(&batch.messages).enumerate() {
+        let Some(ctx) = batch.context(i) else {
+            return Ok(false);
+        };
+        let senders = crate::stf::recover_senders(block);
+        let writes = {
+            let mut ov = Overlay::new(tree);
+            let mut txs = senders.into_iter();
+            for step in block_steps(block, msgs) {
+                let sender = match &step {
+                    Step::Tx { .. } => txs.next().flatten(),
+                    _ => None,
+                };
+                match execute_step(&mut ov, &step, &ctx, sender) {
+                    Ok(_) => {}
+                    Err(
+                        StfError::InvalidTransaction { .. } | StfError::L1MessageOutOfOrder { .. },
+                    ) => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+            }
+            ov.into_writes()
+        };
+        let root = tree
+            .update_batch(writes)
+            .map_err(|e| StfError::State(e.to_string()))?;
+        if root != block.header.state_root {
+            return Ok(false);
+        }
+    }
+    Ok(tree.root() == batch.post_state_root)
+}
+
 /// The witness of step `index` at `pre_root` from a tree that holds that root (the challenger's
 /// one-step proof).
 pub fn honest_witness<S: NodeStore>(

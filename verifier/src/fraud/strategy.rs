@@ -2,8 +2,10 @@
 //! given its own trace, and the non-interactive evidence a batch offers. Used by
 //! `casl2 challenger` (as challenger) and by sequencer nodes (defending their anchors).
 
+use super::evidence::breaks_stateless_rule;
 use super::{verify_evidence, BatchData, FraudEvidence, Game, GamePhase, Side};
 use crate::hash::{Address, H256};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// A move in a game, as an L1 operation would carry it.
@@ -89,9 +91,10 @@ pub fn honest_move(game: &Game, me: &Address, trace: &[H256], height: u64) -> Op
 }
 
 /// The first non-interactive evidence that proves `batch` fraudulent, if there is one:
-/// timestamps, transaction signatures, stateless transaction rules, double spends, block
-/// signatures, in that order. Every candidate is checked with [`verify_evidence`], so what is
-/// returned is what the L1 accepts.
+/// timestamps, then per transaction in batch order its signature, its stateless rules and
+/// double spends, then block signatures. Candidates are screened in parallel (one signature
+/// recovery per transaction); the one returned is confirmed with [`verify_evidence`], so it is
+/// what the L1 accepts.
 pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
     let accepted = |e: FraudEvidence| verify_evidence(batch, None, &e).is_ok().then_some(e);
     for b in 0..batch.blocks.len() {
@@ -99,42 +102,60 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
             return Some(e);
         }
     }
+    let positions: Vec<(u32, u32)> = batch
+        .blocks
+        .iter()
+        .enumerate()
+        .flat_map(|(b, block)| (0..block.transactions.len()).map(move |t| (b as u32, t as u32)))
+        .collect();
+    // Per transaction, the first evidence that applies to it alone.
+    let single: Vec<Option<FraudEvidence>> = positions
+        .par_iter()
+        .map(|&(b, t)| {
+            let tx = &batch.blocks[b as usize].transactions[t as usize];
+            let sender = tx.recover_sender().ok();
+            if sender != Some(tx.from) {
+                return Some(FraudEvidence::InvalidTxSignature { block: b, tx: t });
+            }
+            let ctx = batch.context(b as usize)?;
+            breaks_stateless_rule(tx, &ctx, sender).then_some(FraudEvidence::InvalidTransaction {
+                block: b,
+                tx: t,
+                witness: None,
+            })
+        })
+        .collect();
     let mut seen: HashMap<(Address, u64), (u32, u32)> = HashMap::new();
-    for (b, block) in batch.blocks.iter().enumerate() {
-        for (t, tx) in block.transactions.iter().enumerate() {
-            let pos = (b as u32, t as u32);
-            let candidates = [
-                FraudEvidence::InvalidTxSignature {
-                    block: pos.0,
-                    tx: pos.1,
-                },
-                FraudEvidence::InvalidTransaction {
-                    block: pos.0,
-                    tx: pos.1,
-                    witness: None,
-                },
-            ];
-            for c in candidates {
-                if let Some(e) = accepted(c) {
-                    return Some(e);
-                }
-            }
-            if let Some(first) = seen.insert((tx.from, tx.nonce), pos) {
-                if let Some(e) = accepted(FraudEvidence::DoubleSpend { first, second: pos }) {
-                    return Some(e);
-                }
-            }
+    for (pos, found) in positions.iter().zip(single) {
+        if let Some(e) = found.and_then(accepted) {
+            return Some(e);
         }
-        for s in 0..block.signatures.len() {
-            if let Some(e) = accepted(FraudEvidence::InvalidBlockSignature {
-                block: b as u32,
-                signature: s as u32,
+        let tx = &batch.blocks[pos.0 as usize].transactions[pos.1 as usize];
+        if let Some(first) = seen.insert((tx.from, tx.nonce), *pos) {
+            if let Some(e) = accepted(FraudEvidence::DoubleSpend {
+                first,
+                second: *pos,
             }) {
                 return Some(e);
             }
         }
     }
-    None
+    let sigs: Vec<(u32, u32)> = batch
+        .blocks
+        .iter()
+        .enumerate()
+        .flat_map(|(b, block)| (0..block.signatures.len()).map(move |s| (b as u32, s as u32)))
+        .collect();
+    sigs.par_iter()
+        .find_first(|&&(block, signature)| {
+            verify_evidence(
+                batch,
+                None,
+                &FraudEvidence::InvalidBlockSignature { block, signature },
+            )
+            .is_ok()
+        })
+        .map(|&(block, signature)| FraudEvidence::InvalidBlockSignature { block, signature })
 }
 
 #[cfg(test)]
