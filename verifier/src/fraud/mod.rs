@@ -264,9 +264,9 @@ pub fn honest_trace<S: NodeStore>(
     Ok((roots, None))
 }
 
-/// Re-execute `batch` block by block, as fast as the trace allows: senders recovered in
-/// parallel, every step of a block on one overlay ([`execute_step`], as in the trace), one tree
-/// update per block. `tree` must be at the batch's pre-state root. `Ok(true)` when every
+/// Re-execute `batch` block by block, as fast as the trace allows: the steps of each block
+/// ([`crate::stf::execute_block_steps`]: the trace's steps, senders recovered in parallel, one
+/// tree update per block). `tree` must be at the batch's pre-state root. `Ok(true)` when every
 /// block's `stateRoot` and the batch's `postStateRoot` are what execution gives, and no step
 /// is invalid; then the tree is left at the post-state root. `Ok(false)` otherwise (compute the
 /// [`honest_trace`] to find the step); the tree is then left at some root of the batch.
@@ -278,30 +278,15 @@ pub fn replay_batch<S: NodeStore>(
         let Some(ctx) = batch.context(i) else {
             return Ok(false);
         };
-        let senders = crate::stf::recover_senders(block);
-        let writes = {
-            let mut ov = Overlay::new(tree);
-            let mut txs = senders.into_iter();
-            for step in block_steps(block, msgs) {
-                let sender = match &step {
-                    Step::Tx { .. } => txs.next().flatten(),
-                    _ => None,
-                };
-                match execute_step(&mut ov, &step, &ctx, sender) {
-                    Ok(_) => {}
-                    Err(
-                        StfError::InvalidTransaction { .. } | StfError::L1MessageOutOfOrder { .. },
-                    ) => return Ok(false),
-                    Err(e) => return Err(e),
-                }
-            }
-            ov.into_writes()
-        };
-        let root = tree
-            .update_batch(writes)
-            .map_err(|e| StfError::State(e.to_string()))?;
-        if root != block.header.state_root {
-            return Ok(false);
+        match crate::stf::execute_block_steps(tree, block, &ctx, msgs) {
+            Ok(out) if out.state_root == block.header.state_root => {}
+            Ok(_) => return Ok(false),
+            Err(
+                StfError::InvalidTransaction { .. }
+                | StfError::L1MessageOutOfOrder { .. }
+                | StfError::BlockInvalid(_),
+            ) => return Ok(false),
+            Err(e) => return Err(e),
         }
     }
     Ok(tree.root() == batch.post_state_root)

@@ -186,13 +186,14 @@ impl Prefetched<'_> {
     fn read(
         base: &(dyn StateView + Sync),
         block: &L2Block,
-        env: &BlockEnv<'_>,
+        messages: &[L1Message],
+        other_sequencers: &[Address],
     ) -> HashMap<H256, Option<Vec<u8>>> {
         let mut keys: Vec<H256> = block
             .transactions
             .iter()
             .flat_map(|t| [t.from.tree_key(), t.to.tree_key()])
-            .chain(env.messages.iter().filter_map(|m| match &m.body {
+            .chain(messages.iter().filter_map(|m| match &m.body {
                 crate::types::L1MessageBody::Deposit { recipient, .. } => {
                     Some(recipient.tree_key())
                 }
@@ -201,7 +202,7 @@ impl Prefetched<'_> {
             .chain(
                 [block.header.sequencer, rules::sequencer_pool_address()]
                     .into_iter()
-                    .chain(env.other_sequencers.iter().copied())
+                    .chain(other_sequencers.iter().copied())
                     .map(|a| a.tree_key()),
             )
             .collect();
@@ -250,26 +251,26 @@ fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
 fn run_steps(
     ov: &mut Overlay<'_>,
     block: &L2Block,
-    env: &BlockEnv<'_>,
+    ctx: &BlockContext,
+    messages: &[L1Message],
     hashes: &[H256],
     senders: &[Option<Address>],
 ) -> Result<(Vec<Receipt>, u64), StfError> {
-    let ctx = block_context(block, env);
-    let msg_senders = message_senders(env.messages);
-    let mut receipts = Vec::with_capacity(env.messages.len() + block.transactions.len() + 1);
+    let msg_senders = message_senders(messages);
+    let mut receipts = Vec::with_capacity(messages.len() + block.transactions.len() + 1);
     let mut gas = 0u64;
-    for (m, s) in env.messages.iter().zip(&msg_senders) {
-        let r = apply_message(ov, m, &ctx, *s)?;
+    for (m, s) in messages.iter().zip(&msg_senders) {
+        let r = apply_message(ov, m, ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
     for ((t, h), s) in block.transactions.iter().zip(hashes).zip(senders) {
         // A failed recovery is passed as `None`: the step recovers again and reports the error.
-        let r = execute_tx(ov, t, *h, &ctx, *s)?;
+        let r = execute_tx(ov, t, *h, ctx, *s)?;
         gas = gas.saturating_add(r.gas_used);
         receipts.push(r);
     }
-    receipts.push(execute_step(ov, &Step::BlockEnd, &ctx, None)?);
+    receipts.push(execute_step(ov, &Step::BlockEnd, ctx, None)?);
     if gas > block.header.gas_limit {
         return Err(StfError::BlockInvalid(format!(
             "transactions use {gas} gas, block limit {}",
@@ -288,19 +289,45 @@ pub fn execute_block<S: NodeStore>(
     block: &L2Block,
     env: &BlockEnv<'_>,
 ) -> Result<BlockOutcome, StfError> {
+    let ctx = block_context(block, env);
+    run_block(tree, block, &ctx, env.messages, Some(env))
+}
+
+/// Execute a block's steps on `tree` as [`execute_block`] does (senders recovered in parallel,
+/// one tree update), in context `ctx` with `messages`, *without* the block rules: what the
+/// steps give, as the fraud-proof trace defines it. The challenger replays anchored batches
+/// with it. On error the tree is left at its pre-block root.
+pub fn execute_block_steps<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    ctx: &BlockContext,
+    messages: &[L1Message],
+) -> Result<BlockOutcome, StfError> {
+    run_block(tree, block, ctx, messages, None)
+}
+
+fn run_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    ctx: &BlockContext,
+    messages: &[L1Message],
+    rules: Option<&BlockEnv<'_>>,
+) -> Result<BlockOutcome, StfError> {
     // Recover the senders and read the accounts the block will touch, both in parallel.
     let ((hashes, senders), cache) = rayon::join(
         || hash_and_recover(block),
-        || Prefetched::read(&*tree, block, env),
+        || Prefetched::read(&*tree, block, messages, &ctx.other_sequencers),
     );
-    check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
+    if let Some(env) = rules {
+        check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
+    }
     let (receipts, gas_used, writes) = {
         let view = Prefetched {
             cache,
             base: &*tree,
         };
         let mut ov = Overlay::untracked(&view);
-        let (receipts, gas) = run_steps(&mut ov, block, env, &hashes, &senders)?;
+        let (receipts, gas) = run_steps(&mut ov, block, ctx, messages, &hashes, &senders)?;
         (receipts, gas, ov.into_writes())
     };
     let state_root = tree

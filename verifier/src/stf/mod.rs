@@ -28,8 +28,8 @@ mod state;
 mod stateless;
 
 pub use block::{
-    block_context, block_steps, check_block_rules, execute_block, recover_senders, seal_block,
-    trace_block, verify_block, BlockEnv, BlockOutcome,
+    block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
+    recover_senders, seal_block, trace_block, verify_block, BlockEnv, BlockOutcome,
 };
 pub use exec::{execute_step, queue_cursor, queue_key, BlockContext, Receipt, Step, TxError};
 pub use history::StateHistory;
