@@ -34,7 +34,9 @@ pub struct DevnetArgs {
     #[arg(long)]
     no_challenger: bool,
     /// `fraud`: the sequencers collude to anchor one bad batch (a wrong state root) so the
-    /// challenger can be watched winning the game; `honest` (default): nothing staged.
+    /// challenger can be watched winning the game; `emergency`: every sequencer stops once a
+    /// batch is final, so the chain falls into EMERGENCY (after the chain's `emergencyAfter` L1
+    /// blocks, 50 on regtest) and `casl2 exit` can be tried; `honest` (default): nothing staged.
     #[arg(long, value_name = "NAME", default_value = "honest")]
     scenario: String,
     /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], bad-signature,
@@ -71,13 +73,14 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
                 .map_err(|e: String| anyhow::anyhow!("--fraud: {e}"))?;
             cfg.dishonest = Some(d);
         }
-        o => bail!("--scenario: unknown scenario {o:?} (honest or fraud)"),
+        "emergency" => {}
+        o => bail!("--scenario: unknown scenario {o:?} (honest, fraud or emergency)"),
     }
     cfg.l1_port = a.port;
     cfg.l1_block_ms = a.l1_block_ms;
     let rt = crate::run::runtime()?;
     rt.block_on(async move {
-        let net = LocalNet::start(&cfg)
+        let mut net = LocalNet::start(&cfg)
             .await
             .with_context(|| format!("starting the devnet in {}", a.data_dir.display()))?;
         let nodes: Vec<_> = net
@@ -143,19 +146,40 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
         let url0 = format!("http://{}/", net.configs[0].listen);
         let http = reqwest::Client::new();
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut scenario_tick = tokio::time::interval(Duration::from_millis(500));
+        let mut sequencers_up = true;
         let stop = crate::run::stopped(a.run_for);
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 r = &mut stop => { r?; break; }
+                _ = scenario_tick.tick(), if a.scenario == "emergency" && sequencers_up => {
+                    let final_anchor = net.l1.lock().ok().and_then(|d| d.state().chain(cfg.chain_id).map(|c| (c.finalized_count, d.height(), c.info.params.emergency_after)));
+                    if let Some((n, h, after)) = final_anchor.filter(|(n, _, _)| *n >= 1) {
+                        for i in 0..net.nodes.len() {
+                            net.stop_node(i).await;
+                        }
+                        sequencers_up = false;
+                        let line = json!({ "event": "sequencersStopped", "l1Height": h, "finalizedAnchors": n, "emergencyAfterBlocks": after });
+                        if json_out {
+                            let _ = writeln!(std::io::stdout(), "{line}");
+                        } else {
+                            eprintln!("scenario emergency: every sequencer stopped at L1 height {h} ({n} final anchors); the chain enters EMERGENCY {after} L1 blocks after its last anchor, then try `casl2 exit`");
+                        }
+                    }
+                }
                 _ = tick.tick() => {
-                    let h = casl2_fullnode::node::rpc::call_peer(&http, &url0, "l2_blocknumber", json!([])).await.ok();
-                    let l1 = net.l1.lock().map(|d| d.height()).unwrap_or(0);
-                    let line = json!({ "l2Height": h, "l1Height": l1 });
+                    let h = if sequencers_up {
+                        casl2_fullnode::node::rpc::call_peer(&http, &url0, "l2_blocknumber", json!([])).await.ok()
+                    } else {
+                        None
+                    };
+                    let (l1, status) = net.l1.lock().map(|d| (d.height(), d.state().chain(cfg.chain_id).map(|c| c.info.status.to_string()))).unwrap_or((0, None));
+                    let line = json!({ "l2Height": h, "l1Height": l1, "chainStatus": status });
                     if json_out {
                         let _ = writeln!(std::io::stdout(), "{line}");
                     } else {
-                        eprintln!("L2 height {}  L1 height {l1}", h.map(|v| v.to_string()).unwrap_or_else(|| "?".into()));
+                        eprintln!("L2 height {}  L1 height {l1}  chain {}", h.map(|v| v.to_string()).unwrap_or_else(|| "-".into()), status.unwrap_or_default());
                     }
                 }
             }

@@ -151,6 +151,7 @@ pub const METHODS: &[&str] = &[
     "l2_getwithdrawals",
     "l2_getforcedqueue",
     "l2_getgames",
+    "l2_getexits",
     "l2_getgame",
 ];
 
@@ -326,6 +327,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                     let pending: Vec<_> = c.pending_forced().cloned().collect();
                     to_json(&pending)
                 }
+                "l2_getexits" => to_json(&c.exited),
                 "l2_getgames" => {
                     let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
                     let games: Vec<_> = d

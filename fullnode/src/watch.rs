@@ -115,6 +115,9 @@ pub struct Judged {
     pub index: u64,
     /// Its batch hash (an anchor replaced after a revert has another).
     pub batch_hash: H256,
+    /// L1 height it was anchored at.
+    #[serde(default)]
+    pub l1_height: u64,
     /// Its pre-state root.
     pub pre_state_root: H256,
     /// Its post-state root as anchored.
@@ -292,6 +295,7 @@ impl<S: NodeStore> Replica<S> {
         let mut judged = Judged {
             index: a.index,
             batch_hash: a.batch_hash,
+            l1_height: a.l1_height,
             pre_state_root: a.header.pre_state_root,
             post_state_root: a.header.post_state_root,
             blocks: (a.header.start_block, a.header.end_block),

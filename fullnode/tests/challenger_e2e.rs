@@ -14,7 +14,7 @@ use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::watch::Verdict;
 use casl2_verifier::fraud::{GamePhase, GameResult};
-use casl2_verifier::l1::{L1Op, L1Tx};
+use casl2_verifier::l1::{L1Event, L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
 use serde_json::json;
@@ -194,6 +194,23 @@ async fn fraud_is_proven_and_honest_batches_continue(kind: DishonestKind) {
     match kind {
         DishonestKind::WrongRoot => {
             assert!(st.stats.games_won >= 1, "{kind}: {:?}", st.stats);
+            // How fast the bad anchor was answered (reported, not asserted: timing).
+            let d = net.l1.lock().unwrap();
+            let first = |want: fn(&L1Event) -> bool| {
+                (1..=d.height()).find(|h| {
+                    d.outcome_at(*h).is_some_and(|o| {
+                        o.receipts
+                            .iter()
+                            .filter_map(|r| r.outcome.as_ref().ok())
+                            .flatten()
+                            .any(want)
+                    })
+                })
+            };
+            let anchored = first(|e| matches!(e, L1Event::BatchAnchored { .. }));
+            let opened = first(|e| matches!(e, L1Event::ChallengeOpened { .. }));
+            eprintln!("bad anchor at L1 height {anchored:?}, game opened at {opened:?}");
+            assert!(opened > anchored);
             assert!(
                 st.games
                     .values()
