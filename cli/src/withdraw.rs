@@ -344,15 +344,18 @@ async fn anchor_at(c: &Conn, index: u64) -> Result<Anchor> {
     Ok(list.swap_remove(0))
 }
 
+/// A withdrawal ready to be paid: the anchor, the record and its checked proof.
+struct Payable {
+    anchor: Anchor,
+    record: WithdrawalRecord,
+    proof: CompactProof,
+    path: &'static str,
+}
+
 /// What the wait for finality found.
 enum Ready {
     Paid,
-    Proof {
-        anchor: Anchor,
-        record: WithdrawalRecord,
-        proof: CompactProof,
-        path: &'static str,
-    },
+    Proof(Box<Payable>),
 }
 
 /// Check a node's withdrawal proof against the anchor's root and the withdrawal we made.
@@ -393,7 +396,6 @@ fn check_proof(
 }
 
 async fn wait_ready(c: &Conn, w: &Withdrawal, hint: &str) -> Result<Ready> {
-    let l2_block = w.l2_block.unwrap_or(0);
     let hat = c.l1.hat_score(&w.from).await.map_err(|e| c.l1e(e))?;
     let p = &c.params;
     let fast_ok = hat >= p.fast_withdrawal_hat && w.amount <= p.max_deposit_per_tx;
@@ -405,82 +407,115 @@ async fn wait_ready(c: &Conn, w: &Withdrawal, hint: &str) -> Result<Ready> {
     }
     let bar = Progress::bar(c.json, 1, "waiting for a batch with the withdrawal on L1");
     let r = c
-        .wait("the withdrawal's challenge period", hint, || async {
-            if paid_on_l1(c, &w.id).await? {
-                return Ok(Some(Ready::Paid));
-            }
-            let chain = c.l1_chain().await?;
-            let info = &chain["info"];
-            let finalized_block = info["finalizedL2Block"].as_u64().unwrap_or(0);
-            let latest_block = info["latestL2Block"].as_u64().unwrap_or(0);
-            let finalized = chain["finalizedAnchors"].as_u64().unwrap_or(0);
-            let anchors = chain["anchors"].as_u64().unwrap_or(0);
-            let tip = c.l1_height().await?;
-            if finalized_block >= l2_block && finalized > 0 {
-                let v = c
-                    .node
-                    .withdrawal_proof(&w.id, "finalized")
-                    .await
-                    .map_err(|e| c.ne(e))?;
-                let anchor = anchor_at(c, finalized - 1).await?;
-                if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
-                    != Some(anchor.header.post_state_root)
-                {
-                    return Ok(None); // the node and the L1 are a moment apart: ask again
-                }
-                let (record, proof) = check_proof(w, &anchor, &v)?;
-                return Ok(Some(Ready::Proof { anchor, record, proof, path: "standard" }));
-            }
-            if latest_block < l2_block || anchors == 0 {
-                bar.set(0, 1, &format!("waiting for a batch with L2 block {l2_block} on L1 (anchored up to {latest_block})"));
-                return Ok(None);
-            }
-            // The first non-final anchor that holds the block.
-            let mut holder = None;
-            for i in finalized..anchors {
-                let a = anchor_at(c, i).await?;
-                if a.header.end_block >= l2_block {
-                    holder = Some(a);
-                    break;
-                }
-            }
-            let Some(a) = holder else { return Ok(None) };
-            let status: Option<L2Status> = serde_json::from_value(info["status"].clone()).ok();
-            let (end, kind) = if fast_ok { (a.fast_deadline, "fast") } else { (a.deadline, "standard") };
-            bar.set(
-                tip.saturating_sub(a.l1_height),
-                end.saturating_sub(a.l1_height).max(1),
-                &format!("anchor {}: {kind} challenge period (L1 {tip} of {end})", a.index),
-            );
-            if !fast_ok || tip < a.fast_deadline || status == Some(L2Status::Emergency) {
-                return Ok(None);
-            }
-            // Fast path: the L1 pays against the latest anchor once its fast deadline is
-            // passed and no anchor from the first non-final one up to it is disputed.
-            let latest = anchor_at(c, anchors - 1).await?;
-            if tip < latest.fast_deadline {
-                return Ok(None);
-            }
-            for i in finalized..anchors {
-                if anchor_at(c, i).await?.disputed {
-                    return Ok(None);
-                }
-            }
-            let v = match c.node.withdrawal_proof(&w.id, "anchored").await {
-                Ok(v) => v,
-                Err(_) => return Ok(None), // a node without "anchored" proofs: wait for finality
-            };
-            if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
-                != Some(latest.header.post_state_root)
-            {
-                return Ok(None);
-            }
-            let (record, proof) = check_proof(w, &latest, &v)?;
-            Ok(Some(Ready::Proof { anchor: latest, record, proof, path: "fast" }))
+        .wait("the withdrawal's challenge period", hint, || {
+            poll_ready(c, w, fast_ok, &bar)
         })
         .await;
     bar.done();
     r
+}
+
+/// One look at the L1 and the node: is the withdrawal paid, or payable (with a checked proof)?
+async fn poll_ready(
+    c: &Conn,
+    w: &Withdrawal,
+    fast_ok: bool,
+    bar: &Progress,
+) -> Result<Option<Ready>> {
+    let l2_block = w.l2_block.unwrap_or(0);
+    if paid_on_l1(c, &w.id).await? {
+        return Ok(Some(Ready::Paid));
+    }
+    let chain = c.l1_chain().await?;
+    let info = &chain["info"];
+    let finalized_block = info["finalizedL2Block"].as_u64().unwrap_or(0);
+    let latest_block = info["latestL2Block"].as_u64().unwrap_or(0);
+    let finalized = chain["finalizedAnchors"].as_u64().unwrap_or(0);
+    let anchors = chain["anchors"].as_u64().unwrap_or(0);
+    let tip = c.l1_height().await?;
+    if finalized_block >= l2_block && finalized > 0 {
+        let v = c
+            .node
+            .withdrawal_proof(&w.id, "finalized")
+            .await
+            .map_err(|e| c.ne(e))?;
+        let anchor = anchor_at(c, finalized - 1).await?;
+        if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
+            != Some(anchor.header.post_state_root)
+        {
+            return Ok(None); // the node and the L1 are a moment apart: ask again
+        }
+        let (record, proof) = check_proof(w, &anchor, &v)?;
+        let p = Payable {
+            anchor,
+            record,
+            proof,
+            path: "standard",
+        };
+        return Ok(Some(Ready::Proof(Box::new(p))));
+    }
+    if latest_block < l2_block || anchors == 0 {
+        let msg = format!(
+            "waiting for a batch with L2 block {l2_block} on L1 (anchored: {latest_block})"
+        );
+        bar.set(0, 1, &msg);
+        return Ok(None);
+    }
+    // The first non-final anchor that holds the block.
+    let mut holder = None;
+    for i in finalized..anchors {
+        let a = anchor_at(c, i).await?;
+        if a.header.end_block >= l2_block {
+            holder = Some(a);
+            break;
+        }
+    }
+    let Some(a) = holder else { return Ok(None) };
+    let status: Option<L2Status> = serde_json::from_value(info["status"].clone()).ok();
+    let (end, kind) = if fast_ok {
+        (a.fast_deadline, "fast")
+    } else {
+        (a.deadline, "standard")
+    };
+    bar.set(
+        tip.saturating_sub(a.l1_height),
+        end.saturating_sub(a.l1_height).max(1),
+        &format!(
+            "anchor {}: {kind} challenge period (L1 {tip} of {end})",
+            a.index
+        ),
+    );
+    if !fast_ok || tip < a.fast_deadline || status == Some(L2Status::Emergency) {
+        return Ok(None);
+    }
+    // Fast path: the L1 pays against the latest anchor once its fast deadline is
+    // passed and no anchor from the first non-final one up to it is disputed.
+    let latest = anchor_at(c, anchors - 1).await?;
+    if tip < latest.fast_deadline {
+        return Ok(None);
+    }
+    for i in finalized..anchors {
+        if anchor_at(c, i).await?.disputed {
+            return Ok(None);
+        }
+    }
+    let v = match c.node.withdrawal_proof(&w.id, "anchored").await {
+        Ok(v) => v,
+        Err(_) => return Ok(None), // a node without "anchored" proofs: wait for finality
+    };
+    if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
+        != Some(latest.header.post_state_root)
+    {
+        return Ok(None);
+    }
+    let (record, proof) = check_proof(w, &latest, &v)?;
+    let p = Payable {
+        anchor: latest,
+        record,
+        proof,
+        path: "fast",
+    };
+    Ok(Some(Ready::Proof(Box::new(p))))
 }
 
 /// Take `w` from its stage to `paid` (or to `included` with `no_wait`).
@@ -549,12 +584,13 @@ async fn drive(
                         w.stage = Stage::Paid;
                         store.save(w)?;
                     }
-                    Ready::Proof {
-                        anchor,
-                        record,
-                        proof,
-                        path,
-                    } => {
+                    Ready::Proof(p) => {
+                        let Payable {
+                            anchor,
+                            record,
+                            proof,
+                            path,
+                        } = *p;
                         let op = L1Op::FinalizeWithdrawal {
                             chain: c.chain,
                             anchor: anchor.index,
