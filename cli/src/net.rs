@@ -268,7 +268,10 @@ impl Conn {
                     return Ok(Some((h, r)));
                 }
             }
-            bail!("the L1 account {from} used nonce {nonce} for another transaction than {id}")
+            Err(Fatal(format!(
+                "the L1 account {from} used nonce {nonce} for another transaction than {id}"
+            ))
+            .into())
         })
         .await
         .inspect(|_| bar.done())
@@ -276,7 +279,8 @@ impl Conn {
 
     /// Poll `poll` every 250 ms until it gives `Some`: at most `--timeout` seconds, stopped by
     /// Ctrl-C; `hint` (e.g. how to resume) ends the error of either. An error from `poll` is
-    /// retried (the L1 or the node may restart) unless it repeats 20 times in a row.
+    /// retried (the L1 or the node may restart) unless it repeats 20 times in a row or is
+    /// [`Fatal`].
     pub async fn wait<T, F, Fut>(&self, what: &str, hint: &str, mut poll: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -287,6 +291,7 @@ impl Conn {
             match poll().await {
                 Ok(Some(v)) => return Ok(v),
                 Ok(None) => errors = 0,
+                Err(e) if e.downcast_ref::<Fatal>().is_some() => return Err(e),
                 Err(e) => {
                     errors += 1;
                     if errors >= 20 {
@@ -310,6 +315,18 @@ impl Conn {
         }
     }
 }
+
+/// An error a wait does not retry: the thing waited for can no longer happen.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
 
 /// The reason an L1 receipt failed, if it did (`BRIDGE_NOT_FINAL: …`).
 pub fn l1_failure(r: &L1Receipt) -> Option<String> {

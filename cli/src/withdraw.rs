@@ -79,6 +79,9 @@ pub struct Withdrawal {
     /// The `FinalizeWithdrawal` L1 transaction id, its nonce and the L1 height it was sent at.
     #[serde(default)]
     pub l1_tx: Option<H256>,
+    /// Its sender.
+    #[serde(default)]
+    pub l1_from: Option<Address>,
     /// Its nonce.
     #[serde(default)]
     pub l1_nonce: Option<u64>,
@@ -308,6 +311,7 @@ async fn start_new(
         anchor: None,
         path: None,
         l1_tx: None,
+        l1_from: None,
         l1_nonce: None,
         l1_since: None,
         l1_block: None,
@@ -602,6 +606,7 @@ async fn drive(
                         w.anchor = Some(anchor.index);
                         w.path = Some(path.to_string());
                         w.l1_tx = Some(id);
+                        w.l1_from = Some(key.address());
                         w.l1_nonce = Some(nonce);
                         w.l1_since = Some(since);
                         w.error = None;
@@ -612,15 +617,19 @@ async fn drive(
             }
             Stage::Finalizing => {
                 if paid_on_l1(c, &w.id).await? {
-                    // Paid (by this transaction or an earlier one); find where if it was ours.
+                    // Paid (by this transaction or an earlier one); find where if it was ours
+                    // and it is mined.
+                    let sender = w.l1_from.unwrap_or_else(|| key.address());
                     if let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since)
                     {
-                        if let Ok((h, r)) = c
-                            .wait_l1_mined(&id, &key.address(), nonce, since, &hint)
-                            .await
-                        {
-                            if r.outcome.is_ok() {
-                                w.l1_block = Some(h);
+                        let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
+                        if acct.nonce > nonce {
+                            if let Ok((h, r)) =
+                                c.wait_l1_mined(&id, &sender, nonce, since, &hint).await
+                            {
+                                if r.outcome.is_ok() {
+                                    w.l1_block = Some(h);
+                                }
                             }
                         }
                     }
@@ -632,11 +641,14 @@ async fn drive(
                     w.stage = Stage::Included;
                     continue;
                 };
-                let acct = c.l1.account(&key.address()).await.map_err(|e| c.l1e(e))?;
+                // The mempool first, then the nonce: a transaction mined in between shows in
+                // the nonce, so only a lost one is seen as neither.
+                let sender = w.l1_from.unwrap_or_else(|| key.address());
                 let pool = c.l1_call("getrawmempool", json!([])).await?;
                 let waiting = pool
                     .as_array()
                     .is_some_and(|l| l.iter().any(|x| *x == json!(id)));
+                let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
                 if acct.nonce <= nonce && !waiting {
                     // Lost (the devnet's mempool is memory only): sign a new one.
                     c.note(format!(
@@ -645,9 +657,7 @@ async fn drive(
                     w.stage = Stage::Included;
                     continue;
                 }
-                let (h, r) = c
-                    .wait_l1_mined(&id, &key.address(), nonce, since, &hint)
-                    .await?;
+                let (h, r) = c.wait_l1_mined(&id, &sender, nonce, since, &hint).await?;
                 match &r.outcome {
                     Ok(_) => {
                         w.stage = Stage::Paid;

@@ -272,12 +272,80 @@ fn property_04_value_conserved_through_deposit_transfer_withdraw() {
     assert_eq!(ledger.l2(&alice), 90 * COIN - fee);
     ledger.check("the transfer");
 
-    // Withdraw to finalisation (alice has HAT 0: the standard challenge period).
-    let w = ok_json(run("--json withdraw 20 --key alice"));
+    // A transfer and a deposit sent with --no-wait (as an interrupted run leaves them) are
+    // waited for again with --resume, and not sent twice.
+    let t = ok_json(run(&format!(
+        "--json transfer {bob} 1 --key alice --no-wait"
+    )));
+    assert_eq!(t["included"], json!(false), "{t}");
+    let t = ok_json(run(&format!(
+        "--json transfer --resume {} --key alice",
+        t["hash"].as_str().unwrap()
+    )));
+    assert_eq!(t["included"], json!(true), "{t}");
+    assert_eq!(t["amount"], json!(COIN), "{t}");
+    ledger.add_fee(t["fee"].as_i64().unwrap());
+    assert_eq!(ledger.l2(&bob), 11 * COIN);
+    let d = ok_json(run(&format!(
+        "--json deposit 1 --key dev --to {alice} --no-wait"
+    )));
+    assert_eq!(d["credited"], json!(false), "{d}");
+    let d = ok_json(run(&format!(
+        "--json deposit --resume {} --key dev",
+        d["deposit"].as_str().unwrap()
+    )));
+    assert_eq!(d["credited"], json!(true), "{d}");
+    assert_eq!(d["amount"], json!(COIN), "{d}");
+    assert_eq!(ledger.l1_balance(&dev.address()), dev_l1 - 1045 * COIN / 10);
+    ledger.check("the resumed transfer and deposit");
+    let alice_l2 = ledger.l2(&alice);
+
+    // Withdraw (alice has HAT 0: the standard challenge period), interrupted by Ctrl-C while
+    // it waits, then resumed to finalisation.
+    let state = wallet.join("withdrawals.json");
+    let child = run("--json withdraw 20 --key alice")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"stage\": \"included\"")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the withdrawal never reached L2"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("withdraw after SIGINT: {:?} {err}", out.status.code());
+    match out.status.code() {
+        // Finished before the signal came (a slow machine): nothing to check.
+        Some(0) => {}
+        // Interrupted in the wait: says so, and how to continue.
+        Some(2) => assert!(
+            err.contains("interrupted") && err.contains("--resume"),
+            "{err}"
+        ),
+        // Stopped by the signal itself before its wait began.
+        None => {}
+        Some(c) => panic!("exit {c}: {err}"),
+    }
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let id = saved["withdrawals"][0]["id"].clone();
+    let w = ok_json(run(&format!(
+        "--json withdraw --key alice --resume {}",
+        id.as_str().unwrap()
+    )));
     assert_eq!(w["stage"], json!("paid"), "{w}");
     assert_eq!(w["path"], json!("standard"), "{w}");
-    let id = w["id"].clone();
-    ledger.add_fee(ledger.fee_of(&id));
+    assert_eq!(w["id"], id);
+    let wfee = ledger.fee_of(&id);
+    assert_eq!(ledger.l2(&alice), alice_l2 - 20 * COIN - wfee);
+    ledger.add_fee(wfee);
     assert_eq!(ledger.l1_balance(&alice), 20 * COIN);
     ledger.check("the standard withdrawal");
     let paid = call(&l1, "l2_getwithdrawals", json!([1]));
@@ -514,6 +582,14 @@ fn bad_input_to_every_user_command_is_a_one_line_error() {
         "--burn credits the key itself",
     );
     fails(run(&["withdraw", "--key", raw], None), "give an amount");
+    fails(
+        run(&["deposit", "--key", raw, "--resume", "zz"], None),
+        "not a transaction id",
+    );
+    fails(
+        run(&["transfer", "--key", raw, "--resume", "0x12"], None),
+        "not a transaction id",
+    );
     fails(
         run(&["withdraw", "--key", raw, "--resume", "zz"], None),
         "not a withdrawal id",
