@@ -12,6 +12,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The file format version.
 pub const KEYSTORE_VERSION: u32 = 1;
@@ -100,7 +101,7 @@ fn hex_bytes<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
         .map_err(|v: Vec<u8>| anyhow!("{what} has {} bytes, expected {N}", v.len()))
 }
 
-fn derive(passphrase: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32]> {
+fn derive(passphrase: &str, salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>> {
     if p.memory_kib > MAX_MEMORY_KIB || p.iterations == 0 || p.iterations > 64 {
         bail!(
             "Argon2 parameters out of range (memory {} KiB, {} passes)",
@@ -110,9 +111,9 @@ fn derive(passphrase: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32]> {
     }
     let params = Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32))
         .map_err(|e| anyhow!("Argon2 parameters: {e}"))?;
-    let mut out = [0u8; 32];
+    let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, &mut out)
+        .hash_password_into(passphrase.as_bytes(), salt, &mut *out)
         .map_err(|e| anyhow!("Argon2: {e}"))?;
     Ok(out)
 }
@@ -136,13 +137,13 @@ pub fn encrypt_with(
 ) -> Result<Entry> {
     let address = key.address();
     let k = derive(passphrase, &salt, kdf)?;
-    let cipher = XChaCha20Poly1305::new((&k).into());
-    let secret = key.to_bytes();
+    let cipher = XChaCha20Poly1305::new((&*k).into());
+    let secret = Zeroizing::new(key.to_bytes());
     let ct = cipher
         .encrypt(
             &XNonce::from(nonce),
             Payload {
-                msg: &secret,
+                msg: &*secret,
                 aad: &aad(&address),
             },
         )
@@ -177,7 +178,7 @@ fn random<const N: usize>() -> Result<[u8; N]> {
 pub fn generate_key() -> Result<PrivateKey> {
     loop {
         // A 32-byte string outside 1..n−1 has probability ~2^-128; draw again if so.
-        if let Ok(k) = PrivateKey::from_bytes(&random::<32>()?) {
+        if let Ok(k) = PrivateKey::from_bytes(&Zeroizing::new(random::<32>()?)) {
             return Ok(k);
         }
     }
@@ -230,7 +231,7 @@ impl Entry {
             },
         )
         .with_context(|| who.clone())?;
-        let secret = XChaCha20Poly1305::new((&k).into())
+        let secret = XChaCha20Poly1305::new((&*k).into())
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -239,9 +240,13 @@ impl Entry {
                 },
             )
             .map_err(|_| anyhow!("wrong passphrase for {who}"))?;
-        let bytes: [u8; 32] = secret
-            .try_into()
-            .map_err(|_| anyhow!("{who}: the decrypted key is not 32 bytes"))?;
+        let secret = Zeroizing::new(secret);
+        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
+            secret
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow!("{who}: the decrypted key is not 32 bytes"))?,
+        );
         let key = PrivateKey::from_bytes(&bytes).map_err(|e| anyhow!("{who}: {e}"))?;
         if key.address() != self.address {
             bail!("{who}: the decrypted key is for {}", key.address());
@@ -379,7 +384,7 @@ mod tests {
         assert_eq!(e.decrypt("correct horse").unwrap(), key_a());
         let k = derive("correct horse", &[0x5a; 16], DEFAULT_KDF).unwrap();
         assert_eq!(
-            hex::encode(k),
+            hex::encode(*k),
             "073c47b82e76d1d29acda643d648f96634db0e2833d2fb0fac066f6b1b132190"
         );
     }

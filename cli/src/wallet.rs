@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use zeroize::Zeroizing;
 
 /// Where the wallet keeps its files, and where the passphrase comes from.
 #[derive(Debug, Clone, Args)]
@@ -46,10 +47,12 @@ impl WalletArgs {
 
     /// The passphrase: `--passphrase-file`, then `CASL2_PASSPHRASE`, then a prompt (twice when
     /// `confirm`, for a new key).
-    pub fn passphrase(&self, what: &str, confirm: bool) -> Result<String> {
+    pub fn passphrase(&self, what: &str, confirm: bool) -> Result<Zeroizing<String>> {
         if let Some(f) = &self.passphrase_file {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("reading the passphrase file {}", f.display()))?;
+            let text = Zeroizing::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the passphrase file {}", f.display()))?,
+            );
             let line = text.lines().next().unwrap_or("").to_string();
             return non_empty(line, &format!("the passphrase file {}", f.display()));
         }
@@ -63,9 +66,11 @@ impl WalletArgs {
             .context("reading the passphrase")?;
         let p = non_empty(p, "the passphrase")?;
         if confirm {
-            let again = rpassword::prompt_password("Repeat the passphrase: ")
-                .context("reading the passphrase")?;
-            if again != p {
+            let again = Zeroizing::new(
+                rpassword::prompt_password("Repeat the passphrase: ")
+                    .context("reading the passphrase")?,
+            );
+            if *again != *p {
                 bail!("the two passphrases differ; nothing was saved");
             }
         }
@@ -73,7 +78,8 @@ impl WalletArgs {
     }
 }
 
-fn non_empty(p: String, from: &str) -> Result<String> {
+fn non_empty(p: String, from: &str) -> Result<Zeroizing<String>> {
+    let p = Zeroizing::new(p);
     if p.is_empty() {
         bail!("{from} is empty: a key needs a passphrase");
     }
