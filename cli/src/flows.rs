@@ -18,6 +18,10 @@ pub const TRANSFER_GAS: u64 = 21_000;
 
 /// Flags of `casl2 deposit`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Sends Deposit (or BurnDeposit) on L1, waits until it is mined, then until a final L2 block
+applies its queue message. Once sent it goes on by itself: after an interruption,
+`casl2 deposit --resume L1TX --key ...` waits for it again (do not send it twice).")]
 pub struct DepositArgs {
     /// Amount in CAS (up to 7 decimals); not with --resume.
     #[arg(allow_hyphen_values = true, required_unless_present = "resume")]
@@ -43,6 +47,9 @@ pub struct DepositArgs {
 
 /// Flags of `casl2 transfer`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Signs a TRANSFER at the next nonce, sends it to the node and waits until it is in a final
+block. After an interruption, `casl2 transfer --resume HASH --key ...` waits for it again.")]
 pub struct TransferArgs {
     /// The L2 recipient (0x + 40 hex digits).
     #[arg(required_unless_present = "resume")]

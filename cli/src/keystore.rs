@@ -410,6 +410,33 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_additions_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ks.json");
+        // Encrypt first (slow), then add from 8 threads at once.
+        let entries: Vec<Entry> = (1..=8u8)
+            .map(|i| {
+                let k = PrivateKey::from_bytes(&[i; 32]).unwrap();
+                Entry::new(&format!("k{i}"), &k, "pw").unwrap()
+            })
+            .collect();
+        let threads: Vec<_> = entries
+            .into_iter()
+            .map(|e| {
+                let ks = Keystore::new(path.clone());
+                std::thread::spawn(move || ks.add(e).unwrap())
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let f = Keystore::new(path).load().unwrap();
+        let mut names: Vec<_> = f.keys.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        assert_eq!(names, (1..=8).map(|i| format!("k{i}")).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn add_keeps_every_key_and_refuses_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let ks = Keystore::new(dir.path().join("ks.json"));

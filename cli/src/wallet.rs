@@ -143,6 +143,11 @@ impl KeyArgs {
 
 /// `casl2 wallet …`.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "\
+Each key is encrypted on its own (Argon2id + XChaCha20-Poly1305, docs/protocol.md \"Keystore\").
+The keystore file has mode 0600 and is replaced atomically under a lock: adding a key never
+loses another. Passphrase: --passphrase-file FILE, else $CASL2_PASSPHRASE, else a prompt.
+Other commands use a key with --key NAME|ADDRESS (or a raw 64-hex key).")]
 pub enum WalletCommand {
     /// Create a new random key and keep it, encrypted, in the keystore.
     New {

@@ -152,6 +152,15 @@ impl Store {
 
 /// Flags of `casl2 withdraw`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Stages (saved in <wallet dir>/withdrawals.json before each next step):
+  signed      the WITHDRAWAL transaction is signed (its hash is the withdrawal id) and sent
+  included    it is in a final L2 block
+              ... a batch with that block is anchored on L1; its challenge period runs
+              (the fast one when the sender's L1 HAT score is at least fastWithdrawalHat)
+  finalizing  FinalizeWithdrawal with the record's proof (checked here first) is sent to L1
+  paid        the L1 paid it (once per id: BRIDGE_ALREADY_PAID refuses a second payment)
+Ctrl-C, --timeout or --no-wait stop it; `casl2 withdraw --resume ID --key ...` continues.")]
 pub struct WithdrawArgs {
     /// Amount in CAS (up to 7 decimals); not with --resume.
     #[arg(allow_hyphen_values = true)]
