@@ -3,7 +3,7 @@
 //! sending an L1 transaction and waiting until it is mined; bounded, interruptible waits; and
 //! the progress bar (stderr, only on a terminal and without `--json`).
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use casl2_lightclient::l1::{DevnetClient, L1Client, L1ClientError};
 use casl2_lightclient::l2::{NodeClient, NodeError};
 use casl2_verifier::l1::{L1Op, L1Receipt, L1Tx, L2ChainInfo, SequencerStatus};
@@ -97,6 +97,8 @@ pub struct Conn {
     pub params: ChainParams,
     deadline: Option<Instant>,
     timeout: u64,
+    /// Turns true on Ctrl-C (listened to from [`Conn::open`] on, so none is missed).
+    interrupted: tokio::sync::watch::Receiver<bool>,
     /// Whether the output is JSON (no bars, no notes).
     pub json: bool,
 }
@@ -174,6 +176,7 @@ impl Conn {
             params: info.params.clone(),
             deadline: (net.timeout > 0).then(|| Instant::now() + Duration::from_secs(net.timeout)),
             timeout: net.timeout,
+            interrupted: listen_for_ctrl_c(),
             json: json_out,
         })
     }
@@ -287,8 +290,17 @@ impl Conn {
         Fut: Future<Output = Result<Option<T>>>,
     {
         let mut errors = 0;
+        let mut stop = self.interrupted.clone();
+        let interrupted = || anyhow!("interrupted while waiting for {what}{hint}");
         loop {
-            match poll().await {
+            if *stop.borrow() {
+                return Err(interrupted());
+            }
+            let r = tokio::select! {
+                Ok(_) = stop.wait_for(|v| *v) => return Err(interrupted()),
+                r = poll() => r,
+            };
+            match r {
                 Ok(Some(v)) => return Ok(v),
                 Ok(None) => errors = 0,
                 Err(e) if e.downcast_ref::<Fatal>().is_some() => return Err(e),
@@ -306,14 +318,25 @@ impl Conn {
                 );
             }
             tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    r.context("waiting for Ctrl-C")?;
-                    bail!("interrupted while waiting for {what}{hint}");
-                }
+                Ok(_) = stop.wait_for(|v| *v) => return Err(interrupted()),
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
     }
+}
+
+/// A flag set by Ctrl-C from now on (the handler stays installed, so a Ctrl-C between two waits
+/// stops the next one instead of killing the process halfway through writing its state).
+fn listen_for_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+            // Keep the sender (and the handler) alive until the process ends.
+            std::future::pending::<()>().await;
+        }
+    });
+    rx
 }
 
 /// An error a wait does not retry: the thing waited for can no longer happen.
