@@ -1,6 +1,7 @@
 //! The user's flows through the `casl2` binary against a `casl2 devnet` child process: wallet
 //! new/import, deposit (escrow and burn), transfer, withdraw to finalisation (standard and fast
-//! path, interrupted and resumed), withdrawals — with value conserved on L1 and L2 at every
+//! path, interrupted, lost and forgotten, then resumed), withdrawals — with value conserved on
+//! L1 and L2 at every
 //! step (Property 4). Bad input to every command is a one-line error and exit 2.
 
 use casl2_verifier::l1::{L1Op, L1Tx};
@@ -413,6 +414,57 @@ fn property_04_value_conserved_through_deposit_transfer_withdraw() {
     for w in list["withdrawals"].as_array().unwrap() {
         assert_eq!(w["status"], json!("paid"), "{list}");
     }
+
+    // A finalisation the L1 lost (its mempool is memory only): the saved stage says
+    // "finalizing" with a transaction the L1 never saw; --resume signs a new one and is paid.
+    let w3 = ok_json(run("--json withdraw 2 --key alice --no-wait"));
+    let id3 = w3["id"].as_str().unwrap().to_string();
+    ledger.add_fee(ledger.fee_of(&w3["id"]));
+    ledger.in_flight = 2 * COIN;
+    ledger.check("a third withdrawal in flight");
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        for w in v["withdrawals"].as_array_mut().unwrap() {
+            if w["id"] == json!(id3) {
+                f(w);
+            }
+        }
+        std::fs::write(&state, v.to_string()).unwrap();
+    };
+    let next = call(&l1, "getaccount", json!([alice]))["nextNonce"].clone();
+    let height = call(&l1, "getblockcount", json!([]));
+    edit(&|w| {
+        w["stage"] = json!("finalizing");
+        w["l1Tx"] = json!(format!("0x{}", "ab".repeat(32)));
+        w["l1From"] = json!(alice);
+        w["l1Nonce"] = next.clone();
+        w["l1Since"] = height.clone();
+    });
+    let w3 = ok_json(run(&format!("--json withdraw --key alice --resume {id3}")));
+    assert_eq!(w3["stage"], json!("paid"), "{w3}");
+    assert_ne!(w3["l1Tx"], json!(format!("0x{}", "ab".repeat(32))));
+    ledger.in_flight = 0;
+    assert_eq!(ledger.l1_balance(&alice), 27 * COIN);
+    ledger.check("the re-sent finalisation");
+    // A paid withdrawal the wallet believes unpaid: --resume asks the L1 first and sends
+    // nothing (no L1 transaction from alice, no second payment).
+    let nonce_before = call(&l1, "getaccount", json!([alice]))["nextNonce"].clone();
+    edit(&|w| w["stage"] = json!("included"));
+    let w3 = ok_json(run(&format!("--json withdraw --key alice --resume {id3}")));
+    assert_eq!(w3["stage"], json!("paid"), "{w3}");
+    assert_eq!(
+        call(&l1, "getaccount", json!([alice]))["nextNonce"],
+        nonce_before
+    );
+    assert_eq!(ledger.l1_balance(&alice), 27 * COIN);
+    assert_eq!(
+        call(&l1, "l2_getwithdrawals", json!([1]))
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    ledger.check("a paid withdrawal the wallet forgot");
 
     // Errors that need the network: an unreachable node, an unknown chain, too little money.
     let mut c = run(&format!("transfer {bob} 1 --key alice"));
