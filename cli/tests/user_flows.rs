@@ -1,8 +1,8 @@
 //! The user's flows through the `casl2` binary against a `casl2 devnet` child process: wallet
 //! new/import, deposit (escrow and burn), transfer, withdraw to finalisation (standard and fast
 //! path, interrupted, lost and forgotten, then resumed), withdrawals — with value conserved on
-//! L1 and L2 at every
-//! step (Property 4). Bad input to every command is a one-line error and exit 2.
+//! L1 and L2 at every step (Property 4). Bad input to every command is a one-line error and
+//! exit 2.
 
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
