@@ -36,6 +36,20 @@ pub fn parse_cas(s: &str) -> Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("{s:?} is too large"))
 }
 
+/// Units as CAS for people: `125_000_000` → `"12.5"` (no trailing zeros, sign kept).
+pub fn format_cas(units: i64) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    let u = units.unsigned_abs();
+    let c = COIN.unsigned_abs();
+    let frac = format!("{:07}", u % c);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{}", u / c)
+    } else {
+        format!("{sign}{}.{frac}", u / c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +72,15 @@ mod tests {
         ] {
             assert!(parse_cas(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn formats_back() {
+        assert_eq!(format_cas(125_000_000), "12.5");
+        assert_eq!(format_cas(COIN), "1");
+        assert_eq!(format_cas(1), "0.0000001");
+        assert_eq!(format_cas(-COIN / 2), "-0.5");
+        assert_eq!(format_cas(i64::MIN), "-922337203685.4775808");
+        assert_eq!(parse_cas(&format_cas(987_654_321)).unwrap(), 987_654_321);
     }
 }

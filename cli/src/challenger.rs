@@ -78,9 +78,13 @@ pub struct RunArgs {
         default_value = "http://127.0.0.1:18545/"
     )]
     l1: String,
-    /// The challenger's private key (64 hex digits): it pays fees and locks bonds on L1.
-    #[arg(long, value_name = "HEX", env = "CASL2_KEY", hide_env_values = true)]
+    /// The challenger's key (a keystore name or address, or 64 hex digits): it pays fees and
+    /// locks bonds on L1.
+    #[arg(long, value_name = "KEY", env = "CASL2_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// The keystore a named --key is read from.
+    #[command(flatten)]
+    wallet: crate::wallet::WalletArgs,
     /// File holding the private key in hex.
     #[arg(long, value_name = "FILE", env = "CASL2_KEY_FILE")]
     key_file: Option<PathBuf>,
@@ -321,7 +325,7 @@ fn run_challenger(a: RunArgs, json_out: bool) -> Result<()> {
     if !(a.l1.starts_with("http://") || a.l1.starts_with("https://")) {
         bail!("--l1: {:?} is not an http:// URL", a.l1);
     }
-    let key = crate::node::read_key(a.key, a.key_file)?
+    let key = crate::node::read_key(a.key, a.key_file, &a.wallet)?
         .ok_or_else(|| anyhow!("--key or --key-file is required: the challenger signs its proofs and locks bonds on L1"))?;
     let cfg = ChallengerConfig {
         data_dir: a.dir.data_dir.clone(),

@@ -12,6 +12,13 @@ mod l1;
 mod node;
 mod run;
 mod tree;
+// The user's flows: wallet, deposit, transfer, withdraw (docs/user.md).
+mod files;
+mod flows;
+mod keystore;
+mod net;
+mod wallet;
+mod withdraw;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +49,17 @@ enum Command {
     Challenger(challenger::ChallengerCommand),
     /// Run a whole network on 127.0.0.1: the devnet L1, a chain and its sequencers, until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// Keys in an encrypted keystore: new, import, list, address.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+    /// Deposit CAS from L1 to L2 and wait until the L2 credits it.
+    Deposit(Box<flows::DepositArgs>),
+    /// Send CAS to another L2 account and wait until it is in a final block.
+    Transfer(Box<flows::TransferArgs>),
+    /// Withdraw CAS from L2 to L1: initiate, wait out the challenge period, finalise on L1.
+    Withdraw(Box<withdraw::WithdrawArgs>),
+    /// The status of this key's withdrawals (kept in the wallet), with proofs.
+    Withdrawals(Box<withdraw::WithdrawalsArgs>),
 }
 
 /// How a command ended when it did not succeed.
@@ -67,6 +85,11 @@ fn main() -> ExitCode {
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
         Command::Challenger(cmd) => challenger::run(cmd, cli.json).map_err(Failure::Error),
         Command::Devnet(args) => devnet::run(args, cli.json).map_err(Failure::Error),
+        Command::Wallet(cmd) => wallet::run(cmd, cli.json).map_err(Failure::Error),
+        Command::Deposit(a) => flows::deposit(*a, cli.json).map_err(Failure::Error),
+        Command::Transfer(a) => flows::transfer(*a, cli.json).map_err(Failure::Error),
+        Command::Withdraw(a) => withdraw::withdraw(*a, cli.json).map_err(Failure::Error),
+        Command::Withdrawals(a) => withdraw::withdrawals(*a, cli.json).map_err(Failure::Error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,8 +40,14 @@ pub struct NodeArgs {
     /// URL peers reach this node at, announced on L1 [default: http://<listen>/].
     #[arg(long, value_name = "URL", env = "CASL2_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Sequencer private key (64 hex digits); without a key the node is a follower.
-    #[arg(long, value_name = "HEX", env = "CASL2_KEY", hide_env_values = true)]
+    /// Sequencer key: 64 hex digits, or a keystore name or address (`casl2 wallet`); without
+    /// a key the node is a follower.
+    #[arg(
+        long,
+        value_name = "HEX|NAME|ADDRESS",
+        env = "CASL2_KEY",
+        hide_env_values = true
+    )]
     key: Option<String>,
     /// File holding the sequencer private key in hex.
     #[arg(long, value_name = "FILE", env = "CASL2_KEY_FILE")]
@@ -75,6 +81,9 @@ pub struct NodeArgs {
     /// With --dishonest: stop lying once this many frauds were proven against the chain.
     #[arg(long, value_name = "N", default_value_t = 1)]
     dishonest_batches: u64,
+    /// The keystore a named --key is read from.
+    #[command(flatten)]
+    wallet: crate::wallet::WalletArgs,
 }
 
 /// The TOML file: every setting optional.
@@ -102,8 +111,15 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
         .with_context(|| format!("{}: not a valid casl2 node config", path.display()))
 }
 
-pub(crate) fn read_key(hex: Option<String>, file: Option<PathBuf>) -> Result<Option<PrivateKey>> {
+pub(crate) fn read_key(
+    hex: Option<String>,
+    file: Option<PathBuf>,
+    wallet: &crate::wallet::WalletArgs,
+) -> Result<Option<PrivateKey>> {
     let text = match (hex, file) {
+        (Some(h), _) if !crate::wallet::is_raw_key(&h) => {
+            return crate::wallet::resolve_key(&h, wallet).map(Some);
+        }
         (Some(h), _) => h,
         (None, Some(f)) => std::fs::read_to_string(&f)
             .with_context(|| format!("reading the key file {}", f.display()))?,
@@ -140,7 +156,7 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
         .listen
         .or(f.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 18645)));
-    let key = read_key(a.key.or(f.key), a.key_file.or(f.key_file))?;
+    let key = read_key(a.key.or(f.key), a.key_file.or(f.key_file), &a.wallet)?;
     let stake = match a.announce_stake.or(f.announce_stake) {
         Some(s) => Some(parse_cas(&s).context("--announce-stake")?),
         None => None,

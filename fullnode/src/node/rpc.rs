@@ -133,7 +133,9 @@ fn p_h256(p: &[Value], i: usize, what: &str) -> Result<H256, RpcError> {
 }
 
 /// A compact proof of `key` at the head (`"latest"`, the default: soft finality, the head's
-/// quorum signatures) or at L1's finalised root (`"finalized"`: hard finality).
+/// quorum signatures), at L1's latest anchored root (`"anchored"`: what a fast withdrawal is
+/// paid against before the anchor is final) or at L1's finalised root (`"finalized"`: hard
+/// finality).
 fn proof_at(
     shared: &Arc<Shared>,
     key: &H256,
@@ -142,7 +144,7 @@ fn proof_at(
     let which = match at {
         None | Some(Value::Null) => "latest",
         Some(v) => v.as_str().ok_or_else(|| {
-            RpcError::params("parameter 1 (at) must be \"latest\" or \"finalized\"")
+            RpcError::params("parameter 1 (at) must be \"latest\", \"anchored\" or \"finalized\"")
         })?,
     };
     let view = shared.view();
@@ -176,9 +178,20 @@ fn proof_at(
                 json!({ "kind": "hard", "l1Tip": view.tip, "finalizedAnchors": view.finalized_anchors }),
             )
         }
+        "anchored" => {
+            let c = view
+                .chain
+                .as_ref()
+                .ok_or_else(|| RpcError::new(-32011, "the chain is not registered on L1"))?;
+            (
+                c.latest_state_root,
+                c.latest_l2_block,
+                json!({ "kind": "anchored", "l1Tip": view.tip, "anchors": view.anchors, "finalizedAnchors": view.finalized_anchors }),
+            )
+        }
         o => {
             return Err(RpcError::params(format!(
-                "parameter 1 (at) must be \"latest\" or \"finalized\", got {o:?}"
+                "parameter 1 (at) must be \"latest\", \"anchored\" or \"finalized\", got {o:?}"
             )))
         }
     };

@@ -1,0 +1,711 @@
+//! The user's flows through the `casl2` binary against a `casl2 devnet` child process: wallet
+//! new/import, deposit (escrow and burn), transfer, withdraw to finalisation (standard and fast
+//! path, interrupted, lost and forgotten, then resumed), withdrawals — with value conserved on
+//! L1 and L2 at every step (Property 4). Bad input to every command is a one-line error and
+//! exit 2.
+
+use casl2_verifier::l1::{L1Op, L1Tx};
+use casl2_verifier::params::COIN;
+use casl2_verifier::stf::rules::sequencer_pool_address;
+use casl2_verifier::{Address, Encode, PrivateKey};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn call(url: &str, method: &str, params: Value) -> Value {
+    let host = host_of(url);
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let mut s = TcpStream::connect(&host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (_, b) = out.split_once("\r\n\r\n").unwrap();
+    let v: Value = serde_json::from_str(b).unwrap();
+    assert!(v.get("error").is_none(), "{method}: {v}");
+    v["result"].clone()
+}
+
+/// A `casl2` command with the wallet in `wallet` and nothing from the caller's environment.
+fn casl2(wallet: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_casl2"));
+    for k in [
+        "CASL2_PASSPHRASE",
+        "CASL2_PASSPHRASE_FILE",
+        "CASL2_KEY",
+        "CASL2_KEYSTORE",
+        "CASL2_NODE",
+        "CASL2_L1",
+        "CASL2_CHAIN_ID",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("CASL2_WALLET_DIR", wallet).stdin(Stdio::null());
+    c
+}
+
+fn ok_json(mut cmd: Command) -> Value {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Exit 2, one line on stderr that contains `needle`, no panic.
+fn fails(out: Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "want {needle:?} in: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn sh(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+/// The ledger the test checks: the chain's escrow on L1 against what the L2 holds.
+struct Ledger {
+    l1: String,
+    node: String,
+    accounts: Vec<Address>,
+    /// Fees burned (10 % and the roundings) by the transactions the test made.
+    burned: i64,
+    /// Withdrawn on L2 and not yet paid on L1.
+    in_flight: i64,
+}
+
+impl Ledger {
+    fn l2(&self, a: &Address) -> i64 {
+        call(&self.node, "l2_getbalance", json!([a]))
+            .as_i64()
+            .unwrap()
+    }
+    fn l1_balance(&self, a: &Address) -> i64 {
+        call(&self.l1, "getbalance", json!([a])).as_i64().unwrap()
+    }
+    fn escrow(&self) -> i64 {
+        call(&self.l1, "l2_getchain", json!([1]))["escrow"]
+            .as_i64()
+            .unwrap()
+    }
+    fn add_fee(&mut self, fee: i64) {
+        self.burned += fee - fee * 70 / 100 - fee * 20 / 100;
+    }
+    /// Property 4: escrow = L2 balances + burned fees + withdrawals not yet paid.
+    fn check(&self, step: &str) {
+        let held: i64 = self.accounts.iter().map(|a| self.l2(a)).sum();
+        assert_eq!(
+            self.escrow(),
+            held + self.burned + self.in_flight,
+            "value not conserved after {step}: L2 holds {held}, burned {}, in flight {}",
+            self.burned,
+            self.in_flight
+        );
+    }
+    fn fee_of(&self, hash: &Value) -> i64 {
+        call(&self.node, "l2_gettransactionreceipt", json!([hash]))["receipt"]["fee"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+#[test]
+fn property_04_value_conserved_through_deposit_transfer_withdraw() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(sh(
+            "--json devnet --port 0 --sequencers 1 --l1-block-ms 300 --run-for 400",
+        ))
+        .arg("--data-dir")
+        .arg(dir.path().join("net"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(net.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _net = Killed(net);
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
+    let node = info["nodes"][0]["rpcUrl"].as_str().unwrap().to_string();
+    let sequencer: Address = serde_json::from_value(info["nodes"][0]["sequencer"].clone()).unwrap();
+    let dev_hex = info["accounts"][0]["privateKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dev = PrivateKey::from_hex(&dev_hex).unwrap();
+    let authority =
+        PrivateKey::from_hex(info["authority"]["privateKey"].as_str().unwrap()).unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery\n").unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "incorrect horse\n").unwrap();
+    let keyfile = dir.path().join("dev.key");
+    std::fs::write(&keyfile, format!("{dev_hex}\n")).unwrap();
+
+    // Wait until the chain produces blocks (the flows need a live sequencer).
+    let t0 = Instant::now();
+    while call(&node, "l2_blocknumber", json!([]))
+        .as_u64()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no L2 blocks");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Wallet: a new key and an imported one.
+    let run = |args: &str| {
+        let mut c = casl2(&wallet);
+        c.args(sh(args)).arg("--passphrase-file").arg(&pass).args([
+            "--l1",
+            &l1,
+            "--timeout",
+            "120",
+        ]);
+        c
+    };
+    let mut c = casl2(&wallet);
+    c.args(sh("--json wallet new alice --passphrase-file"))
+        .arg(&pass);
+    let alice: Address = serde_json::from_value(ok_json(c)["address"].clone()).unwrap();
+    let mut c = casl2(&wallet);
+    c.args(sh("--json wallet import dev --private-key-file"))
+        .arg(&keyfile)
+        .arg("--passphrase-file")
+        .arg(&pass);
+    assert_eq!(ok_json(c)["address"], json!(dev.address()));
+    let mut c = casl2(&wallet);
+    c.args(sh("--json wallet list"));
+    let list = ok_json(c);
+    assert_eq!(list["keys"].as_array().unwrap().len(), 2, "{list}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(wallet.join("keystore.json")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    }
+    let mut c = casl2(&wallet);
+    c.args(sh("wallet address alice"));
+    let out = c.output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), alice.to_hex());
+    // A second key of the same name is refused; the first is kept.
+    let mut c = casl2(&wallet);
+    c.args(sh("wallet new alice --passphrase-file")).arg(&pass);
+    fails(c.output().unwrap(), "already has a key named");
+    // Wrong passphrase.
+    let mut c = casl2(&wallet);
+    c.args(sh("deposit 1 --key dev --passphrase-file"))
+        .arg(&wrong)
+        .args(["--l1", &l1]);
+    fails(c.output().unwrap(), "wrong passphrase");
+
+    let bob = Address([0xb0; 20]);
+    let mut ledger = Ledger {
+        l1: l1.clone(),
+        node: node.clone(),
+        accounts: vec![
+            alice,
+            dev.address(),
+            bob,
+            sequencer,
+            sequencer_pool_address(),
+        ],
+        burned: 0,
+        in_flight: 0,
+    };
+    let escrow0 = ledger.escrow();
+    let dev_l1 = ledger.l1_balance(&dev.address());
+    ledger.check("the start");
+
+    // Deposit from the dev key to alice (escrow), then a burn deposit to the dev key itself.
+    let d = ok_json(run(&format!("--json deposit 100 --key dev --to {alice}")));
+    assert_eq!(d["credited"], json!(true), "{d}");
+    assert_eq!(ledger.l2(&alice), 100 * COIN);
+    assert_eq!(ledger.l1_balance(&dev.address()), dev_l1 - 100 * COIN);
+    assert_eq!(ledger.escrow(), escrow0 + 100 * COIN);
+    ledger.check("the deposit");
+    let d = ok_json(run("--json deposit 3.5 --key dev --burn"));
+    assert_eq!(d["kind"], json!("burn"));
+    assert_eq!(ledger.l2(&dev.address()), 35 * COIN / 10);
+    assert_eq!(ledger.l1_balance(&dev.address()), dev_l1 - 1035 * COIN / 10);
+    ledger.check("the burn deposit");
+
+    // Transfer on L2.
+    let t = ok_json(run(&format!("--json transfer {bob} 10 --key alice")));
+    assert_eq!(t["included"], json!(true), "{t}");
+    let fee = t["fee"].as_i64().unwrap();
+    assert_eq!(fee, 21_000, "21 000 gas at price 1, no discount at HAT 0");
+    ledger.add_fee(fee);
+    assert_eq!(ledger.l2(&bob), 10 * COIN);
+    assert_eq!(ledger.l2(&alice), 90 * COIN - fee);
+    ledger.check("the transfer");
+
+    // A transfer and a deposit sent with --no-wait (as an interrupted run leaves them) are
+    // waited for again with --resume, and not sent twice.
+    let t = ok_json(run(&format!(
+        "--json transfer {bob} 1 --key alice --no-wait"
+    )));
+    assert_eq!(t["included"], json!(false), "{t}");
+    let t = ok_json(run(&format!(
+        "--json transfer --resume {} --key alice",
+        t["hash"].as_str().unwrap()
+    )));
+    assert_eq!(t["included"], json!(true), "{t}");
+    assert_eq!(t["amount"], json!(COIN), "{t}");
+    ledger.add_fee(t["fee"].as_i64().unwrap());
+    assert_eq!(ledger.l2(&bob), 11 * COIN);
+    let d = ok_json(run(&format!(
+        "--json deposit 1 --key dev --to {alice} --no-wait"
+    )));
+    assert_eq!(d["credited"], json!(false), "{d}");
+    let d = ok_json(run(&format!(
+        "--json deposit --resume {} --key dev",
+        d["deposit"].as_str().unwrap()
+    )));
+    assert_eq!(d["credited"], json!(true), "{d}");
+    assert_eq!(d["amount"], json!(COIN), "{d}");
+    assert_eq!(ledger.l1_balance(&dev.address()), dev_l1 - 1045 * COIN / 10);
+    ledger.check("the resumed transfer and deposit");
+    let alice_l2 = ledger.l2(&alice);
+
+    // Withdraw (alice has HAT 0: the standard challenge period), interrupted by Ctrl-C while
+    // it waits, then resumed to finalisation.
+    let state = wallet.join("withdrawals.json");
+    let child = run("--json withdraw 20 --key alice")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"stage\": \"included\"")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the withdrawal never reached L2"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        // Finished before the signal came (a slow machine): nothing to check.
+        Some(0) => {}
+        // Interrupted in the wait: says so, and how to continue.
+        Some(2) => assert!(
+            err.contains("interrupted") && err.contains("--resume"),
+            "{err}"
+        ),
+        c => panic!("exit {c:?}: {err}"),
+    }
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let id = saved["withdrawals"][0]["id"].clone();
+    let w = ok_json(run(&format!(
+        "--json withdraw --key alice --resume {}",
+        id.as_str().unwrap()
+    )));
+    assert_eq!(w["stage"], json!("paid"), "{w}");
+    assert_eq!(w["path"], json!("standard"), "{w}");
+    assert_eq!(w["id"], id);
+    let wfee = ledger.fee_of(&id);
+    assert_eq!(ledger.l2(&alice), alice_l2 - 20 * COIN - wfee);
+    ledger.add_fee(wfee);
+    assert_eq!(ledger.l1_balance(&alice), 20 * COIN);
+    ledger.check("the standard withdrawal");
+    let paid = call(&l1, "l2_getwithdrawals", json!([1]));
+    assert_eq!(paid.as_array().unwrap().len(), 1);
+    // Resuming a paid withdrawal pays nothing more.
+    let again = ok_json(run(&format!(
+        "--json withdraw --key alice --resume {}",
+        id.as_str().unwrap()
+    )));
+    assert_eq!(again["stage"], json!("paid"));
+    assert_eq!(ledger.l1_balance(&alice), 20 * COIN);
+    ledger.check("a resumed paid withdrawal");
+
+    // The fast path: the authority gives alice HAT 90 (≥ fastWithdrawalHat 80). Start with
+    // --no-wait (an interruption), check the ledger mid-flight, then resume to payment.
+    let nonce = call(&l1, "getaccount", json!([authority.address()]))["nextNonce"]
+        .as_u64()
+        .unwrap();
+    let tx = L1Tx::signed(
+        &authority,
+        nonce,
+        L1Op::SetHatScore {
+            address: alice,
+            score: 90,
+        },
+    )
+    .unwrap();
+    call(&l1, "sendrawtransaction", json!([hex::encode(tx.encode())]));
+    let t0 = Instant::now();
+    while call(&l1, "getaccount", json!([alice]))["hatScore"] != json!(90) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "HAT score not set");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let w2 = ok_json(run("--json withdraw 5 --key alice --no-wait"));
+    assert_eq!(w2["stage"], json!("included"), "{w2}");
+    let id2 = w2["id"].as_str().unwrap().to_string();
+    let fee2 = ledger.fee_of(&w2["id"]);
+    ledger.add_fee(fee2);
+    ledger.in_flight = 5 * COIN;
+    ledger.check("a withdrawal in flight");
+    let mut c = casl2(&wallet);
+    c.args(sh("--json withdrawals --proofs --key alice"))
+        .args(["--l1", &l1]);
+    let list = ok_json(c);
+    let ws = list["withdrawals"].as_array().unwrap();
+    assert_eq!(ws.len(), 2, "{list}");
+    assert_eq!(ws[0]["status"], json!("paid"));
+    assert!(
+        ws[0]["proof"]["record"]["amount"] == json!(20 * COIN),
+        "{list}"
+    );
+    assert_ne!(ws[1]["status"], json!("paid"));
+    assert_eq!(
+        ws[1]["proof"]["record"]["amount"],
+        json!(5 * COIN),
+        "{list}"
+    );
+    let w2 = ok_json(run(&format!("--json withdraw --key alice --resume {id2}")));
+    assert_eq!(w2["stage"], json!("paid"), "{w2}");
+    assert_eq!(w2["path"], json!("fast"), "{w2}");
+    ledger.in_flight = 0;
+    assert_eq!(ledger.l1_balance(&alice), 25 * COIN);
+    ledger.check("the fast withdrawal");
+    let mut c = casl2(&wallet);
+    c.args(sh("--json withdrawals --key alice"))
+        .args(["--l1", &l1]);
+    let list = ok_json(c);
+    for w in list["withdrawals"].as_array().unwrap() {
+        assert_eq!(w["status"], json!("paid"), "{list}");
+    }
+
+    // A finalisation the L1 lost (its mempool is memory only): the saved stage says
+    // "finalizing" with a transaction the L1 never saw; --resume signs a new one and is paid.
+    let w3 = ok_json(run("--json withdraw 2 --key alice --no-wait"));
+    let id3 = w3["id"].as_str().unwrap().to_string();
+    ledger.add_fee(ledger.fee_of(&w3["id"]));
+    ledger.in_flight = 2 * COIN;
+    ledger.check("a third withdrawal in flight");
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        for w in v["withdrawals"].as_array_mut().unwrap() {
+            if w["id"] == json!(id3) {
+                f(w);
+            }
+        }
+        std::fs::write(&state, v.to_string()).unwrap();
+    };
+    let next = call(&l1, "getaccount", json!([alice]))["nextNonce"].clone();
+    let height = call(&l1, "getblockcount", json!([]));
+    edit(&|w| {
+        w["stage"] = json!("finalizing");
+        w["l1Tx"] = json!(format!("0x{}", "ab".repeat(32)));
+        w["l1From"] = json!(alice);
+        w["l1Nonce"] = next.clone();
+        w["l1Since"] = height.clone();
+    });
+    let w3 = ok_json(run(&format!("--json withdraw --key alice --resume {id3}")));
+    assert_eq!(w3["stage"], json!("paid"), "{w3}");
+    assert_ne!(w3["l1Tx"], json!(format!("0x{}", "ab".repeat(32))));
+    ledger.in_flight = 0;
+    assert_eq!(ledger.l1_balance(&alice), 27 * COIN);
+    ledger.check("the re-sent finalisation");
+    // A paid withdrawal the wallet believes unpaid: --resume asks the L1 first and sends
+    // nothing (no L1 transaction from alice, no second payment).
+    let nonce_before = call(&l1, "getaccount", json!([alice]))["nextNonce"].clone();
+    edit(&|w| w["stage"] = json!("included"));
+    let w3 = ok_json(run(&format!("--json withdraw --key alice --resume {id3}")));
+    assert_eq!(w3["stage"], json!("paid"), "{w3}");
+    assert_eq!(
+        call(&l1, "getaccount", json!([alice]))["nextNonce"],
+        nonce_before
+    );
+    assert_eq!(ledger.l1_balance(&alice), 27 * COIN);
+    assert_eq!(
+        call(&l1, "l2_getwithdrawals", json!([1]))
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    ledger.check("a paid withdrawal the wallet forgot");
+
+    // Errors that need the network: an unreachable node, an unknown chain, too little money.
+    let mut c = run(&format!("transfer {bob} 1 --key alice"));
+    c.args(["--node", "http://127.0.0.1:1/"]);
+    fails(c.output().unwrap(), "cannot reach the L2 node");
+    fails(
+        run(&format!("transfer {bob} 1 --key alice --chain 77"))
+            .output()
+            .unwrap(),
+        "no L2 chain 77",
+    );
+    fails(
+        run(&format!("transfer {alice} 1000 --key alice"))
+            .output()
+            .unwrap(),
+        "the transfer needs",
+    );
+    fails(
+        run("withdraw 1000 --key alice").output().unwrap(),
+        "the withdrawal needs",
+    );
+    ledger.check("the refused commands");
+}
+
+#[test]
+fn bad_input_to_every_user_command_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("w");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "pw one\n").unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "pw two\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let raw = "0000000000000000000000000000000000000000000000000000000000000001";
+    let to = "0x0102030405060708090a0b0c0d0e0f1011121314";
+    let down = "http://127.0.0.1:1/";
+    let run = |args: &[&str], file: Option<&PathBuf>| {
+        let mut c = casl2(&wallet);
+        c.args(args);
+        if let Some(f) = file {
+            c.arg("--passphrase-file").arg(f);
+        }
+        c.output().unwrap()
+    };
+    // A keystore key to be wrong about.
+    let out = run(&["wallet", "new", "k"], Some(&pass));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Wallet.
+    fails(
+        run(&["wallet", "new", "bad name"], Some(&pass)),
+        "may hold only",
+    );
+    fails(
+        run(&["wallet", "new", "0xabc"], Some(&pass)),
+        "may not start with 0x",
+    );
+    fails(run(&["wallet", "new", "k2"], Some(&empty)), "is empty");
+    fails(run(&["wallet", "new", "k3"], None), "no passphrase");
+    fails(
+        run(
+            &[
+                "wallet",
+                "import",
+                "x",
+                "--private-key-file",
+                "/nonexistent/key",
+            ],
+            Some(&pass),
+        ),
+        "/nonexistent/key",
+    );
+    let badkey = dir.path().join("badkey");
+    std::fs::write(&badkey, "zz\n").unwrap();
+    fails(
+        run(
+            &[
+                "wallet",
+                "import",
+                "x",
+                "--private-key-file",
+                badkey.to_str().unwrap(),
+            ],
+            Some(&pass),
+        ),
+        "the private key",
+    );
+    fails(
+        run(&["wallet", "import", "x"], Some(&pass)),
+        "no private key given",
+    );
+    fails(
+        run(&["wallet", "address", "nobody"], None),
+        "no key \"nobody\"",
+    );
+    let ks = dir.path().join("broken.json");
+    std::fs::write(&ks, "{\"version\": 1, \"keys\": [").unwrap();
+    fails(
+        run(
+            &["wallet", "list", "--keystore", ks.to_str().unwrap()],
+            None,
+        ),
+        "not a casl2 keystore",
+    );
+
+    // Keys and passphrases (checked before any network).
+    fails(
+        run(
+            &["transfer", to, "1", "--key", "k", "--l1", down],
+            Some(&wrong),
+        ),
+        "wrong passphrase",
+    );
+    fails(
+        run(&["transfer", to, "1", "--key", "k", "--l1", down], None),
+        "no passphrase",
+    );
+    fails(
+        run(
+            &["transfer", to, "1", "--key", "nosuch", "--l1", down],
+            Some(&pass),
+        ),
+        "no key \"nosuch\"",
+    );
+    fails(run(&["transfer", to, "1", "--key", "0x12"], None), "no key");
+
+    // Addresses and amounts.
+    for bad_to in [
+        "0x1234",
+        "0102030405060708090a0b0c0d0e0f1011121314",
+        "0xzz02030405060708090a0b0c0d0e0f1011121314",
+    ] {
+        fails(
+            run(&["transfer", bad_to, "1", "--key", raw], None),
+            "is not an address",
+        );
+    }
+    fails(
+        run(&["deposit", "1", "--key", raw, "--to", "0x12"], None),
+        "is not an address",
+    );
+    fails(
+        run(&["withdraw", "1", "--key", raw, "--to", "bob"], None),
+        "is not an address",
+    );
+    for cmd in [
+        vec!["deposit", "1.00000001"],
+        vec!["transfer", to, "1.00000001"],
+        vec!["withdraw", "1.00000001"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--key", raw]);
+        fails(run(&args, None), "decimals");
+    }
+    fails(run(&["deposit", "-1", "--key", raw], None), "not an amount");
+    fails(run(&["deposit", "0", "--key", raw], None), "more than 0");
+    fails(
+        run(&["deposit", "1", "--key", raw, "--burn", "--to", to], None),
+        "--burn credits the key itself",
+    );
+    fails(run(&["withdraw", "--key", raw], None), "give an amount");
+    fails(
+        run(&["deposit", "--key", raw, "--resume", "zz"], None),
+        "not a transaction id",
+    );
+    fails(
+        run(&["transfer", "--key", raw, "--resume", "0x12"], None),
+        "not a transaction id",
+    );
+    fails(
+        run(&["withdraw", "--key", raw, "--resume", "zz"], None),
+        "not a withdrawal id",
+    );
+    fails(
+        run(
+            &[
+                "withdraw",
+                "--key",
+                raw,
+                "--resume",
+                &format!("0x{}", "ab".repeat(32)),
+            ],
+            None,
+        ),
+        "no withdrawal",
+    );
+    fails(
+        run(
+            &[
+                "transfer",
+                to,
+                "1",
+                "--key",
+                raw,
+                "--gas-price",
+                "9223372036854775807",
+            ],
+            None,
+        ),
+        "--gas-price",
+    );
+
+    // URLs: malformed and unreachable.
+    fails(
+        run(&["deposit", "1", "--key", raw, "--l1", "ftp://x"], None),
+        "not an http:// URL",
+    );
+    fails(
+        run(&["transfer", to, "1", "--key", raw, "--l1", down], None),
+        "cannot reach the L1",
+    );
+    fails(
+        run(&["deposit", "1", "--key", raw, "--l1", down], None),
+        "cannot reach the L1",
+    );
+    fails(
+        run(&["withdraw", "1", "--key", raw, "--l1", down], None),
+        "cannot reach the L1",
+    );
+    fails(
+        run(&["withdrawals", "--key", raw, "--l1", down], None),
+        "cannot reach the L1",
+    );
+    fails(
+        run(
+            &[
+                "transfer", to, "1", "--key", raw, "--l1", down, "--node", "nope",
+            ],
+            None,
+        ),
+        "--node",
+    );
+
+    // `casl2 node --key` takes keystore names too, with the same errors.
+    fails(
+        run(&["node", "--key", "k", "--run-for", "1"], Some(&wrong)),
+        "wrong passphrase",
+    );
+}
