@@ -34,11 +34,15 @@ pub struct DevnetArgs {
     #[arg(long)]
     no_challenger: bool,
     /// `fraud`: the sequencers collude to anchor one bad batch (a wrong state root) so the
-    /// challenger can be watched winning the game; `emergency`: every sequencer stops once a
-    /// batch is final, so the chain falls into EMERGENCY (after the chain's `emergencyAfter` L1
+    /// challenger can be watched winning the game; `emergency`: every sequencer stops after
+    /// --stop-after seconds, once the deposits so far are final, so the chain falls into EMERGENCY (after the chain's `emergencyAfter` L1
     /// blocks, 50 on regtest) and `casl2 exit` can be tried; `honest` (default): nothing staged.
     #[arg(long, value_name = "NAME", default_value = "honest")]
     scenario: String,
+    /// With `--scenario emergency`: stop the sequencers once this many seconds have passed and
+    /// every deposit queued so far is in a final batch (time to make deposits first).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    stop_after: u64,
     /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], bad-signature,
     /// bad-timestamp, double-spend).
     #[arg(long, value_name = "KIND", default_value = "wrong-root:3")]
@@ -148,14 +152,16 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut scenario_tick = tokio::time::interval(Duration::from_millis(500));
         let mut sequencers_up = true;
+        let started = std::time::Instant::now();
         let stop = crate::run::stopped(a.run_for);
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 r = &mut stop => { r?; break; }
                 _ = scenario_tick.tick(), if a.scenario == "emergency" && sequencers_up => {
-                    let final_anchor = net.l1.lock().ok().and_then(|d| d.state().chain(cfg.chain_id).map(|c| (c.finalized_count, d.height(), c.info.params.emergency_after)));
-                    if let Some((n, h, after)) = final_anchor.filter(|(n, _, _)| *n >= 1) {
+                    let final_anchor = net.l1.lock().ok().and_then(|d| d.state().chain(cfg.chain_id).map(|c| (c.finalized_count, d.height(), c.info.params.emergency_after, c.finalized_consumed >= c.queue.len() as u64)));
+                    let due = started.elapsed() >= Duration::from_secs(a.stop_after);
+                    if let Some((n, h, after, _)) = final_anchor.filter(|(n, _, _, all)| due && *n >= 1 && *all) {
                         for i in 0..net.nodes.len() {
                             net.stop_node(i).await;
                         }

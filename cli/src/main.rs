@@ -8,6 +8,7 @@ mod accounts;
 mod amount;
 mod challenger;
 mod devnet;
+mod exit;
 mod l1;
 mod node;
 mod run;
@@ -60,6 +61,9 @@ enum Command {
     Withdraw(Box<withdraw::WithdrawArgs>),
     /// The status of this key's withdrawals (kept in the wallet), with proofs.
     Withdrawals(Box<withdraw::WithdrawalsArgs>),
+    /// In EMERGENCY, take the key's whole L2 balance back to L1 with a proof built from L1 data
+    /// alone (no L2 node needed).
+    Exit(Box<exit::ExitArgs>),
 }
 
 /// How a command ended when it did not succeed.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Transfer(a) => flows::transfer(*a, cli.json).map_err(Failure::Error),
         Command::Withdraw(a) => withdraw::withdraw(*a, cli.json).map_err(Failure::Error),
         Command::Withdrawals(a) => withdraw::withdrawals(*a, cli.json).map_err(Failure::Error),
+        Command::Exit(a) => exit::exit(*a, cli.json).map_err(Failure::Error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

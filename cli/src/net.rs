@@ -106,6 +106,49 @@ pub struct Conn {
 impl Conn {
     /// Connect: the L1 must answer and hold the chain, the node must answer and serve it.
     pub async fn open(net: &NetArgs, json_out: bool) -> Result<Conn> {
+        let mut c = Conn::open_l1(net, json_out).await?;
+        let node_url = match &net.node {
+            Some(u) => u.clone(),
+            None => {
+                let seqs =
+                    c.l1.sequencers(net.chain)
+                        .await
+                        .map_err(|e| l1_err(&net.l1, e))?;
+                seqs.into_iter()
+                    .find(|s| s.status == SequencerStatus::Active && !s.endpoint.is_empty())
+                    .map(|s| s.endpoint)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "chain {} has no active sequencer with an endpoint on L1; give --node URL",
+                            net.chain
+                        )
+                    })?
+            }
+        };
+        check_url("--node", &node_url)?;
+        let node = NodeClient::new(node_url.clone());
+        let ci = timed("the L2 node", node.chain_info()).await.map_err(|e| {
+            match e.downcast::<NodeError>() {
+                Ok(e) => node_err(&node_url, e),
+                Err(e) => e,
+            }
+        })?;
+        let served = ci["chainId"].as_u64();
+        if served != Some(net.chain) {
+            bail!(
+                "the L2 node at {node_url} serves chain {}, not chain {}",
+                served.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                net.chain
+            );
+        }
+        c.node = node;
+        Ok(c)
+    }
+
+    /// Connect to the L1 only (the chain must be registered there): for what needs no L2 node,
+    /// such as an emergency exit. Its `node` is a client of `--node` if given, never contacted
+    /// by this constructor.
+    pub async fn open_l1(net: &NetArgs, json_out: bool) -> Result<Conn> {
         check_url("--l1", &net.l1)?;
         if let Some(n) = &net.node {
             check_url("--node", n)?;
@@ -134,44 +177,10 @@ impl Conn {
                         }
                     )
                 })?;
-        let node_url = match &net.node {
-            Some(u) => u.clone(),
-            None => {
-                let seqs = l1
-                    .sequencers(net.chain)
-                    .await
-                    .map_err(|e| l1_err(&net.l1, e))?;
-                seqs.into_iter()
-                    .find(|s| s.status == SequencerStatus::Active && !s.endpoint.is_empty())
-                    .map(|s| s.endpoint)
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "chain {} has no active sequencer with an endpoint on L1; give --node URL",
-                            net.chain
-                        )
-                    })?
-            }
-        };
-        check_url("--node", &node_url)?;
-        let node = NodeClient::new(node_url.clone());
-        let ci = timed("the L2 node", node.chain_info()).await.map_err(|e| {
-            match e.downcast::<NodeError>() {
-                Ok(e) => node_err(&node_url, e),
-                Err(e) => e,
-            }
-        })?;
-        let served = ci["chainId"].as_u64();
-        if served != Some(net.chain) {
-            bail!(
-                "the L2 node at {node_url} serves chain {}, not chain {}",
-                served.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
-                net.chain
-            );
-        }
         Ok(Conn {
             l1_url: net.l1.clone(),
+            node: NodeClient::new(net.node.clone().unwrap_or_default()),
             l1,
-            node,
             chain: net.chain,
             params: info.params.clone(),
             deadline: (net.timeout > 0).then(|| Instant::now() + Duration::from_secs(net.timeout)),

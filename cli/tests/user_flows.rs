@@ -703,9 +703,116 @@ fn bad_input_to_every_user_command_is_a_one_line_error() {
         "--node",
     );
 
+    // `casl2 exit`: bad key, bad or unreachable L1.
+    let dev0 = "81a8aced78caa3058bbfb1587bd61197327107f7aa092f554650b73763473628";
+    fails(
+        casl2(&wallet)
+            .args(["exit", "--key", dev0, "--l1", "ftp://x"])
+            .output()
+            .unwrap(),
+        "not an http:// URL",
+    );
+    fails(
+        casl2(&wallet)
+            .args(["exit", "--key", dev0, "--l1", "http://127.0.0.1:9/"])
+            .output()
+            .unwrap(),
+        "cannot reach the L1",
+    );
+
     // `casl2 node --key` takes keystore names too, with the same errors.
     fails(
         run(&["node", "--key", "k", "--run-for", "1"], Some(&wrong)),
         "wrong passphrase",
     );
+}
+
+/// Property 12 end to end: `casl2 devnet --scenario emergency` stops its sequencers; once the
+/// chain is in EMERGENCY every account with a balance in the last finalised root exits it in
+/// full with `casl2 exit` (no L2 node: the state is rebuilt from L1), exactly once; an account
+/// with nothing gets nothing; the escrow pays exactly what the L2 held.
+#[test]
+fn property_12_every_balance_exits_once_in_emergency() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(sh(
+            "--json devnet --port 0 --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
+        ))
+        .arg("--data-dir")
+        .arg(dir.path().join("net"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(net.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _net = Killed(net);
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
+    let keys: Vec<String> = (0..4)
+        .map(|i| {
+            info["accounts"][i]["privateKey"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let addr = |k: &str| PrivateKey::from_hex(k).unwrap().address();
+    let run = |args: &[&str]| {
+        let mut c = casl2(&wallet);
+        c.args(args).args(["--l1", &l1, "--timeout", "180"]);
+        c
+    };
+    // Three accounts deposit different amounts; the fourth deposits nothing.
+    for (i, k) in keys.iter().take(3).enumerate() {
+        let amount = format!("{}", 10 * (i + 1));
+        ok_json(run(&["--json", "deposit", &amount, "--key", k]));
+    }
+    // An exit before EMERGENCY is refused in plain words.
+    fails(
+        run(&["exit", "--key", &keys[0]]).output().unwrap(),
+        "not in EMERGENCY",
+    );
+    let before: Vec<i64> = keys
+        .iter()
+        .map(|k| call(&l1, "getbalance", json!([addr(k)])).as_i64().unwrap())
+        .collect();
+    let escrow0 = call(&l1, "l2_getchain", json!([1]))["escrow"]
+        .as_i64()
+        .unwrap();
+    // Wait for EMERGENCY, then exit each (the first waits for it with --wait).
+    let first = ok_json(run(&["--json", "exit", "--wait", "--key", &keys[0]]));
+    assert_eq!(first["exited"], true, "{first}");
+    let mut paid = first["amount"].as_i64().unwrap();
+    assert_eq!(paid, 10 * COIN);
+    for (i, k) in keys.iter().enumerate().skip(1) {
+        let v = ok_json(run(&["--json", "exit", "--key", k]));
+        if i < 3 {
+            assert_eq!(v["exited"], true, "{v}");
+            assert_eq!(v["amount"].as_i64().unwrap(), 10 * (i as i64 + 1) * COIN);
+            paid += v["amount"].as_i64().unwrap();
+        } else {
+            assert_eq!(v["exited"], false, "nothing to exit: {v}");
+        }
+    }
+    // Exactly once: a second run pays nothing.
+    let again = ok_json(run(&["--json", "exit", "--key", &keys[1]]));
+    assert_eq!(again["alreadyPaid"], true, "{again}");
+    let chain = call(&l1, "l2_getchain", json!([1]));
+    assert_eq!(chain["info"]["status"], "EMERGENCY");
+    assert_eq!(chain["totalExited"].as_i64().unwrap(), paid);
+    assert_eq!(chain["escrow"].as_i64().unwrap(), escrow0 - paid);
+    for (i, k) in keys.iter().enumerate().take(3) {
+        let now = call(&l1, "getbalance", json!([addr(k)])).as_i64().unwrap();
+        let want = 10 * (i as i64 + 1) * COIN;
+        // The exit pays the balance; the L1 fees of the exit transaction are at most 0.01 CAS.
+        assert!(
+            now - before[i] > want - COIN / 100 && now - before[i] <= want,
+            "account {i}: L1 balance moved by {}, exit of {want}",
+            now - before[i]
+        );
+    }
 }
