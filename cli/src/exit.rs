@@ -124,7 +124,7 @@ pub fn exit(a: ExitArgs, json_out: bool) -> Result<()> {
         let op = L1Op::EmergencyWithdraw {
             chain: c.chain,
             address: me,
-            account: account.clone(),
+            account,
             proof,
         };
         let (id, nonce, since) = c.send_l1(&key, op).await?;
