@@ -176,12 +176,29 @@ impl<S: NodeStore> AccountTree<S> {
         }
     }
     /// Set many accounts at once (all-zero states delete); returns the new root.
+    ///
+    /// The accounts go in key order, a chunk at a time, so that only a chunk's encoded values
+    /// are alive at once (a million-account build stays small); a repeated address keeps its
+    /// last state.
     pub fn set_many(&mut self, accounts: &[(Address, AccountState)]) -> Result<H256, SmtError> {
-        let ups = accounts
+        let mut order: Vec<(H256, usize)> = accounts
             .iter()
-            .map(|(a, s)| (a.tree_key(), (!s.is_empty()).then(|| s.to_bytes().to_vec())))
+            .enumerate()
+            .map(|(i, (a, _))| (a.tree_key(), i))
             .collect();
-        self.tree.update_batch(ups)
+        order.sort_by(|x, y| hasher::path_cmp(&x.0, &y.0).then(x.1.cmp(&y.1)));
+        let mut root = self.tree.root();
+        for chunk in order.chunks(tree::BATCH_CHUNK) {
+            let ups = chunk
+                .iter()
+                .map(|(k, i)| {
+                    let s = &accounts[*i].1;
+                    (*k, (!s.is_empty()).then(|| s.to_bytes().to_vec()))
+                })
+                .collect();
+            root = self.tree.update_batch(ups)?;
+        }
+        Ok(root)
     }
     /// Set one account; returns the new root.
     pub fn set(&mut self, address: &Address, state: AccountState) -> Result<H256, SmtError> {

@@ -272,3 +272,60 @@ fn deepest_paths_fit_on_a_small_stack() {
         .join()
         .unwrap();
 }
+
+/// A batch larger than one pass (`BATCH_CHUNK`) gives the root of the same updates in small
+/// batches, keeps the last update of a repeated key across a chunk boundary, and leaves at most
+/// a few boundary nodes behind; `AccountTree::set_many` (chunked by key) agrees.
+#[test]
+fn batches_larger_than_a_pass_give_the_same_root() {
+    let n = super::tree::BATCH_CHUNK + 123;
+    let key = |i: usize| crate::sha256d(&(i as u64).to_le_bytes());
+    let mut ups: Vec<Update> = (0..n).map(|i| (key(i), Some(vec![i as u8 | 1]))).collect();
+    // The same key first and last: the last wins.
+    ups.push((key(0), Some(vec![0xee])));
+    let mut big = SparseMerkleTree::new(MemoryStore::new());
+    big.update_batch(ups.clone()).unwrap();
+    let mut small = SparseMerkleTree::new(MemoryStore::new());
+    for c in ups.chunks(20_000) {
+        small.update_batch(c.to_vec()).unwrap();
+    }
+    assert_eq!(big.root(), small.root());
+    assert_eq!(big.get(&key(0)).unwrap(), Some(vec![0xee]));
+    let (inner_big, _) = big.store().len();
+    let mut fresh = SparseMerkleTree::new(MemoryStore::new());
+    fresh
+        .update_batch(ups.iter().skip(1).cloned().collect())
+        .unwrap();
+    let (inner_one, _) = fresh.store().len();
+    assert!(
+        inner_big <= inner_one + 64 * 3,
+        "{inner_big} inner nodes stored, {inner_one} without chunks"
+    );
+
+    let accounts: Vec<(Address, AccountState)> = (0..n)
+        .map(|i| {
+            let mut a = [0u8; 20];
+            a.copy_from_slice(&key(i).0[..20]);
+            let st = AccountState {
+                balance: i as i64 + 1,
+                ..Default::default()
+            };
+            (Address(a), st)
+        })
+        .chain(std::iter::once((
+            Address(key(5).0[..20].try_into().unwrap()),
+            AccountState {
+                balance: -7,
+                ..Default::default()
+            },
+        )))
+        .collect();
+    let mut at = AccountTree::new(MemoryStore::new());
+    let root = at.set_many(&accounts).unwrap();
+    let mut one_by_one = AccountTree::new(MemoryStore::new());
+    for c in accounts.chunks(20_000) {
+        one_by_one.set_many(c).unwrap();
+    }
+    assert_eq!(root, one_by_one.root());
+    assert_eq!(at.get(&accounts.last().unwrap().0).unwrap().balance, -7);
+}
