@@ -17,6 +17,7 @@ pub mod jsonrpc;
 pub mod localnet;
 pub mod node;
 pub mod store;
+pub mod tamper;
 
 pub use casl2_lightclient as lightclient;
 pub use store::RedbNodeStore;
