@@ -78,7 +78,7 @@ async fn light_client_verifies_balances_samples_batches_and_rejects_a_lying_node
         soft.trust.total_weight.unwrap(),
     );
     assert!(signed * 100 >= total * 67, "{signed} of {total}");
-    assert_eq!(soft.trust.block_hash.is_some(), true);
+    assert!(soft.trust.block_hash.is_some());
 
     // An account nobody funded is proven absent.
     let nobody = lc
