@@ -8,6 +8,7 @@ mod accounts;
 mod amount;
 mod devnet;
 mod l1;
+mod light;
 mod node;
 mod run;
 mod tree;
@@ -38,6 +39,8 @@ enum Command {
     Node(Box<node::NodeArgs>),
     /// Run a whole network on 127.0.0.1: the devnet L1, a chain and its sequencers, until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// The light client: balances, withdrawals and batch availability, checked against L1.
+    Light(light::LightArgs),
 }
 
 /// How a command ended when it did not succeed.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::L1(cmd) => l1::run(cmd, cli.json),
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
         Command::Devnet(args) => devnet::run(args, cli.json).map_err(Failure::Error),
+        Command::Light(args) => light::run(args, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
