@@ -246,3 +246,6 @@ pub fn verify_batch_sample(
     }
     verify_sample(commitment, sample).map_err(|e| bad(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests;
