@@ -79,3 +79,23 @@ pub mod checks {
         verify::verify_header_quorum(&h, &sigs, &set, threshold_pct).map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::checks;
+    use serde_json::json;
+
+    #[test]
+    fn bad_input_is_a_one_line_error_naming_it() {
+        let e = checks::account_proof("0x12", json!({}), "0x00").unwrap_err();
+        assert!(e.starts_with("address \"0x12\""), "{e}");
+        let root = format!("0x{}", "00".repeat(32));
+        let addr = format!("0x{}", "11".repeat(20));
+        let e = checks::account_proof(&addr, json!({"key": 5}), &root).unwrap_err();
+        assert!(e.starts_with("proof: "), "{e}");
+        let e = checks::sample(json!(null), &root, json!(null)).unwrap_err();
+        assert!(e.starts_with("commitment: "), "{e}");
+        let e = checks::quorum(json!({}), json!([]), json!([{}]), 67).unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
+    }
+}
