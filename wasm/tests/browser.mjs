@@ -36,7 +36,7 @@ try {
   out.balance = await page.textContent("#balance-value");
   await page.waitForSelector('#batches li[data-state="available"]', { timeout: T });
   await page.waitForFunction(() => window.casl2Metrics["sample verification ms (with commitment check)"] !== undefined
-    && window.casl2Metrics["account proof verification ms"] !== undefined, null, { timeout: T });
+    && Object.keys(window.casl2Metrics).some((k) => k.startsWith("quorum verification")), null, { timeout: T });
   out.metrics = await page.evaluate(() => window.casl2Metrics);
   out.batch = await page.textContent('#batches li[data-state="available"]');
   await page.screenshot({ path: join(outDir, "light-browser.png"), fullPage: true });
