@@ -10,6 +10,7 @@ mod challenger;
 mod devnet;
 mod exit;
 mod l1;
+mod light;
 mod node;
 mod run;
 mod tree;
@@ -64,6 +65,8 @@ enum Command {
     /// In EMERGENCY, take the key's whole L2 balance back to L1 with a proof built from L1 data
     /// alone (no L2 node needed).
     Exit(Box<exit::ExitArgs>),
+    /// The light client: balances, withdrawals and batch availability, checked against L1.
+    Light(light::LightArgs),
 }
 
 /// How a command ended when it did not succeed.
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Withdraw(a) => withdraw::withdraw(*a, cli.json).map_err(Failure::Error),
         Command::Withdrawals(a) => withdraw::withdrawals(*a, cli.json).map_err(Failure::Error),
         Command::Exit(a) => exit::exit(*a, cli.json).map_err(Failure::Error),
+        Command::Light(args) => light::run(args, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,7 +73,10 @@ pub fn now_secs() -> u64 {
 
 /// The axum router of the JSON-RPC endpoint.
 pub fn router(devnet: SharedDevnet) -> Router {
-    Router::new().route("/", post(handle)).with_state(devnet)
+    Router::new()
+        .route("/", post(handle))
+        .layer(axum::middleware::from_fn(jsonrpc::cors))
+        .with_state(devnet)
 }
 
 /// Serve JSON-RPC on `listener` until `shutdown` completes.

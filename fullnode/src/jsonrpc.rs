@@ -242,3 +242,36 @@ pub fn window<T: Clone>(items: &[T], p: &[Value], at: usize) -> Result<Vec<T>, R
     let count = usize::try_from(p_u64_or(p, at + 1, "count", 1000)?.min(1000)).unwrap_or(1000);
     Ok(items.iter().skip(from).take(count).cloned().collect())
 }
+
+/// Let pages from any origin call a JSON-RPC server (the browser light client is served from
+/// another origin): answers the CORS pre-flight `OPTIONS` with 204 and adds
+/// `Access-Control-Allow-Origin: *` to every answer. No credentials are involved: the admin
+/// methods need a bearer token, which a page from another origin does not have.
+pub async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let preflight = req.method() == axum::http::Method::OPTIONS;
+    let mut resp = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    if preflight {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("POST, GET, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            header::HeaderValue::from_static("600"),
+        );
+    }
+    resp
+}

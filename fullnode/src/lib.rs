@@ -18,6 +18,7 @@ pub mod jsonrpc;
 pub mod localnet;
 pub mod node;
 pub mod store;
+pub mod tamper;
 pub mod watch;
 
 pub use casl2_lightclient as lightclient;

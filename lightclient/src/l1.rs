@@ -117,6 +117,70 @@ pub trait L1Client {
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
     /// The chain's fraud-proof games (only the open ones with `open_only`), by id.
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError>;
+
+    /// At most `count` of a chain's anchors from index `from` (by default the first `count`
+    /// of [`L1Client::anchors`]).
+    async fn anchors_window(
+        &self,
+        chain: u64,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<Anchor>, L1ClientError> {
+        let mut list = self.anchors(chain, from).await?;
+        list.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(list)
+    }
+
+    /// Number of anchors a chain has (by default found by a binary search over
+    /// [`L1Client::anchors_window`]).
+    async fn anchor_count(&self, chain: u64) -> Result<u64, L1ClientError> {
+        let exists = |i: u64| async move {
+            Ok::<bool, L1ClientError>(!self.anchors_window(chain, i, 1).await?.is_empty())
+        };
+        if !exists(0).await? {
+            return Ok(0);
+        }
+        // Invariant: anchor `lo` exists, anchor `hi` does not.
+        let (mut lo, mut hi) = (0u64, 1u64);
+        while exists(hi).await? {
+            lo = hi;
+            hi = hi.saturating_mul(2);
+            if hi == u64::MAX {
+                return Err(L1ClientError::Decode("the L1 lists endless anchors".into()));
+            }
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if exists(mid).await? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(hi)
+    }
+
+    /// A chain's sequencers with the HAT score L1 gives each (by default one
+    /// [`L1Client::hat_score`] call per sequencer).
+    async fn sequencers_with_hat(
+        &self,
+        chain: u64,
+    ) -> Result<Vec<(Sequencer, u32)>, L1ClientError> {
+        let mut out = Vec::new();
+        for s in self.sequencers(chain).await? {
+            let hat = self.hat_score(&s.address).await?;
+            out.push((s, hat));
+        }
+        Ok(out)
+    }
+
+    /// The withdrawals L1 has paid out to their recipients: `(id, amount)`.
+    async fn paid_withdrawals(&self, _chain: u64) -> Result<Vec<(H256, i64)>, L1ClientError> {
+        Err(L1ClientError::Unsupported {
+            what: "paid_withdrawals",
+            why: "this L1 backend does not list paid withdrawals",
+        })
+    }
 }
 
 /// The devnet backend: JSON-RPC 2.0 over HTTP to `casl2 l1 devnet`.
@@ -263,5 +327,51 @@ impl L1Client for DevnetClient {
 
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError> {
         self.call("l2_getgames", json!([chain, open_only])).await
+    }
+
+    async fn anchors_window(
+        &self,
+        chain: u64,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<Anchor>, L1ClientError> {
+        self.call("l2_getanchors", json!([chain, from, count]))
+            .await
+    }
+
+    async fn anchor_count(&self, chain: u64) -> Result<u64, L1ClientError> {
+        let info: Value = self.call("l2_getchain", json!([chain])).await?;
+        info.get("anchors")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| L1ClientError::Decode("l2_getchain: no anchor count".into()))
+    }
+
+    async fn sequencers_with_hat(
+        &self,
+        chain: u64,
+    ) -> Result<Vec<(Sequencer, u32)>, L1ClientError> {
+        let raw: Vec<Value> = self.call("l2_getsequencers", json!([chain])).await?;
+        raw.into_iter()
+            .map(|r| {
+                let hat = r
+                    .get("hatScore")
+                    .and_then(Value::as_u64)
+                    .and_then(|h| u32::try_from(h).ok())
+                    .ok_or_else(|| L1ClientError::Decode("l2_getsequencers: no hatScore".into()))?;
+                let s: Sequencer = serde_json::from_value(r)
+                    .map_err(|e| L1ClientError::Decode(format!("l2_getsequencers: {e}")))?;
+                Ok((s, hat))
+            })
+            .collect()
+    }
+
+    async fn paid_withdrawals(&self, chain: u64) -> Result<Vec<(H256, i64)>, L1ClientError> {
+        #[derive(Deserialize)]
+        struct Paid {
+            id: H256,
+            amount: i64,
+        }
+        let list: Vec<Paid> = self.call("l2_getwithdrawals", json!([chain])).await?;
+        Ok(list.into_iter().map(|p| (p.id, p.amount)).collect())
     }
 }

@@ -55,6 +55,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/p2p/block/{n}", get(handle_block))
         .route("/p2p/batch-sign", post(handle_batch_sign))
         .route("/metrics", get(handle_metrics))
+        .layer(axum::middleware::from_fn(jsonrpc::cors))
         .with_state(shared)
 }
 
