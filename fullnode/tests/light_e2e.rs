@@ -66,6 +66,19 @@ async fn light_client_verifies_balances_samples_batches_and_rejects_a_lying_node
         d.submit(tx).unwrap();
     }
     let lc = light(&net.l1_url, &node);
+
+    // Browsers on another origin may call the node and the L1 (CORS).
+    for url in [&node, &net.l1_url] {
+        let r = reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, url.as_str())
+            .header("origin", "http://127.0.0.1:9")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204, "{url}");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{url}");
+    }
     let soft = wait_for("the deposit, soft-verified", 60, || async {
         let b = lc.balance(&addr, Finality::Soft).await.ok()?;
         (b.balance == 1_000 * COIN).then_some(b)
