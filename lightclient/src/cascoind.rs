@@ -546,7 +546,7 @@ impl L1Client for CascoindClient {
     async fn games(&self, _chain: u64, _open_only: bool) -> Result<Vec<Game>, L1ClientError> {
         Err(unsupported(
             "games",
-            "the real node has no fraud verifier (its fraud proofs are placeholders)",
+            "the real node has no RPC for fraud-proof games",
         ))
     }
 }
