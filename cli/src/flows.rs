@@ -409,20 +409,7 @@ async fn send_transfer(
     max_fee: i64,
 ) -> Result<(H256, u64)> {
     let from = key.address();
-    let need = amount
-        .checked_add(max_fee)
-        .ok_or_else(|| anyhow!("the amount plus the fee is too large"))?;
-    let balance = c.node.balance(&from).await.map_err(|e| c.ne(e))?;
-    if balance < need {
-        bail!(
-            "the L2 account {from} has {} CAS; the transfer needs {} (amount {} + fee up to {})",
-            format_cas(balance),
-            format_cas(need),
-            format_cas(amount),
-            format_cas(max_fee)
-        );
-    }
-    let nonce = c.node.nonce(&from).await.map_err(|e| c.ne(e))?.pending;
+    let nonce = funded_nonce(c, &from, amount, max_fee, "transfer").await?;
     let mut tx = L2Transaction {
         from,
         to,
@@ -438,4 +425,29 @@ async fn send_transfer(
     let hash = c.node.send_transaction(&tx).await.map_err(|e| c.ne(e))?;
     c.note(format!("L2 transaction {hash} sent (nonce {nonce})"));
     Ok((hash, nonce))
+}
+
+/// Check that the L2 account `from` holds `amount` plus the fee of the whole gas limit for a
+/// `what` (in plain words if not), and return its next nonce counting the node's mempool.
+pub async fn funded_nonce(
+    c: &Conn,
+    from: &Address,
+    amount: i64,
+    max_fee: i64,
+    what: &str,
+) -> Result<u64> {
+    let need = amount
+        .checked_add(max_fee)
+        .ok_or_else(|| anyhow!("the amount plus the fee is too large"))?;
+    let balance = c.node.balance(from).await.map_err(|e| c.ne(e))?;
+    if balance < need {
+        bail!(
+            "the L2 account {from} has {} CAS; the {what} needs {} (amount {} + fee up to {})",
+            format_cas(balance),
+            format_cas(need),
+            format_cas(amount),
+            format_cas(max_fee)
+        );
+    }
+    Ok(c.node.nonce(from).await.map_err(|e| c.ne(e))?.pending)
 }

@@ -282,20 +282,7 @@ async fn start_new(
     store: &Store,
 ) -> Result<Withdrawal> {
     let from = key.address();
-    let need = amount
-        .checked_add(max_fee)
-        .ok_or_else(|| anyhow!("the amount plus the fee is too large"))?;
-    let balance = c.node.balance(&from).await.map_err(|e| c.ne(e))?;
-    if balance < need {
-        bail!(
-            "the L2 account {from} has {} CAS; the withdrawal needs {} (amount {} + fee up to {})",
-            format_cas(balance),
-            format_cas(need),
-            format_cas(amount),
-            format_cas(max_fee)
-        );
-    }
-    let nonce = c.node.nonce(&from).await.map_err(|e| c.ne(e))?.pending;
+    let nonce = crate::flows::funded_nonce(c, &from, amount, max_fee, "withdrawal").await?;
     let mut tx = L2Transaction {
         from,
         to,
