@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::www::PageConfig;
 use casl2_verifier::params::COIN;
 use clap::Args;
 use serde_json::json;
@@ -47,6 +48,21 @@ pub struct DevnetArgs {
     /// bad-timestamp, double-spend).
     #[arg(long, value_name = "KIND", default_value = "wrong-root:3")]
     fraud: String,
+    /// Port on 127.0.0.1 of the light-client page (the browser client of `wasm/`; 0 picks a
+    /// free one). Its wasm package must be built once: `scripts/build-wasm.sh`.
+    #[arg(long, value_name = "PORT", default_value_t = 18580)]
+    www_port: u16,
+    /// Do not serve the light-client page.
+    #[arg(long)]
+    no_www: bool,
+    /// The directory holding the page (`www/`) and its package (`pkg/`); default: this source
+    /// tree's `wasm/`, else `./wasm`.
+    #[arg(long, value_name = "DIR")]
+    www_dir: Option<PathBuf>,
+    /// Send about this many L2 transfers per second between 32 load accounts of their own
+    /// (funded once from dev key 0 by L1 deposits); 0: no load.
+    #[arg(long, value_name = "TPS", default_value_t = 0)]
+    load: u32,
 }
 
 /// Dev key of the devnet's challenger.
@@ -63,6 +79,21 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
     if a.l1_block_ms == 0 {
         bail!("--l1-block-ms must be at least 1");
     }
+    if a.load > 10_000 {
+        bail!("--load {}: at most 10000 transfers per second", a.load);
+    }
+    let www_root = if a.no_www {
+        None
+    } else {
+        match &a.www_dir {
+            Some(d) if d.join("www").join("index.html").is_file() => Some(d.clone()),
+            Some(d) => bail!(
+                "--www-dir {}: no www/index.html there (give the repository's wasm/ directory)",
+                d.display()
+            ),
+            None => casl2_fullnode::www::default_root(),
+        }
+    };
     let challenger = !a.no_challenger;
     if challenger && a.sequencers as u32 >= CHALLENGER_KEY {
         bail!("--sequencers {} leaves no dev key for the challenger (key {CHALLENGER_KEY}); use 8 or fewer, or --no-challenger", a.sequencers);
@@ -93,6 +124,30 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
             .zip(&net.keys)
             .map(|(c, k)| json!({ "rpcUrl": format!("http://{}/", c.listen), "sequencer": k.address() }))
             .collect();
+        let node_urls: Vec<String> = net.configs.iter().map(|c| format!("http://{}/", c.listen)).collect();
+        let page = match &www_root {
+            Some(root) => {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.www_port))
+                    .await
+                    .with_context(|| format!("binding the light-client page to 127.0.0.1:{} (--www-port, or --no-www)", a.www_port))?;
+                let addr = listener.local_addr()?;
+                let cfg = PageConfig {
+                    root: root.clone(),
+                    query: format!("l1={}&node={}&chain={}", net.l1_url, node_urls[0], cfg.chain_id),
+                };
+                let built = cfg.package_built();
+                let mut stop = net.stop_signal();
+                tokio::spawn(casl2_fullnode::www::serve(cfg, listener, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                }));
+                Some((format!("http://{addr}/"), built))
+            }
+            None => None,
+        };
+        let load_stats = crate::load::SharedStats::default();
+        let load_task = (a.load > 0).then(|| {
+            tokio::spawn(crate::load::run(net.l1.clone(), cfg.chain_id, node_urls.clone(), a.load, load_stats.clone()))
+        });
         let last_user = if challenger { CHALLENGER_KEY } else { 10 };
         let user_keys: Vec<_> = ((a.sequencers as u32 + 1)..last_user)
             .filter_map(|i| dev_key(i).ok().map(|k| (i, k)))
@@ -112,6 +167,8 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
                     "accounts": users,
                     "authority": { "address": authority.address(), "privateKey": authority.to_hex() },
                     "dataDir": a.data_dir.display().to_string(),
+                    "lightClientPage": page.as_ref().map(|p| json!({ "url": p.0, "packageBuilt": p.1 })),
+                    "loadTps": a.load,
                 })
             );
         } else {
@@ -119,6 +176,15 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
             println!("L1 JSON-RPC   {}", net.l1_url);
             for (i, n) in nodes.iter().enumerate() {
                 println!("node {i}        {}  (sequencer {})", n["rpcUrl"].as_str().unwrap_or(""), n["sequencer"].as_str().unwrap_or(""));
+            }
+            match &page {
+                Some((url, true)) => println!("light client  {url}  (the browser page, verifying against L1)"),
+                Some((url, false)) => println!("light client  {url}  (wasm package not built: run scripts/build-wasm.sh once, then reload)"),
+                None if a.no_www => {}
+                None => println!("light client  not served: no wasm/www found (--www-dir DIR)"),
+            }
+            if a.load > 0 {
+                println!("load          about {} L2 transfers/s between 32 load accounts (funded from dev key 0)", a.load);
             }
             println!();
             println!("Funded L1 accounts (keys are public knowledge: devnet only; {} CAS each)", casl2_fullnode::devnet::DEFAULT_DEV_BALANCE / COIN);
@@ -181,16 +247,25 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
                         None
                     };
                     let (l1, status) = net.l1.lock().map(|d| (d.height(), d.state().chain(cfg.chain_id).map(|c| c.info.status.to_string()))).unwrap_or((0, None));
-                    let line = json!({ "l2Height": h, "l1Height": l1, "chainStatus": status });
+                    let load = (a.load > 0).then(|| load_stats.lock().map(|s| s.clone()).unwrap_or_default());
+                    let line = json!({ "l2Height": h, "l1Height": l1, "chainStatus": status, "load": load });
                     if json_out {
                         let _ = writeln!(std::io::stdout(), "{line}");
                     } else {
-                        eprintln!("L2 height {}  L1 height {l1}  chain {}", h.map(|v| v.to_string()).unwrap_or_else(|| "-".into()), status.unwrap_or_default());
+                        let load = load.map(|s| match s.phase.as_str() {
+                            "running" => format!("  load accepted {} rejected {}", s.accepted, s.rejected),
+                            "failed" => format!("  load FAILED: {}", s.last_error.unwrap_or_default()),
+                            p => format!("  load {p}"),
+                        }).unwrap_or_default();
+                        eprintln!("L2 height {}  L1 height {l1}  chain {}{load}", h.map(|v| v.to_string()).unwrap_or_else(|| "-".into()), status.unwrap_or_default());
                     }
                 }
             }
         }
         if let Some(t) = challenger_task {
+            t.abort();
+        }
+        if let Some(t) = load_task {
             t.abort();
         }
         net.shutdown().await;

@@ -11,6 +11,7 @@ mod devnet;
 mod exit;
 mod l1;
 mod light;
+mod load;
 mod node;
 mod run;
 mod tree;

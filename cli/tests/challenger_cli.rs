@@ -3,19 +3,13 @@
 //! and `casl2 challenger status|games|game` report it from the data directory. Bad input gets
 //! one-line errors.
 
+mod support;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::Killed;
 
 fn casl2(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_casl2"))

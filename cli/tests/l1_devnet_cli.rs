@@ -2,25 +2,17 @@
 //! on an interval, kill it with SIGKILL, and reopen the data dir: every block it reported is
 //! there with its state. Then restart the command itself on the same data dir.
 
+mod support;
+
 use casl2_fullnode::devnet::{dev_key, Devnet, DevnetConfig};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::Encode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills the child when dropped (a failing assertion leaves no process behind).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{rpc, Killed};
 
 fn spawn(dir: &std::path::Path, extra: &[&str]) -> (Killed, String, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
@@ -45,22 +37,6 @@ fn spawn(dir: &std::path::Path, extra: &[&str]) -> (Killed, String, Value) {
     (child, host, v)
 }
 
-fn call(host: &str, method: &str, params: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let mut s = TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (_, b) = out.split_once("\r\n\r\n").unwrap();
-    serde_json::from_str(b).unwrap()
-}
-
 #[test]
 fn devnet_survives_sigkill_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,7 +58,7 @@ fn devnet_survives_sigkill_and_restarts() {
             },
         )
         .unwrap();
-        let r = call(
+        let r = rpc(
             &host,
             "sendrawtransaction",
             json!([hex::encode(tx.encode())]),
@@ -93,7 +69,7 @@ fn devnet_survives_sigkill_and_restarts() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen_height = 0;
     while Instant::now() < deadline {
-        seen_height = call(&host, "getblockcount", json!([]))["result"]
+        seen_height = rpc(&host, "getblockcount", json!([]))["result"]
             .as_u64()
             .unwrap();
         if seen_height >= 5 {
@@ -102,8 +78,8 @@ fn devnet_survives_sigkill_and_restarts() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(seen_height >= 5);
-    let seen_hash = call(&host, "getblockhash", json!([seen_height]))["result"].clone();
-    let seen_b = call(&host, "getbalance", json!([b.address()]))["result"]
+    let seen_hash = rpc(&host, "getblockhash", json!([seen_height]))["result"].clone();
+    let seen_b = rpc(&host, "getbalance", json!([b.address()]))["result"]
         .as_i64()
         .unwrap();
     child.0.kill().unwrap(); // SIGKILL
@@ -123,7 +99,7 @@ fn devnet_survives_sigkill_and_restarts() {
     let (child, host, info) = spawn(dir.path(), &[]);
     assert!(info["height"].as_u64().unwrap() >= seen_height);
     assert_eq!(
-        call(&host, "getblockhash", json!([seen_height]))["result"],
+        rpc(&host, "getblockhash", json!([seen_height]))["result"],
         seen_hash
     );
     drop(child);

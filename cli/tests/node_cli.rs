@@ -3,67 +3,23 @@
 //! on L1 and produces final blocks alone (its weight is the whole set). Bad flags and bad RPC
 //! input get clear errors. `casl2 devnet` runs a network and resumes it from its directory.
 
+mod support;
+
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::{ChainParams, Network};
 use casl2_verifier::smt::empty_root;
 use casl2_verifier::{Encode, PrivateKey};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn first_json_line(child: &mut Child) -> Value {
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-}
-
-fn host_of(url: &str) -> String {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string()
-}
-
-/// POST a raw body; returns (HTTP status, body).
-fn post(host: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let (_, b) = out.split_once("\r\n\r\n").unwrap();
-    (status, b.to_string())
-}
-
-fn call(host: &str, method: &str, params: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let (_, b) = post(host, &body);
-    serde_json::from_str(&b).unwrap()
-}
+use support::{first_json_line, host_of, post, rpc, Killed};
 
 fn send(host: &str, key: &PrivateKey, op: L1Op) {
-    let acct = call(host, "getaccount", json!([key.address()]));
+    let acct = rpc(host, "getaccount", json!([key.address()]));
     let nonce = acct["result"]["nextNonce"].as_u64().unwrap();
     let tx = L1Tx::signed(key, nonce, op).unwrap();
-    let r = call(
+    let r = rpc(
         host,
         "sendrawtransaction",
         json!([hex::encode(tx.encode())]),
@@ -142,7 +98,7 @@ fn a_single_sequencer_announces_itself_and_finalises_blocks() {
 
     let t0 = Instant::now();
     loop {
-        let h = call(&host, "l2_blocknumber", json!([]))["result"]
+        let h = rpc(&host, "l2_blocknumber", json!([]))["result"]
             .as_u64()
             .unwrap_or(0);
         if h >= 3 {
@@ -155,9 +111,9 @@ fn a_single_sequencer_announces_itself_and_finalises_blocks() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // Registered on L1 with its endpoint.
-    let seqs = call(&l1_host, "l2_getsequencers", json!([9]));
+    let seqs = rpc(&l1_host, "l2_getsequencers", json!([9]));
     assert_eq!(seqs["result"][0]["address"], json!(seq.address()));
-    let b = call(&host, "l2_getblockbynumber", json!([1]));
+    let b = rpc(&host, "l2_getblockbynumber", json!([1]));
     assert_eq!(b["result"]["header"]["sequencer"], json!(seq.address()));
 
     // Bad RPC input: each gets its JSON-RPC error, the node keeps running.
@@ -166,22 +122,22 @@ fn a_single_sequencer_announces_itself_and_finalises_blocks() {
         serde_json::from_str::<Value>(&b).unwrap()["error"]["code"],
         json!(-32700)
     );
-    let r = call(&host, "l2_nosuchmethod", json!([]));
+    let r = rpc(&host, "l2_nosuchmethod", json!([]));
     assert_eq!(r["error"]["code"], json!(-32601));
-    let r = call(&host, "l2_getbalance", json!([42]));
+    let r = rpc(&host, "l2_getbalance", json!([42]));
     assert_eq!(r["error"]["code"], json!(-32602));
-    let r = call(&host, "l2_getbalance", json!(["0x1234"]));
+    let r = rpc(&host, "l2_getbalance", json!(["0x1234"]));
     assert_eq!(r["error"]["code"], json!(-32602));
-    let r = call(&host, "l2_sendrawtransaction", json!(["00ff"]));
+    let r = rpc(&host, "l2_sendrawtransaction", json!(["00ff"]));
     assert_eq!(r["error"]["code"], json!(-32602), "{r}");
-    let r = call(&host, "l2_getblockbynumber", json!([-1]));
+    let r = rpc(&host, "l2_getblockbynumber", json!([-1]));
     assert_eq!(r["error"]["code"], json!(-32602));
-    let r = call(&host, "admin_status", json!([]));
+    let r = rpc(&host, "admin_status", json!([]));
     assert_eq!(r["error"]["code"], json!(-32030));
     let big = format!("[\"{}\"]", "a".repeat(2 * 1024 * 1024));
     let (status, _) = post(&host, &big);
     assert_eq!(status, 413);
-    let h = call(&host, "l2_blocknumber", json!([]))["result"]
+    let h = rpc(&host, "l2_blocknumber", json!([]))["result"]
         .as_u64()
         .unwrap();
     assert!(h >= 3);
@@ -260,7 +216,7 @@ fn casl2_devnet_runs_a_network_and_resumes_it() {
             let hs: Vec<u64> = hosts
                 .iter()
                 .map(|h| {
-                    call(h, "l2_blocknumber", json!([]))["result"]
+                    rpc(h, "l2_blocknumber", json!([]))["result"]
                         .as_u64()
                         .unwrap_or(0)
                 })

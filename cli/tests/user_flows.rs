@@ -4,50 +4,18 @@
 //! L1 and L2 at every step (Property 4). Bad input to every command is a one-line error and
 //! exit 2.
 
+mod support;
+
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::stf::rules::sequencer_pool_address;
 use casl2_verifier::{Address, Encode, PrivateKey};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn host_of(url: &str) -> String {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string()
-}
-
-fn call(url: &str, method: &str, params: Value) -> Value {
-    let host = host_of(url);
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let mut s = TcpStream::connect(&host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (_, b) = out.split_once("\r\n\r\n").unwrap();
-    let v: Value = serde_json::from_str(b).unwrap();
-    assert!(v.get("error").is_none(), "{method}: {v}");
-    v["result"].clone()
-}
+use support::{call, sh, Killed};
 
 /// A `casl2` command with the wallet in `wallet` and nothing from the caller's environment.
 fn casl2(wallet: &Path) -> Command {
@@ -86,10 +54,6 @@ fn fails(out: Output, needle: &str) {
     assert!(err.contains(needle), "want {needle:?} in: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(!err.contains("panicked"), "{err}");
-}
-
-fn sh(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
 }
 
 /// The ledger the test checks: the chain's escrow on L1 against what the L2 holds.

@@ -20,6 +20,7 @@ pub mod node;
 pub mod store;
 pub mod tamper;
 pub mod watch;
+pub mod www;
 
 pub use casl2_lightclient as lightclient;
 pub use store::RedbNodeStore;

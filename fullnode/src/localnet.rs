@@ -281,7 +281,13 @@ impl LocalNet {
         Ok(())
     }
 
-    /// Stop everything.
+    /// A receiver that turns `true` when [`shutdown`](Self::shutdown) starts (for servers run
+    /// beside the network).
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stop everything: every node, the L1 miner and the L1 server.
     pub async fn shutdown(mut self) {
         for i in 0..self.nodes.len() {
             self.stop_node(i).await;

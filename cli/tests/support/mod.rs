@@ -1,0 +1,90 @@
+//! What the CLI's end-to-end tests share: child processes that die with the test, and plain
+//! HTTP/JSON-RPC to 127.0.0.1 over `TcpStream` (no client library in the tests' way).
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::time::Duration;
+
+/// Kills the child when dropped (a failing assertion leaves no process behind).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `127.0.0.1:port` from `http://127.0.0.1:port/` (a bare host is returned as it is).
+pub fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The first line the child prints on stdout, as JSON (the `--json` banner).
+pub fn first_json_line(child: &mut Child) -> Value {
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// Split a shell-like argument string on whitespace.
+pub fn sh(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+fn exchange(host: &str, request: String) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head[9..12].parse().unwrap();
+    (status, head, out[split + 4..].to_vec())
+}
+
+/// POST a raw body to `url` (or host); returns (HTTP status, body).
+pub fn post(url: &str, body: &str) -> (u16, String) {
+    let host = host_of(url);
+    let (status, _, b) = exchange(
+        &host,
+        format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (status, String::from_utf8_lossy(&b).to_string())
+}
+
+/// GET `path` from `url` (or host); returns (HTTP status, response head, body).
+pub fn get(url: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let host = host_of(url);
+    exchange(
+        &host,
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// A JSON-RPC call; returns the whole response object (result or error).
+pub fn rpc(url: &str, method: &str, params: Value) -> Value {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let (_, b) = post(url, &body);
+    serde_json::from_str(&b).unwrap_or_else(|e| panic!("{method}: {e}: {b}"))
+}
+
+/// A JSON-RPC call that must succeed; returns its result.
+pub fn call(url: &str, method: &str, params: Value) -> Value {
+    let v = rpc(url, method, params);
+    assert!(v.get("error").is_none(), "{method}: {v}");
+    v["result"].clone()
+}
