@@ -201,6 +201,11 @@ mod tests {
         uniq.sort();
         uniq.dedup();
         assert_eq!(uniq.len(), load.len());
+        // The vector of docs/protocol.md.
+        assert_eq!(
+            load[0].to_string(),
+            "0x5d995c372fc1a6603c6f211833c5bb50999e660b"
+        );
         for i in 0..10 {
             assert!(!load.contains(&dev_key(i).unwrap().address()));
         }

@@ -44,6 +44,8 @@ fn devnet_serves_the_light_client_page_and_generates_load() {
             )),
             "{head}"
         );
+        let (_, head, _) = get(&page, "/?address=0xab");
+        assert!(head.contains("&chain=1&address=0xab"), "{head}");
         let (s, h, b) = get(&page, "/pkg/casl2_wasm_bg.wasm");
         assert_eq!(s, 200);
         assert!(h.contains("application/wasm"), "{h}");

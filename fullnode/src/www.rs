@@ -3,11 +3,11 @@
 //!
 //! Only files directly under `www/` and `pkg/` with a known extension are served (no directory
 //! listings, no `..`, no hidden files). `/` redirects to the page with its fields preset for
-//! this network; when the package is not built, `/` says how to build it instead of serving a
+//! this network (a query on `/` is passed on); when the package is not built, `/` says how to build it instead of serving a
 //! page that cannot start.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -83,7 +83,7 @@ fn text(status: StatusCode, ct: &'static str, body: String) -> Response {
     r
 }
 
-async fn index(State(cfg): State<Arc<PageConfig>>) -> Response {
+async fn index(State(cfg): State<Arc<PageConfig>>, RawQuery(extra): RawQuery) -> Response {
     if !cfg.page_present() {
         return text(
             StatusCode::NOT_FOUND,
@@ -109,7 +109,11 @@ async fn index(State(cfg): State<Arc<PageConfig>>) -> Response {
         );
     }
     let mut r = StatusCode::FOUND.into_response();
-    let loc = format!("/www/index.html?{}", cfg.query);
+    // Fields the visitor gave (`/?address=0x…`) come after, so they win.
+    let loc = match extra.filter(|q| !q.is_empty()) {
+        Some(q) => format!("/www/index.html?{}&{q}", cfg.query),
+        None => format!("/www/index.html?{}", cfg.query),
+    };
     if let Ok(v) = HeaderValue::from_str(&loc) {
         r.headers_mut().insert(header::LOCATION, v);
     }
