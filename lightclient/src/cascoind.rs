@@ -431,6 +431,12 @@ impl CascoindClient {
             }
             L1Op::SubmitFraudProof { .. } => Err(unsupported("L1Op::SubmitFraudProof", NO_FRAUD)),
             L1Op::Timeout { .. } => Err(unsupported("L1Op::Timeout", NO_FRAUD)),
+            L1Op::ChallengeAvailability { .. }
+            | L1Op::AnswerAvailability { .. }
+            | L1Op::TimeoutAvailability { .. } => Err(unsupported(
+                "L1Op::ChallengeAvailability/AnswerAvailability/TimeoutAvailability",
+                NO_FRAUD,
+            )),
             L1Op::ReportDoubleSign { .. } => Err(unsupported(
                 "L1Op::ReportDoubleSign",
                 "the node has no RPC that takes double-sign evidence or slashes a sequencer's stake",

@@ -181,6 +181,32 @@ pub enum L1Event {
         /// Index of the disputed root.
         disputed_index: u64,
     },
+    /// An availability challenge opened (`ChallengeAvailability`).
+    AvailabilityChallenged {
+        /// Challenge id.
+        id: u64,
+        /// The chain.
+        chain: u64,
+        /// The anchor.
+        anchor: u64,
+        /// Who asked.
+        challenger: Address,
+        /// Shares asked for.
+        shares: u32,
+        /// The answer must come below this L1 height.
+        deadline: u64,
+    },
+    /// An availability challenge ended; its bond was paid to `bond_to`.
+    AvailabilityResolved {
+        /// Challenge id.
+        id: u64,
+        /// How.
+        result: crate::l1::AvailabilityResult,
+        /// Payee of the bond.
+        bond_to: Address,
+        /// The bond.
+        bond: i64,
+    },
     /// A game ended.
     GameResolved {
         /// Game id.

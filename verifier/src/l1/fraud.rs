@@ -35,10 +35,15 @@ impl L1State {
         self.games.values().filter(|g| g.result.is_none())
     }
 
-    /// Coins locked as challenge bonds of open games.
+    /// Coins locked as challenge bonds of open games and open availability challenges.
     pub fn locked_bonds(&self) -> Option<i64> {
-        self.open_games()
-            .try_fold(0i64, |t, g| t.checked_add(g.bond))
+        let games = self
+            .open_games()
+            .try_fold(0i64, |t, g| t.checked_add(g.bond))?;
+        self.availability
+            .values()
+            .filter(|c| c.result.is_none())
+            .try_fold(games, |t, c| t.checked_add(c.bond))
     }
 
     /// The batch data of anchor `index` of `chain` as the L1 holds it (decoded payload, the
@@ -60,6 +65,21 @@ impl L1State {
     }
 
     /// The anchor, if it may still be challenged (not final, window open, no EMERGENCY).
+    pub(crate) fn challengeable_anchor(&self, chain: u64, index: u64) -> Result<&Anchor, L1Error> {
+        self.challengeable(chain, index)
+    }
+
+    /// A fraud of `kind` proven against anchor `index` by `prover`, outside a game.
+    pub(crate) fn prove_fraud_pub(
+        &mut self,
+        chain: u64,
+        index: u64,
+        prover: &Address,
+        kind: FraudKind,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        self.prove_fraud(chain, index, prover, kind, None)
+    }
+
     fn challengeable(&self, chain: u64, index: u64) -> Result<&Anchor, L1Error> {
         let c = self.chain_ref(chain)?;
         if c.info.status == L2Status::Emergency {
@@ -287,9 +307,7 @@ impl L1State {
             GameResult::Cancelled => self.close_game(g, result),
             GameResult::ChallengeFailed => {
                 let events = self.close_game(g, result)?;
-                let others = self
-                    .open_games()
-                    .any(|o| o.chain == g.chain && o.anchor == g.anchor);
+                let others = self.anchor_still_disputed(g.chain, g.anchor, u64::MAX);
                 let disputed = self
                     .chain(g.chain)
                     .and_then(|c| anchor_at(&c.anchors, g.chain, g.anchor).ok())
@@ -353,6 +371,7 @@ impl L1State {
             };
             events.extend(self.close_game(g, r)?);
         }
+        events.extend(self.cancel_availability_from(chain, index)?);
         self.resolve_dispute(chain, index, true)?;
         let root = self.chain_ref(chain)?.info.latest_state_root;
         events.push(L1Event::FraudProven {

@@ -35,6 +35,7 @@
 //!   execution trace, non-interactive proofs, slashing and reverts (`verifier::fraud`).
 
 mod anchor;
+mod availability;
 mod bridge;
 mod error;
 mod events;
@@ -44,6 +45,8 @@ mod tx;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_availability;
 #[cfg(test)]
 mod tests_batch;
 #[cfg(test)]
@@ -55,6 +58,10 @@ mod tests_fraud;
 
 pub(crate) use anchor::da_error;
 pub use anchor::Anchor;
+pub use availability::{
+    answer_samples, AvailabilityChallenge, AvailabilityResult, SharePosition,
+    MAX_AVAILABILITY_POSITIONS,
+};
 pub use bridge::{DailyDeposits, QueuedMessage};
 pub use error::L1Error;
 pub use events::L1Event;
@@ -153,6 +160,12 @@ pub struct L1State {
     /// Id of the next game.
     #[serde(default)]
     pub(crate) next_game: u64,
+    /// Availability challenges, open and over, by id.
+    #[serde(default)]
+    pub(crate) availability: BTreeMap<u64, AvailabilityChallenge>,
+    /// Id of the next availability challenge.
+    #[serde(default)]
+    pub(crate) next_availability: u64,
 }
 
 impl L1State {
@@ -200,6 +213,8 @@ impl L1State {
             genesis_supply: supply,
             games: BTreeMap::new(),
             next_game: 0,
+            availability: BTreeMap::new(),
+            next_availability: 0,
         })
     }
 
@@ -348,6 +363,15 @@ impl L1State {
             L1Op::ReportDoubleSign { chain, evidence } => {
                 self.report_double_sign(from, *chain, evidence)
             }
+            L1Op::ChallengeAvailability {
+                chain,
+                anchor,
+                positions,
+            } => self.challenge_availability(from, *chain, *anchor, positions),
+            L1Op::AnswerAvailability { id, samples } => {
+                self.answer_availability(from, *id, samples)
+            }
+            L1Op::TimeoutAvailability { id } => self.timeout_availability(*id),
         }
     }
 

@@ -195,6 +195,30 @@ pub enum L1Op {
         /// The two signed headers.
         evidence: Box<crate::consensus::DoubleSignEvidence>,
     },
+    /// 20: ask the signers of a non-final anchor to publish shares of its extended square on L1,
+    /// locking the chain's `challengeBond` (see `l1::availability`).
+    ChallengeAvailability {
+        /// The chain.
+        chain: u64,
+        /// The anchor index.
+        anchor: u64,
+        /// The shares asked for (1 to 16, distinct, inside the square).
+        positions: Vec<super::SharePosition>,
+    },
+    /// 21 (the batch's poster or a signer): the shares an availability challenge asked for, in
+    /// its order, each with its proof against the anchor's DA commitment.
+    AnswerAvailability {
+        /// Challenge id.
+        id: u64,
+        /// The shares.
+        samples: Vec<crate::da::Sample>,
+    },
+    /// 22 (anyone): end an availability challenge after its deadline (unanswered: the data is
+    /// withheld) or once its anchor is gone (cancelled).
+    TimeoutAvailability {
+        /// Challenge id.
+        id: u64,
+    },
 }
 
 /// A signed L1 transaction.
@@ -581,6 +605,25 @@ impl Encode for L1Op {
                 le(out, *chain);
                 evidence.encode_to(out);
             }
+            L1Op::ChallengeAvailability {
+                chain,
+                anchor,
+                positions,
+            } => {
+                out.push(20);
+                le(out, *chain);
+                le(out, *anchor);
+                crate::codec::write_vec(out, positions);
+            }
+            L1Op::AnswerAvailability { id, samples } => {
+                out.push(21);
+                le(out, *id);
+                crate::codec::write_vec(out, samples);
+            }
+            L1Op::TimeoutAvailability { id } => {
+                out.push(22);
+                le(out, *id);
+            }
         }
     }
 }
@@ -693,6 +736,16 @@ impl Decode for L1Op {
                 chain: r.u64("chain")?,
                 evidence: Box::new(crate::consensus::DoubleSignEvidence::decode_from(r)?),
             },
+            20 => L1Op::ChallengeAvailability {
+                chain: r.u64("chain")?,
+                anchor: r.u64("anchor")?,
+                positions: r.vec("positions", super::MAX_AVAILABILITY_POSITIONS as u64)?,
+            },
+            21 => L1Op::AnswerAvailability {
+                id: r.u64("id")?,
+                samples: r.vec("samples", super::MAX_AVAILABILITY_POSITIONS as u64)?,
+            },
+            22 => L1Op::TimeoutAvailability { id: r.u64("id")? },
             k => {
                 return Err(CodecError::Invalid {
                     what: "op",
