@@ -175,6 +175,15 @@ fn status(d: &DirArgs, json_out: bool) -> Result<()> {
         st.proofs_sent, st.games_opened, st.moves_sent, st.send_errors
     );
     println!(
+        "availability: {} anchors sampled ({} shares verified); challenges {} opened, {} won, {} lost, {} cancelled",
+        st.anchors_sampled,
+        st.shares_verified,
+        st.availability_opened,
+        st.availability_won,
+        st.availability_lost,
+        st.availability_cancelled
+    );
+    println!(
         "replayed {} transactions in {} ms",
         st.transactions_replayed, st.replay_ms
     );
@@ -291,6 +300,21 @@ pub(crate) fn event_line(e: &ChallengerEvent) -> String {
             anchor,
             result,
         } => format!("game {game} on anchor {anchor} is over: {result:?}"),
+        ChallengerEvent::Sampled { anchor, result } => match result.status.as_str() {
+            "available" => format!(
+                "anchor {anchor}: {} shares sampled, all available",
+                result.samples
+            ),
+            "withheld" => format!(
+                "anchor {anchor}: {} of {} sampled shares WITHHELD by the nodes",
+                result.missing.len(),
+                result.samples
+            ),
+            _ => format!("anchor {anchor}: no node reachable for sampling (retrying)"),
+        },
+        ChallengerEvent::AvailabilityOver { id, anchor, result } => {
+            format!("availability challenge {id} on anchor {anchor} is over: {result:?}")
+        }
     }
 }
 

@@ -16,9 +16,12 @@
 use crate::store::RedbNodeStore;
 use crate::watch::{move_op, ChainData, Judged, Replica, ReplicaError, Verdict};
 use casl2_lightclient::l1::{DevnetClient, L1Client};
+use casl2_verifier::da::{verify_sample, Sample};
 use casl2_verifier::fraud::{honest_move, Game, GameResult, Move};
-use casl2_verifier::l1::{L1Op, L1Tx, L2Status};
-use casl2_verifier::{Address, PrivateKey};
+use casl2_verifier::l1::{
+    AvailabilityChallenge, AvailabilityResult, L1Op, L1Tx, L2Status, SharePosition,
+};
+use casl2_verifier::{Address, PrivateKey, H256};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -97,6 +100,42 @@ pub struct ChallengerStats {
     pub games_cancelled: u64,
     /// L1 transactions that failed to send.
     pub send_errors: u64,
+    /// Anchors whose availability was sampled from the sequencers.
+    #[serde(default)]
+    pub anchors_sampled: u64,
+    /// Shares fetched and verified against the anchors' DA commitments.
+    #[serde(default)]
+    pub shares_verified: u64,
+    /// Availability challenges opened.
+    #[serde(default)]
+    pub availability_opened: u64,
+    /// Availability challenges won (unanswered: the data was withheld).
+    #[serde(default)]
+    pub availability_won: u64,
+    /// Availability challenges lost (the shares were published: the bond went to the poster).
+    #[serde(default)]
+    pub availability_lost: u64,
+    /// Availability challenges cancelled (the anchor was reverted otherwise).
+    #[serde(default)]
+    pub availability_cancelled: u64,
+}
+
+/// Shares sampled per anchor (at most the square's size).
+pub const SAMPLES_PER_ANCHOR: usize = 8;
+
+/// The availability of one anchor as this challenger sampled it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sampled {
+    /// The anchor's batch hash when sampled.
+    pub batch_hash: H256,
+    /// Shares asked for.
+    pub samples: u32,
+    /// Shares no node served with a valid proof (they went into an availability challenge).
+    pub missing: Vec<SharePosition>,
+    /// `available`, `withheld` (some node answered, none served every share: challenged) or
+    /// `unreachable` (no node answered: sampled again next tick).
+    pub status: String,
 }
 
 /// A game this challenger plays, as last seen on L1.
@@ -121,6 +160,12 @@ pub struct ChallengerState {
     pub judged: Vec<Judged>,
     /// Games this challenger opened or played, by id.
     pub games: BTreeMap<u64, GameRecord>,
+    /// Availability of each anchor sampled, by anchor index.
+    #[serde(default)]
+    pub sampled: BTreeMap<u64, Sampled>,
+    /// Availability challenges this challenger opened, as L1 last reported them, by id.
+    #[serde(default)]
+    pub availability: BTreeMap<u64, AvailabilityChallenge>,
     /// Counters.
     pub stats: ChallengerStats,
     /// L1 tip at the last tick.
@@ -174,6 +219,12 @@ impl ChallengerState {
             .values()
             .filter(|r| r.game.result.is_none())
             .map(|r| r.game.bond)
+            .chain(
+                self.availability
+                    .values()
+                    .filter(|c| c.result.is_none())
+                    .map(|c| c.bond),
+            )
             .sum()
     }
 
@@ -193,7 +244,17 @@ impl ChallengerState {
     /// The Prometheus exposition of the counters.
     pub fn metrics(&self) -> String {
         let s = &self.stats;
-        let rows: [(&str, &str, &str, i64); 13] = [
+        let open_avail = self
+            .availability
+            .values()
+            .filter(|c| c.result.is_none())
+            .count() as i64;
+        let unavailable = self
+            .sampled
+            .values()
+            .filter(|x| x.status == "withheld")
+            .count() as i64;
+        let rows: [(&str, &str, &str, i64); 18] = [
             (
                 "casl2_challenger_l1_tip",
                 "L1 tip at the last tick.",
@@ -267,6 +328,36 @@ impl ChallengerState {
                 self.bonds_at_risk(),
             ),
             (
+                "casl2_challenger_anchors_sampled_total",
+                "Anchors whose availability was sampled from the sequencers.",
+                "counter",
+                s.anchors_sampled as i64,
+            ),
+            (
+                "casl2_challenger_shares_verified_total",
+                "Shares fetched and verified against DA commitments.",
+                "counter",
+                s.shares_verified as i64,
+            ),
+            (
+                "casl2_challenger_anchors_withheld",
+                "Anchors whose shares the nodes refused or served wrong.",
+                "gauge",
+                unavailable,
+            ),
+            (
+                "casl2_challenger_availability_challenges_open",
+                "Availability challenges open.",
+                "gauge",
+                open_avail,
+            ),
+            (
+                "casl2_challenger_availability_won_total",
+                "Availability challenges won (data withheld, anchor reverted).",
+                "counter",
+                s.availability_won as i64,
+            ),
+            (
                 "casl2_challenger_send_errors_total",
                 "L1 transactions that failed to send.",
                 "counter",
@@ -308,6 +399,22 @@ pub enum ChallengerEvent {
         /// Why.
         error: String,
     },
+    /// An anchor's availability was sampled from the sequencers' nodes.
+    Sampled {
+        /// The anchor.
+        anchor: u64,
+        /// What was found.
+        result: Sampled,
+    },
+    /// An availability challenge ended.
+    AvailabilityOver {
+        /// Challenge id.
+        id: u64,
+        /// The anchor.
+        anchor: u64,
+        /// How.
+        result: AvailabilityResult,
+    },
     /// A game ended.
     GameOver {
         /// Game id.
@@ -329,6 +436,8 @@ pub struct Challenger {
     state: ChallengerState,
     /// Operation key → L1 tip when sent (no resend before 3 blocks).
     sent: HashMap<String, u64>,
+    /// HTTP client for sampling the sequencers' nodes.
+    http: reqwest::Client,
 }
 
 fn now_ms() -> u64 {
@@ -377,6 +486,10 @@ impl Challenger {
             replica,
             state,
             sent: HashMap::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()
+                .unwrap_or_default(),
         })
     }
 
@@ -416,6 +529,162 @@ impl Challenger {
                 ChallengerEvent::SendFailed { op: name, error }
             }
         }
+    }
+
+    /// Sample every new anchor's availability from the sequencers' nodes, challenge the shares
+    /// that nodes refuse or serve wrong, and end this challenger's availability challenges
+    /// whose deadline passed (or whose anchor is gone).
+    async fn availability(
+        &mut self,
+        data: &ChainData,
+        tip: u64,
+        emergency: bool,
+    ) -> Vec<ChallengerEvent> {
+        let mut events = Vec::new();
+        let chain = self.cfg.chain_id;
+        let mut endpoints: Option<Vec<String>> = None;
+        for a in &data.anchors {
+            if emergency || a.finalized || tip + 1 >= a.deadline {
+                continue;
+            }
+            let done = self
+                .state
+                .sampled
+                .get(&a.index)
+                .is_some_and(|s| s.batch_hash == a.batch_hash && s.status != "unreachable");
+            if done {
+                continue;
+            }
+            let Some(commitment) = a.commitment.as_ref() else {
+                continue;
+            };
+            if endpoints.is_none() {
+                endpoints = Some(match self.l1.sequencers(chain).await {
+                    Ok(list) => list
+                        .into_iter()
+                        .filter(|s| s.status == casl2_verifier::l1::SequencerStatus::Active)
+                        .map(|s| s.endpoint)
+                        .collect(),
+                    Err(_) => return events,
+                });
+            }
+            let urls = endpoints.as_deref().unwrap_or_default();
+            let width = commitment.width();
+            let mut seed_src = self.cfg.key.to_hex().into_bytes();
+            seed_src.extend_from_slice(&a.batch_hash.0);
+            let seed = casl2_verifier::sha256d(&seed_src).0;
+            let count = SAMPLES_PER_ANCHOR.min(width * width);
+            let Ok(plan) = casl2_verifier::da::sampling_plan(&seed, width, count) else {
+                continue;
+            };
+            let mut missing = Vec::new();
+            let mut answered = false;
+            for (row, column) in plan {
+                let mut ok = false;
+                for url in urls {
+                    match fetch_share(&self.http, url, a.index, row, column).await {
+                        Reply::Share(v) => {
+                            answered = true;
+                            let good = serde_json::from_value::<Sample>(v["sample"].clone())
+                                .ok()
+                                .filter(|s| s.row == row && s.column == column)
+                                .is_some_and(|s| verify_sample(commitment, &s).is_ok());
+                            if good {
+                                ok = true;
+                                break;
+                            }
+                        }
+                        // A node that answers with an error is reachable, and refusing.
+                        Reply::Refused => answered = true,
+                        Reply::Unreachable => {}
+                    }
+                }
+                if ok {
+                    self.state.stats.shares_verified += 1;
+                } else {
+                    missing.push(SharePosition { row, column });
+                }
+            }
+            let status = if missing.is_empty() {
+                "available"
+            } else if answered {
+                "withheld"
+            } else {
+                "unreachable"
+            };
+            let result = Sampled {
+                batch_hash: a.batch_hash,
+                samples: count as u32,
+                missing: missing.clone(),
+                status: status.into(),
+            };
+            let first = !self.state.sampled.contains_key(&a.index);
+            if status != "unreachable" || first {
+                events.push(ChallengerEvent::Sampled {
+                    anchor: a.index,
+                    result: result.clone(),
+                });
+            }
+            if status != "unreachable" {
+                self.state.stats.anchors_sampled += 1;
+            }
+            self.state.sampled.insert(a.index, result);
+            if status == "withheld" {
+                let key = format!("avail:{}:{}", a.index, a.batch_hash);
+                if self.recently_sent(&key, tip) {
+                    continue;
+                }
+                missing.truncate(casl2_verifier::l1::MAX_AVAILABILITY_POSITIONS);
+                let op = L1Op::ChallengeAvailability {
+                    chain,
+                    anchor: a.index,
+                    positions: missing,
+                };
+                let ev = self.send(op, key, tip, format!("anchor {}", a.index)).await;
+                if matches!(ev, ChallengerEvent::Sent { .. }) {
+                    self.state.stats.availability_opened += 1;
+                }
+                events.push(ev);
+            }
+        }
+        let me = self.cfg.key.address();
+        let Ok(list) = self.l1.availability_challenges(chain, false).await else {
+            return events;
+        };
+        for c in list.into_iter().filter(|c| c.challenger == me) {
+            let before = self.state.availability.get(&c.id).and_then(|o| o.result);
+            if let (Some(result), None) = (c.result, before) {
+                match result {
+                    AvailabilityResult::Withheld => self.state.stats.availability_won += 1,
+                    AvailabilityResult::Answered => self.state.stats.availability_lost += 1,
+                    AvailabilityResult::Cancelled => self.state.stats.availability_cancelled += 1,
+                }
+                events.push(ChallengerEvent::AvailabilityOver {
+                    id: c.id,
+                    anchor: c.anchor,
+                    result,
+                });
+            }
+            let gone = data
+                .anchors
+                .get(c.anchor as usize)
+                .is_none_or(|a| a.batch_hash != c.batch_hash);
+            if c.result.is_none() && (tip + 1 >= c.deadline || gone) {
+                let key = format!("avail-timeout:{}", c.id);
+                if !self.recently_sent(&key, tip) {
+                    let op = L1Op::TimeoutAvailability { id: c.id };
+                    let ev = self
+                        .send(op, key, tip, format!("availability {}", c.id))
+                        .await;
+                    if matches!(ev, ChallengerEvent::Sent { .. }) {
+                        self.state.stats.moves_sent += 1;
+                    }
+                    events.push(ev);
+                }
+            }
+            self.state.availability.insert(c.id, c);
+        }
+        events
     }
 
     fn recently_sent(&self, key: &str, tip: u64) -> bool {
@@ -518,6 +787,7 @@ impl Challenger {
                 Verdict::Valid | Verdict::BuildsOnFraud => {}
             }
         }
+        events.extend(self.availability(&data, tip, emergency).await);
         // Play.
         for g in &mine {
             let known = self.state.games.get(&g.id).cloned();
@@ -599,6 +869,38 @@ impl Challenger {
     }
 }
 
+/// A node's answer to `l2_getshare`.
+enum Reply {
+    /// A result (the share and its proof, still to be verified).
+    Share(serde_json::Value),
+    /// A JSON-RPC error (or a body that is not JSON-RPC): the node answered but gave no share.
+    Refused,
+    /// No HTTP answer at all.
+    Unreachable,
+}
+
+async fn fetch_share(
+    http: &reqwest::Client,
+    url: &str,
+    index: u64,
+    row: u32,
+    column: u32,
+) -> Reply {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "l2_getshare", "params": [index, row, column, "row"]
+    });
+    let resp = match http.post(url).json(&body).send().await {
+        Ok(r) => r,
+        Err(_) => return Reply::Unreachable,
+    };
+    match resp.json::<serde_json::Value>().await {
+        Ok(v) if v.get("error").is_none() && v.get("result").is_some() => {
+            Reply::Share(v["result"].clone())
+        }
+        _ => Reply::Refused,
+    }
+}
+
 fn op_name(op: &L1Op) -> &'static str {
     match op {
         L1Op::OpenChallenge { .. } => "OpenChallenge",
@@ -607,6 +909,8 @@ fn op_name(op: &L1Op) -> &'static str {
         L1Op::SubmitOneStepProof { .. } => "SubmitOneStepProof",
         L1Op::SubmitFraudProof { .. } => "SubmitFraudProof",
         L1Op::Timeout { .. } => "Timeout",
+        L1Op::ChallengeAvailability { .. } => "ChallengeAvailability",
+        L1Op::TimeoutAvailability { .. } => "TimeoutAvailability",
         _ => "L1Op",
     }
 }

@@ -154,6 +154,7 @@ pub const METHODS: &[&str] = &[
     "l2_getwithdrawals",
     "l2_getforcedqueue",
     "l2_getgames",
+    "l2_getavailability",
     "l2_getexits",
     "l2_getgame",
 ];
@@ -340,6 +341,16 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                         .filter(|g| g.chain == chain_id && (!open_only || g.result.is_none()))
                         .collect();
                     to_json(&games)
+                }
+                "l2_getavailability" => {
+                    let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
+                    let list: Vec<_> = d
+                        .state()
+                        .availability_challenges()
+                        .values()
+                        .filter(|c| c.chain == chain_id && (!open_only || c.result.is_none()))
+                        .collect();
+                    to_json(&list)
                 }
                 _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
             }

@@ -14,7 +14,7 @@ use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::watch::Verdict;
 use casl2_verifier::fraud::{GamePhase, GameResult};
-use casl2_verifier::l1::{L1Event, L1Op, L1Tx};
+use casl2_verifier::l1::{AvailabilityResult, L1Event, L1Op, L1Tx, SharePosition};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
 use serde_json::json;
@@ -219,6 +219,19 @@ async fn fraud_is_proven_and_honest_batches_continue(kind: DishonestKind) {
                 st.games
             );
         }
+        DishonestKind::Withhold => {
+            assert!(st.stats.availability_won >= 1, "{kind}: {:?}", st.stats);
+            assert!(
+                st.sampled.values().any(|x| x.status == "withheld"),
+                "{kind}: {:?}",
+                st.sampled
+            );
+            assert!(
+                st.sampled.values().any(|x| x.status == "available"),
+                "{kind}: the honest batches after the revert were not sampled available: {:?}",
+                st.sampled
+            );
+        }
         _ => assert!(st.stats.proofs_sent >= 1, "{kind}: {:?}", st.stats),
     }
     load.abort();
@@ -243,6 +256,95 @@ async fn a_manipulated_timestamp_is_proven_without_a_game() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_spend_is_proven_without_a_game() {
     fraud_is_proven_and_honest_batches_continue(DishonestKind::DoubleSpend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withheld_data_is_challenged_and_the_unanswered_anchor_reverted() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::Withhold).await;
+}
+
+/// Property 16 for availability: a challenge of an honest anchor's shares is answered by its
+/// signers on L1 in time, and the bond goes to the poster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_availability_challenge_of_honest_data_is_answered_and_loses_its_bond() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().join("net"), 2);
+    cfg.l1_block_ms = 400;
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let user = dev_key(7).unwrap();
+    let load = traffic(&net, &user).await;
+    let asker = dev_key(9).unwrap();
+    let l1 = net.l1.clone();
+    wait_until("a non-final anchor", 90, || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .chain(CHAIN)
+            .is_some_and(|c| c.anchors.iter().any(|a| !a.finalized))
+    })
+    .await;
+    let (anchor, poster, width) = {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        let a = c.anchors.iter().rev().find(|a| !a.finalized).unwrap();
+        (
+            a.index,
+            a.poster,
+            a.commitment.as_ref().unwrap().width() as u32,
+        )
+    };
+    let poster_before = net.l1.lock().unwrap().state().balance(&poster);
+    {
+        let mut d = net.l1.lock().unwrap();
+        let op = L1Op::ChallengeAvailability {
+            chain: CHAIN,
+            anchor,
+            positions: vec![
+                SharePosition { row: 0, column: 0 },
+                SharePosition {
+                    row: width - 1,
+                    column: width - 1,
+                },
+            ],
+        };
+        let tx = L1Tx::signed(&asker, d.next_nonce(&asker.address()), op).unwrap();
+        d.submit(tx).unwrap();
+    }
+    let l1 = net.l1.clone();
+    let me = asker.address();
+    let challenge = move || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .availability_challenges()
+            .values()
+            .find(|c| c.challenger == me)
+            .cloned()
+    };
+    wait_until("the availability challenge answered", 60, || {
+        challenge().is_some_and(|c| c.result.is_some())
+    })
+    .await;
+    let c = challenge().unwrap();
+    assert_eq!(c.result, Some(AvailabilityResult::Answered));
+    let gained = net.l1.lock().unwrap().state().balance(&poster) - poster_before;
+    assert!(
+        gained >= c.bond,
+        "the poster gained {gained}, bond {}",
+        c.bond
+    );
+    // The anchor is undisputed again and finalises.
+    let l1 = net.l1.clone();
+    wait_until("the answered anchor final", 60, || {
+        l1.lock()
+            .unwrap()
+            .state()
+            .chain(CHAIN)
+            .is_some_and(|ch| ch.finalized_count > anchor)
+    })
+    .await;
+    load.abort();
+    net.shutdown().await;
 }
 
 /// Property 16 end to end: a challenger disputing an honest anchor, disagreeing with every

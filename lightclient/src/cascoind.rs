@@ -20,7 +20,9 @@ pub mod types;
 
 use crate::l1::{L1AccountInfo, L1BlockHeader, L1Client, L1ClientError};
 use casl2_verifier::fraud::Game;
-use casl2_verifier::l1::{Anchor, L1Block, L1Op, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
+use casl2_verifier::l1::{
+    Anchor, AvailabilityChallenge, L1Block, L1Op, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
+};
 use casl2_verifier::types::BurnData;
 use casl2_verifier::{Address, H256};
 use rpc::{amount_param, param, Auth, Transport, METHOD_NOT_FOUND};
@@ -553,6 +555,17 @@ impl L1Client for CascoindClient {
         Err(unsupported(
             "games",
             "the real node has no RPC for fraud-proof games",
+        ))
+    }
+
+    async fn availability_challenges(
+        &self,
+        _chain: u64,
+        _open_only: bool,
+    ) -> Result<Vec<AvailabilityChallenge>, L1ClientError> {
+        Err(unsupported(
+            "availability challenges",
+            "the real node has no RPC for data-availability challenges",
         ))
     }
 }

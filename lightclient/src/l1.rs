@@ -6,7 +6,9 @@
 //! [`L1ClientError::Unsupported`], never with a made-up success.
 
 use casl2_verifier::fraud::Game;
-use casl2_verifier::l1::{Anchor, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer};
+use casl2_verifier::l1::{
+    Anchor, AvailabilityChallenge, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
+};
 use casl2_verifier::{Address, Decode, Encode, H256};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -117,6 +119,12 @@ pub trait L1Client {
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError>;
     /// The chain's fraud-proof games (only the open ones with `open_only`), by id.
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError>;
+    /// The chain's availability challenges (only the open ones with `open_only`), by id.
+    async fn availability_challenges(
+        &self,
+        chain: u64,
+        open_only: bool,
+    ) -> Result<Vec<AvailabilityChallenge>, L1ClientError>;
 
     /// At most `count` of a chain's anchors from index `from` (by default the first `count`
     /// of [`L1Client::anchors`]).
@@ -327,6 +335,15 @@ impl L1Client for DevnetClient {
 
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError> {
         self.call("l2_getgames", json!([chain, open_only])).await
+    }
+
+    async fn availability_challenges(
+        &self,
+        chain: u64,
+        open_only: bool,
+    ) -> Result<Vec<AvailabilityChallenge>, L1ClientError> {
+        self.call("l2_getavailability", json!([chain, open_only]))
+            .await
     }
 
     async fn anchors_window(

@@ -29,6 +29,9 @@ pub enum DishonestKind {
     BadTimestamp,
     /// A transaction included twice (`DOUBLE_SPEND`).
     DoubleSpend,
+    /// Honest batches whose shares the node does not serve (`l2_getshare`) and whose
+    /// availability challenges it does not answer (`DATA_WITHHOLDING` once the deadline passes).
+    Withhold,
 }
 
 /// The `--dishonest` option.
@@ -49,6 +52,7 @@ impl fmt::Display for DishonestKind {
             DishonestKind::BadSignature => "bad-signature",
             DishonestKind::BadTimestamp => "bad-timestamp",
             DishonestKind::DoubleSpend => "double-spend",
+            DishonestKind::Withhold => "withhold",
         })
     }
 }
@@ -72,9 +76,10 @@ impl FromStr for Dishonest {
             "bad-signature" => DishonestKind::BadSignature,
             "bad-timestamp" => DishonestKind::BadTimestamp,
             "double-spend" => DishonestKind::DoubleSpend,
+            "withhold" => DishonestKind::Withhold,
             o => {
                 return Err(format!(
-                "unknown kind {o:?} (wrong-root[:STEP], bad-signature, bad-timestamp, double-spend)"
+                "unknown kind {o:?} (wrong-root[:STEP], bad-signature, bad-timestamp, double-spend, withhold)"
             ))
             }
         };
@@ -102,6 +107,11 @@ impl Dishonest {
     /// Never outside regtest parameters.
     pub fn applies(&self, info: &L2ChainInfo) -> bool {
         info.params.network == Network::Regtest && info.frauds_proven < self.batches
+    }
+
+    /// Whether the node withholds its batches' data now (`withhold`, while it applies).
+    pub fn withholds(&self, info: &L2ChainInfo) -> bool {
+        self.kind == DishonestKind::Withhold && self.applies(info)
     }
 
     /// The step at which a `wrong-root` batch of `steps` steps starts lying.
@@ -152,6 +162,8 @@ impl Dishonest {
                 }
                 None => false,
             },
+            // The batch itself is honest: what is withheld is its data.
+            DishonestKind::Withhold => false,
             DishonestKind::DoubleSpend => {
                 match blocks.iter_mut().find(|b| !b.transactions.is_empty()) {
                     Some(b) => {

@@ -184,6 +184,9 @@ pub struct Shared {
     /// The state rebuilt from L1 to defend this node's anchors in games (built when the first
     /// game against it opens).
     pub defence: Mutex<Option<Defence>>,
+    /// Availability challenges this node answered, with the L1 tip when it sent the answer (a
+    /// challenge still open 5 blocks later is answered again).
+    pub answered: Mutex<std::collections::HashMap<u64, u64>>,
 }
 
 /// What a sequencer needs to defend its anchors: the chain's L1 data, the state replayed from
@@ -317,6 +320,7 @@ impl Node {
             reported: Mutex::new(Default::default()),
             squares: Mutex::new(Vec::new()),
             defence: Mutex::new(None),
+            answered: Mutex::new(Default::default()),
         });
         shared.engine().dishonest = shared.cfg.dishonest;
         let (stop, stop_rx) = watch::channel(false);
@@ -362,6 +366,12 @@ impl Node {
                 run_batcher,
             ));
             tasks.push(spawn_loop(shared.clone(), stop_rx.clone(), 400, defend));
+            tasks.push(spawn_loop(
+                shared.clone(),
+                stop_rx.clone(),
+                400,
+                answer_availability,
+            ));
         }
         Ok(Node {
             addr,
@@ -842,6 +852,81 @@ fn defend(shared: Arc<Shared>) -> TaskFuture {
                     shared.metrics.game_moves.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => log(&format!("game move: {e}")),
+            }
+        }
+    })
+}
+
+/// Answer the availability challenges on anchors this node posted or signed: publish the asked
+/// shares, built from the anchor's payload on L1, before the deadline; claim the timeouts of
+/// challenges whose anchor is gone. A node run with `--dishonest withhold` does not answer.
+fn answer_availability(shared: Arc<Shared>) -> TaskFuture {
+    Box::pin(async move {
+        let Some(key) = shared.cfg.key.clone() else {
+            return;
+        };
+        let me = key.address();
+        let chain = shared.cfg.chain_id;
+        let withholding = shared.cfg.dishonest.is_some_and(|d| {
+            let v = shared.view.read().unwrap_or_else(|p| p.into_inner());
+            v.chain.as_ref().is_some_and(|info| d.withholds(info))
+        });
+        if withholding {
+            return;
+        }
+        let open = match shared.l1.availability_challenges(chain, true).await {
+            Ok(c) => c,
+            Err(e) => return log(&format!("availability challenges: {e}")),
+        };
+        if open.is_empty() {
+            return;
+        }
+        let Ok(tip) = shared.l1.tip_height().await else {
+            return;
+        };
+        for c in open {
+            let sent = shared
+                .answered
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&c.id)
+                .copied();
+            if sent.is_some_and(|t| tip < t + 5) {
+                continue;
+            }
+            let anchor = match shared.l1.anchors_window(chain, c.anchor, 1).await {
+                Ok(v) => v.into_iter().next(),
+                Err(e) => return log(&format!("availability challenge {}: {e}", c.id)),
+            };
+            let Some(a) = anchor.filter(|a| a.batch_hash == c.batch_hash) else {
+                continue;
+            };
+            if a.poster != me && !a.signers.contains(&me) {
+                continue;
+            }
+            let samples = match casl2_verifier::l1::answer_samples(&a, &c.positions) {
+                Ok(s) => s,
+                Err(e) => {
+                    log(&format!("availability challenge {}: {e}", c.id));
+                    continue;
+                }
+            };
+            let op = casl2_verifier::l1::L1Op::AnswerAvailability { id: c.id, samples };
+            match send_l1(&shared, &key, op).await {
+                Ok(_) => {
+                    shared
+                        .answered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(c.id, tip);
+                    log(&format!(
+                        "answered availability challenge {} on anchor {} ({} shares)",
+                        c.id,
+                        c.anchor,
+                        c.positions.len()
+                    ));
+                }
+                Err(e) => log(&format!("availability answer {}: {e}", c.id)),
             }
         }
     })

@@ -387,6 +387,16 @@ fn call(
             }))
         }
         "l2_getshare" => {
+            let withheld = shared.cfg.dishonest.is_some_and(|d| {
+                let v = shared.view.read().unwrap_or_else(|p| p.into_inner());
+                v.chain.as_ref().is_some_and(|info| d.withholds(info))
+            });
+            if withheld {
+                return Err(RpcError::new(
+                    -32011,
+                    "share withheld (this node runs --dishonest withhold)".to_string(),
+                ));
+            }
             let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
             let row = p_u64(p, 1, "row")?;
             let column = p_u64(p, 2, "column")?;
