@@ -148,6 +148,30 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Every stored node, by hash (in no particular order).
+    pub fn into_nodes(self) -> Vec<(H256, Node)> {
+        let mut out = Vec::with_capacity(self.index.len());
+        for (h, &slot) in &self.index {
+            if slot & LEAF_BIT == 0 {
+                let [left, right] = self.inner[slot as usize];
+                out.push((*h, Node::Internal { left, right }));
+            } else {
+                let i = (slot & !LEAF_BIT) as usize;
+                let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
+                out.push((
+                    *h,
+                    Node::Leaf {
+                        key: self.leaf_keys[i],
+                        value: self.leaf_data[a..b].to_vec(),
+                    },
+                ));
+            }
+        }
+        out
+    }
+}
+
 impl NodeStore for MemoryStore {
     fn get(&self, hash: &H256) -> Result<Option<Node>, StoreError> {
         let Some(&slot) = self.index.get(hash) else {

@@ -21,6 +21,7 @@
 //! (Property 14).
 
 mod block;
+pub mod cvm;
 mod exec;
 mod history;
 pub mod rules;
@@ -31,10 +32,12 @@ pub use block::{
     block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
     recover_senders, seal_block, trace_block, verify_block, BlockEnv, BlockOutcome,
 };
-pub use exec::{execute_step, queue_cursor, queue_key, BlockContext, Receipt, Step, TxError};
+pub use exec::{
+    execute_step, queue_cursor, queue_key, BlockContext, CvmOutcome, Log, Receipt, Step, TxError,
+};
 pub use history::StateHistory;
-pub use state::{Overlay, StateView};
-pub use stateless::{build_step_witness, execute_step_stateless, StepWitness};
+pub use state::{storage_root_field, storage_tree_root, Overlay, StateView};
+pub use stateless::{build_step_witness, execute_step_stateless, StepWitness, StorageWitness};
 
 use crate::hash::{Address, H256};
 use thiserror::Error;
