@@ -411,3 +411,68 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn protocol_vectors() {
+    // docs/protocol.md, "CVM": the keys, a storage root and a receipt encoding.
+    let mut slot1 = [0u8; 32];
+    slot1[31] = 1;
+    let counter_code = contract("Counter").1;
+    let code_hash = keccak256(&counter_code);
+    let mut c = Chain::new(1, FUND);
+    let me = c.addr(0);
+    let (_, counter) = c.deploy(0, "Counter", &[]);
+    c.call(0, counter, calldata("increment()", &[]), 0);
+    let r = c.call(0, counter, calldata("increment()", &[]), 0);
+    let acct = c.account(&counter);
+    let enc = r.encode();
+    eprintln!("slot_key(0) = {}", slot_key(&[0; 32]).to_hex());
+    eprintln!("slot_key(1) = {}", slot_key(&slot1).to_hex());
+    eprintln!("keccak256(\"\") = {}", keccak256(b"").to_hex());
+    eprintln!("counter codeHash = {}", code_hash.to_hex());
+    eprintln!("code_key = {}", code_key(&code_hash).to_hex());
+    eprintln!("sender = {}, counter = {}", me.to_hex(), counter.to_hex());
+    eprintln!(
+        "counter storageRoot (count = 2) = {}",
+        acct.storage_root.to_hex()
+    );
+    eprintln!("receipt = {}", hex::encode(&enc));
+    assert_eq!(
+        slot_key(&[0; 32]).to_hex(),
+        casl2_verifier::sha256d(&[0u8; 32]).to_hex()
+    );
+    assert_eq!(
+        keccak256(b"").to_hex(),
+        "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    );
+    assert_eq!(
+        slot_key(&[0; 32]).to_hex(),
+        "0x2b32db6c2c0a6235fb1397e8225ea85e0f0e6e8c7b126d0016ccbde0e667151e"
+    );
+    assert_eq!(
+        slot_key(&slot1).to_hex(),
+        "0x32ba476771d01e37807990ead8719f08af494723de1d228f2c2c07cc0aa40bac"
+    );
+    assert_eq!(
+        code_hash.to_hex(),
+        "0x11f3450bc2d70236e892fd7fb19954241e8647c4519b49b1e365455648140baf"
+    );
+    assert_eq!(
+        code_key(&code_hash).to_hex(),
+        "0x3f8b1cd4fd4b00907a4835088ad5fe9c972ded84d784db6ef074096a58cc5b2d"
+    );
+    assert_eq!(me.to_hex(), "0xc597674ad70e68460e860c5dbb047d1aeb8e7d4f");
+    assert_eq!(
+        counter.to_hex(),
+        "0x4b28f5f46a30a3f76940ca2b187cf935972fbef6"
+    );
+    assert_eq!(
+        acct.storage_root.to_hex(),
+        "0x30c1884b14968c6739257506930ebf411dfb603a728c73d752ecd0bbefe037a7"
+    );
+    assert_eq!(
+        hex::encode(&enc),
+        "5f6f258339b9200880b9aa7621517b62d871f937e5a0e8234ed4f5f867e3b6cf03c16600000000\
+         0000c1660000000000000000000000000000000003000000"
+    );
+}
