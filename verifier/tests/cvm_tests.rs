@@ -476,3 +476,61 @@ fn protocol_vectors() {
          0000c1660000000000000000000000000000000003000000"
     );
 }
+
+#[test]
+fn block_application_equals_step_by_step_execution() {
+    use casl2_verifier::smt::SparseMerkleTree;
+    use casl2_verifier::stf::execute_block_steps;
+    use casl2_verifier::types::L2Block;
+    let mut c = Chain::new(2, FUND);
+    let me = c.addr(0);
+    let b = c.addr(1);
+    let mut txs = Vec::new();
+    let (code, _) = contract("Token");
+    let mut init = code;
+    init.extend_from_slice(&word_u(1_000));
+    txs.push(c.tx(
+        0,
+        TxType::ContractDeploy,
+        Address::default(),
+        init,
+        0,
+        3_000_000,
+    ));
+    let token = create_address(&me, 0);
+    for v in 1..4u128 {
+        txs.push(c.tx(
+            0,
+            TxType::ContractCall,
+            token,
+            calldata("transfer(address,uint256)", &[word_a(&b), word_u(v)]),
+            0,
+            200_000,
+        ));
+    }
+    txs.push(c.tx(1, TxType::Transfer, me, vec![], 5, 21_000));
+    let mut block = L2Block::default();
+    block.header.gas_limit = u64::MAX;
+    block.header.l2_chain_id = CHAIN;
+    block.transactions = txs.clone();
+    let mut fast = SparseMerkleTree::with_root(c.tree.store().clone(), c.tree.root()).unwrap();
+    let out = execute_block_steps(&mut fast, &block, &c.ctx, &[]).unwrap();
+    let mut receipts = Vec::new();
+    for t in txs {
+        receipts.push(c.run(t).0);
+    }
+    let (end, _) = {
+        let step = Step::BlockEnd;
+        let pre = c.tree.root();
+        let (w, r) = casl2_verifier::stf::build_step_witness(&c.tree, pre, &step, &c.ctx).unwrap();
+        let (root, _) = execute_step_stateless(&pre, &w, &step, &c.ctx).unwrap();
+        (root, r)
+    };
+    receipts.push(out.receipts.last().unwrap().clone());
+    assert_eq!(out.receipts, receipts);
+    assert_eq!(out.state_root, end);
+    assert_eq!(
+        fast.get_at(out.state_root, &token.tree_key()).unwrap(),
+        c.tree.get(&token.tree_key()).unwrap()
+    );
+}
