@@ -534,3 +534,71 @@ fn block_application_equals_step_by_step_execution() {
         c.tree.get(&token.tree_key()).unwrap()
     );
 }
+
+#[test]
+fn precompiles_without_c_backends() {
+    let mut c = Chain::new(1, FUND);
+    let pre = |n: u8| {
+        let mut a = [0u8; 20];
+        a[19] = n;
+        Address(a)
+    };
+    // SHA-256 (0x02) of "abc".
+    let r = c.call(0, pre(2), b"abc".to_vec(), 0);
+    assert!(r.success, "{}", r.error);
+    assert_eq!(
+        hex::encode(&r.cvm.unwrap().output),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    // RIPEMD-160 (0x03) of "abc", left-padded to 32 bytes.
+    let r = c.call(0, pre(3), b"abc".to_vec(), 0);
+    assert_eq!(
+        hex::encode(&r.cvm.unwrap().output),
+        "0000000000000000000000008eb208f7e05d987a9b044a8e98c6b087f15a0bfc"
+    );
+    // Identity (0x04).
+    let r = c.call(0, pre(4), vec![9, 8, 7], 0);
+    assert_eq!(r.cvm.unwrap().output, vec![9, 8, 7]);
+    // ecrecover (0x01): recovers the Ethereum-style address of the signer.
+    let mut kb = [0u8; 32];
+    kb[..8].copy_from_slice(&1u64.to_le_bytes());
+    kb[31] = 7;
+    let key = casl2_verifier::PrivateKey::from_bytes(&kb).unwrap();
+    let msg = keccak256(b"hello");
+    let sig = key.sign_compact(&msg).unwrap();
+    let mut data = msg.0.to_vec();
+    data.extend_from_slice(&word_u(u128::from(sig[0] - 4)));
+    data.extend_from_slice(&sig[1..]);
+    let r = c.call(0, pre(1), data, 0);
+    assert!(r.success);
+    let sk = k256::ecdsa::SigningKey::from_bytes(&kb.into()).unwrap();
+    let pk = sk.verifying_key().to_encoded_point(false);
+    let eth = keccak256(&pk.as_bytes()[1..]);
+    let out = r.cvm.unwrap().output;
+    assert_eq!(&out[12..], &eth.0[12..]);
+}
+
+#[test]
+fn rent_on_contracts_archives_and_restores_with_storage() {
+    let mut c = Chain::new(1, FUND);
+    c.ctx.rent = casl2_verifier::stf::rules::RentParams {
+        rate: 1_000,
+        block_time_ms: 1_000,
+    };
+    let (_, counter) = c.deploy(0, "Counter", &[]);
+    assert!(c.call(0, counter, calldata("increment()", &[]), 0).success);
+    // A year later the contract (no balance) cannot pay its rent: it is archived by the step
+    // that touches it, and restored with its code and storage by the next one.
+    c.ctx.number += 40_000_000;
+    let r = c.call(0, counter, calldata("increment()", &[]), 0);
+    assert!(r.success, "{}", r.error);
+    assert!(r.rent_unpaid.contains(&counter));
+    assert!(
+        c.tree.get(&counter.tree_key()).unwrap().is_none(),
+        "archived"
+    );
+    c.ctx.number += 1;
+    let r = c.call(0, counter, calldata("increment()", &[]), 0);
+    assert!(r.success, "{}", r.error);
+    assert_eq!(c.view_u(&counter, &calldata("count()", &[])), 3);
+}

@@ -111,6 +111,24 @@ impl<S: NodeStore> StateView for TreeAt<'_, S> {
     }
 }
 
+/// The `storageRoot` of `address` in a pre-state: its account's, or (an archived account, which
+/// the step restores) its archive record's; `None` when it has neither.
+fn pre_storage_root(
+    address: &Address,
+    read: impl Fn(&H256) -> Result<Option<Vec<u8>>, StfError>,
+) -> Result<Option<H256>, StfError> {
+    let b = match read(&address.tree_key())? {
+        Some(b) => b,
+        None => match read(&super::rules::archive_key(address))? {
+            Some(b) => b,
+            None => return Ok(None),
+        },
+    };
+    let acct = AccountState::decode(&b)
+        .map_err(|e| StfError::WitnessInvalid(format!("account {address}: {e}")))?;
+    Ok(Some(acct.storage_root))
+}
+
 /// Build the witness of `step` at `pre_root` from a full tree that holds that root. Also
 /// returns the post-state root and receipt, as stateful execution computes them.
 pub fn build_step_witness<S: NodeStore>(
@@ -131,13 +149,9 @@ pub fn build_step_witness<S: NodeStore>(
     // contract without storage, or created by the step, needs no storage proof).
     let mut storage: BTreeMap<Address, (H256, BTreeSet<H256>)> = BTreeMap::new();
     for (a, slots) in ov.touched_storage() {
-        let acct = match tree.get_at(pre_root, &a.tree_key()).map_err(st)? {
-            Some(b) => AccountState::decode(&b)
-                .map_err(|e| StfError::State(format!("account {a}: {e}")))?,
-            None => continue,
-        };
-        if !acct.storage_root.is_zero() {
-            storage.insert(*a, (acct.storage_root, slots.clone()));
+        let root = pre_storage_root(a, |k| view.read(k))?;
+        if let Some(root) = root.filter(|r| !r.is_zero()) {
+            storage.insert(*a, (root, slots.clone()));
         }
     }
     // A deletion can make an untouched neighbour move up (a lone leaf takes its parent's
@@ -210,22 +224,15 @@ pub fn execute_step_stateless(
             ));
         }
         last = Some(s.address);
-        let acct = match partial.get(&s.address.tree_key()).map_err(|e| match e {
-            SmtError::MissingNode { hash, height } => StfError::MissingWitness { hash, height },
-            other => StfError::State(other.to_string()),
-        })? {
-            Some(b) => AccountState::decode(&b)
-                .map_err(|e| StfError::WitnessInvalid(format!("account {}: {e}", s.address)))?,
-            None => {
-                return Err(StfError::WitnessInvalid(format!(
-                    "storage proof for {}, which has no account",
-                    s.address
-                )))
-            }
+        let Some(root) = pre_storage_root(&s.address, |k| partial.read(k))? else {
+            return Err(StfError::WitnessInvalid(format!(
+                "storage proof for {}, which has no account",
+                s.address
+            )));
         };
         let sp = s
             .proof
-            .verify(&storage_tree_root(&acct.storage_root))
+            .verify(&storage_tree_root(&root))
             .map_err(|e| StfError::WitnessInvalid(format!("storage of {}: {e}", s.address)))?;
         partial
             .absorb(sp)
