@@ -602,3 +602,22 @@ fn rent_on_contracts_archives_and_restores_with_storage() {
     assert!(r.success, "{}", r.error);
     assert_eq!(c.view_u(&counter, &calldata("count()", &[])), 3);
 }
+
+#[test]
+fn pruning_the_history_keeps_contract_storage() {
+    use casl2_verifier::smt::SparseMerkleTree;
+    use casl2_verifier::stf::StateHistory;
+    let mut c = Chain::new(1, FUND);
+    let (_, counter) = c.deploy(0, "Counter", &[]);
+    assert!(c.call(0, counter, calldata("increment()", &[]), 0).success);
+    let mut h = StateHistory::new(1);
+    h.push(1, c.tree.root());
+    let store = h.prune(c.tree.store(), &[]).unwrap();
+    let tree = SparseMerkleTree::with_root(store, c.tree.root()).unwrap();
+    let acct = c.account(&counter);
+    assert_eq!(
+        tree.get_at(storage_tree_root(&acct.storage_root), &slot_key(&[0; 32]))
+            .unwrap(),
+        Some(word_u(1).to_vec())
+    );
+}
