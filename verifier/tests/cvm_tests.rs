@@ -621,3 +621,73 @@ fn pruning_the_history_keeps_contract_storage() {
         Some(word_u(1).to_vec())
     );
 }
+
+#[test]
+fn fraud_one_step_proofs_of_contract_steps() {
+    use casl2_verifier::fraud::{honest_trace, honest_witness, BatchData};
+    use casl2_verifier::smt::SparseMerkleTree;
+    use casl2_verifier::types::L2Block;
+    let mut c = Chain::new(2, FUND);
+    let me = c.addr(0);
+    let b = c.addr(1);
+    let (code, _) = contract("Token");
+    let mut init = code;
+    init.extend_from_slice(&word_u(1_000));
+    let token = create_address(&me, 0);
+    let mut block = L2Block::default();
+    block.header.gas_limit = u64::MAX;
+    block.header.l2_chain_id = CHAIN;
+    block.header.block_number = c.ctx.number;
+    block.header.timestamp = c.ctx.timestamp;
+    block.header.sequencer = c.ctx.producer;
+    block.transactions.push(c.tx(
+        0,
+        TxType::ContractDeploy,
+        Address::default(),
+        init,
+        0,
+        3_000_000,
+    ));
+    for v in 1..3u128 {
+        block.transactions.push(c.tx(
+            0,
+            TxType::ContractCall,
+            token,
+            calldata("transfer(address,uint256)", &[word_a(&b), word_u(v)]),
+            0,
+            200_000,
+        ));
+    }
+    let mut batch = BatchData {
+        chain_id: CHAIN,
+        pre_state_root: c.tree.root(),
+        post_state_root: H256::ZERO,
+        blocks: vec![block],
+        messages: vec![vec![]],
+        sequencers: vec![],
+        l1_time: 0,
+        prev_timestamp: None,
+        max_timestamp_drift: u64::MAX,
+        rent: Default::default(),
+    };
+    let mut tree = SparseMerkleTree::with_root(c.tree.store().clone(), c.tree.root()).unwrap();
+    let (roots, err) = honest_trace(&mut tree, &batch).unwrap();
+    assert!(err.is_none());
+    assert_eq!(roots.len(), 5);
+    batch.post_state_root = *roots.last().unwrap();
+    for i in 0..4u64 {
+        let w = honest_witness(&tree, &batch, i, roots[i as usize])
+            .unwrap_or_else(|e| panic!("step {i}: {e}"));
+        // As the L1 carries it.
+        let w = StepWitness::decode(&w.encode()).unwrap();
+        let (step, ctx) = batch.step(i).unwrap();
+        let (post, _) = execute_step_stateless(&roots[i as usize], &w, &step, &ctx).unwrap();
+        assert_eq!(post, roots[i as usize + 1], "step {i}");
+        if i == 1 || i == 2 {
+            assert!(
+                !w.storage.is_empty(),
+                "a transfer proves the token's storage"
+            );
+        }
+    }
+}
