@@ -691,3 +691,24 @@ fn fraud_one_step_proofs_of_contract_steps() {
         }
     }
 }
+
+#[test]
+fn bad_receipt_and_witness_bytes_are_errors() {
+    let mut c = Chain::new(1, FUND);
+    let (r, _) = c.deploy(0, "Emitter", &[]);
+    let b = r.encode();
+    for cut in 0..b.len() {
+        assert!(Receipt::decode(&b[..cut]).is_err());
+    }
+    let mut bad = b.clone();
+    bad[32] = 4;
+    assert!(Receipt::decode(&bad).is_err());
+    let mut extra = b.clone();
+    extra.push(0);
+    assert!(Receipt::decode(&extra).is_err());
+    // A witness tagged "with storage" must carry at least one storage proof.
+    let mut w = vec![4u8, 0, 0];
+    assert!(StepWitness::decode(&w).is_err());
+    w.truncate(1);
+    assert!(StepWitness::decode(&w).is_err());
+}
