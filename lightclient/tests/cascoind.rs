@@ -765,6 +765,7 @@ async fn unsupported_calls_and_ops_name_what_is_missing() {
     let proof = tree.tree().prove_compact(&a.tree_key()).unwrap();
     let witness = StepWitness {
         proof: tree.tree().prove_multi(&[a.tree_key()]).unwrap(),
+        storage: Vec::new(),
     };
     let ops = vec![
         L1Op::SetHatScore {

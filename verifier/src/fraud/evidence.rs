@@ -215,6 +215,9 @@ impl StateView for NoState {
             height: 256,
         })
     }
+    fn node(&self, _hash: &H256) -> Result<Option<crate::smt::Node>, StfError> {
+        Ok(None)
+    }
 }
 
 /// Whether transaction `tx` breaks a rule that needs no state, its sender already recovered

@@ -248,13 +248,20 @@ pub fn honest_trace<S: NodeStore>(
     for (step, ctx) in batch.steps() {
         let res = {
             let mut ov = Overlay::new(tree);
-            execute_step(&mut ov, &step, &ctx, None).map(|_| ov.into_writes())
+            execute_step(&mut ov, &step, &ctx, None).map(|_| ov.into_parts())
         };
         match res {
-            Ok(writes) => roots.push(
-                tree.update_batch(writes)
-                    .map_err(|e| StfError::State(e.to_string()))?,
-            ),
+            Ok((writes, nodes)) => {
+                if !nodes.is_empty() {
+                    tree.store_mut()
+                        .put_batch(nodes)
+                        .map_err(|e| StfError::State(e.to_string()))?;
+                }
+                roots.push(
+                    tree.update_batch(writes)
+                        .map_err(|e| StfError::State(e.to_string()))?,
+                )
+            }
             Err(
                 e @ (StfError::InvalidTransaction { .. } | StfError::L1MessageOutOfOrder { .. }),
             ) => return Ok((roots, Some(e))),
@@ -327,7 +334,10 @@ fn invalid_step_witness<S: NodeStore>(
     let proof = tree
         .prove_multi_at(pre_root, &keys)
         .map_err(|e| L1Error::FraudProofInvalid(e.to_string()))?;
-    Ok(StepWitness { proof })
+    Ok(StepWitness {
+        proof,
+        storage: Vec::new(),
+    })
 }
 
 /// Serde of a codec type as a hex string of its serialization.

@@ -132,7 +132,10 @@ fn moves_are_checked_and_a_one_step_proof_decides() {
     let proof = other
         .prove_multi_at(other.root(), &[H256([7; 32])])
         .unwrap();
-    let forged = crate::stf::StepWitness { proof };
+    let forged = crate::stf::StepWitness {
+        proof,
+        storage: Vec::new(),
+    };
     assert_eq!(
         name(n.send(
             &key(3),

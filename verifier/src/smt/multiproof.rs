@@ -182,6 +182,18 @@ impl PartialTree {
     pub fn get(&self, key: &H256) -> Result<Option<Vec<u8>>, SmtError> {
         self.tree.get(key)
     }
+    /// The node stored under `hash` among the proved ones.
+    pub fn node(&self, hash: &H256) -> Result<Option<Node>, SmtError> {
+        Ok(self.tree.store().get(hash)?)
+    }
+    /// Take in the nodes of another verified partial tree (e.g. a contract's storage tree
+    /// proved against a storage root this tree proves): reads at that tree's root then work
+    /// through [`PartialTree::node`]. This tree's own root does not move.
+    pub fn absorb(&mut self, other: PartialTree) -> Result<(), SmtError> {
+        let nodes = other.tree.into_store().into_nodes();
+        self.tree.store_mut().put_batch(nodes)?;
+        Ok(())
+    }
     /// Apply updates to proved keys and return the new root.
     pub fn update_batch(&mut self, updates: Vec<Update>) -> Result<H256, SmtError> {
         self.tree.update_batch(updates)

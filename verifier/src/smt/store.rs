@@ -105,6 +105,17 @@ impl MemoryStore {
     }
     /// A new store with only the nodes reachable from `roots` (everything else is pruned).
     pub fn retain_roots(&self, roots: &[H256]) -> Result<MemoryStore, StoreError> {
+        self.retain_roots_following(roots, &|_| None)
+    }
+
+    /// As [`retain_roots`](Self::retain_roots), and also the trees whose roots `follow` finds
+    /// in leaf values (e.g. the contract storage trees named by account leaves). A root found
+    /// that way but not stored is skipped (a leaf that only looks like an account).
+    pub fn retain_roots_following(
+        &self,
+        roots: &[H256],
+        follow: &dyn Fn(&[u8]) -> Option<H256>,
+    ) -> Result<MemoryStore, StoreError> {
         let d = super::hasher::defaults();
         let mut seen = std::collections::HashSet::new();
         let mut stack: Vec<(H256, usize)> = roots.iter().map(|r| (*r, 256)).collect();
@@ -124,7 +135,16 @@ impl MemoryStore {
                     stack.push((right, height - 1));
                     nodes.push((h, Node::Internal { left, right }));
                 }
-                Some(n) => nodes.push((h, n)),
+                Some(n) => {
+                    if let Node::Leaf { value, .. } = &n {
+                        if let Some(r) = follow(value) {
+                            if r != d[256] && self.contains(&r)? {
+                                stack.push((r, 256));
+                            }
+                        }
+                    }
+                    nodes.push((h, n))
+                }
             }
         }
         let mut out = MemoryStore::new();
@@ -145,6 +165,30 @@ impl MemoryStore {
             + self.leaf_keys.capacity() * 32
             + self.leaf_off.capacity() * 8
             + self.leaf_data.capacity()
+    }
+}
+
+impl MemoryStore {
+    /// Every stored node, by hash (in no particular order).
+    pub fn into_nodes(self) -> Vec<(H256, Node)> {
+        let mut out = Vec::with_capacity(self.index.len());
+        for (h, &slot) in &self.index {
+            if slot & LEAF_BIT == 0 {
+                let [left, right] = self.inner[slot as usize];
+                out.push((*h, Node::Internal { left, right }));
+            } else {
+                let i = (slot & !LEAF_BIT) as usize;
+                let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
+                out.push((
+                    *h,
+                    Node::Leaf {
+                        key: self.leaf_keys[i],
+                        value: self.leaf_data[a..b].to_vec(),
+                    },
+                ));
+            }
+        }
+        out
     }
 }
 

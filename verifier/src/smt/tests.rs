@@ -329,3 +329,29 @@ fn batches_larger_than_a_pass_give_the_same_root() {
     assert_eq!(root, one_by_one.root());
     assert_eq!(at.get(&accounts.last().unwrap().0).unwrap().balance, -7);
 }
+
+#[test]
+fn update_at_builds_a_second_tree_without_moving_the_root() {
+    let mut t = SparseMerkleTree::new(MemoryStore::new());
+    let main = t.set(H256([1; 32]), vec![1, 2, 3]).unwrap();
+    let k1 = H256([7; 32]);
+    let k2 = H256([9; 32]);
+    let r1 = t
+        .update_at(empty_root(), vec![(k1, Some(vec![5])), (k2, Some(vec![6]))])
+        .unwrap();
+    assert_eq!(t.root(), main);
+    assert_eq!(t.get_at(r1, &k1).unwrap(), Some(vec![5]));
+    // The same writes in a tree of its own give the same root.
+    let mut other = SparseMerkleTree::new(MemoryStore::new());
+    assert_eq!(
+        other
+            .update_batch(vec![(k1, Some(vec![5])), (k2, Some(vec![6]))])
+            .unwrap(),
+        r1
+    );
+    let r2 = t.update_at(r1, vec![(k1, None)]).unwrap();
+    assert_eq!(t.get_at(r2, &k1).unwrap(), None);
+    assert_eq!(t.get_at(r2, &k2).unwrap(), Some(vec![6]));
+    assert_eq!(t.get_at(r1, &k1).unwrap(), Some(vec![5]));
+    assert_eq!(t.root(), main);
+}

@@ -177,6 +177,17 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         Ok(new_root)
     }
 
+    /// Apply `updates` to the tree whose root is `root` (any stored root, e.g. a contract's
+    /// storage tree kept in the same store) and return its new root. The new nodes are stored;
+    /// the tree's own root does not move.
+    pub fn update_at(&mut self, root: H256, updates: Vec<Update>) -> Result<H256, SmtError> {
+        let saved = self.root;
+        self.root = root;
+        let res = self.compute_batch(updates);
+        self.root = saved;
+        res
+    }
+
     fn compute_batch(&mut self, mut updates: Vec<Update>) -> Result<H256, SmtError> {
         if updates.is_empty() {
             return Ok(self.root);

@@ -221,6 +221,9 @@ impl StateView for Prefetched<'_> {
             None => self.base.read(key),
         }
     }
+    fn node(&self, hash: &H256) -> Result<Option<crate::smt::Node>, StfError> {
+        self.base.node(hash)
+    }
 }
 
 /// Every transaction's hash and recovered sender (`None` where recovery failed), in parallel:
@@ -321,15 +324,21 @@ fn run_block<S: NodeStore>(
     if let Some(env) = rules {
         check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
     }
-    let (receipts, gas_used, writes) = {
+    let (receipts, gas_used, writes, nodes) = {
         let view = Prefetched {
             cache,
             base: &*tree,
         };
         let mut ov = Overlay::untracked(&view);
         let (receipts, gas) = run_steps(&mut ov, block, ctx, messages, &hashes, &senders)?;
-        (receipts, gas, ov.into_writes())
+        let (w, n) = ov.into_parts();
+        (receipts, gas, w, n)
     };
+    if !nodes.is_empty() {
+        tree.store_mut()
+            .put_batch(nodes)
+            .map_err(|e| StfError::State(e.to_string()))?;
+    }
     let state_root = tree
         .update_batch(writes)
         .map_err(|e| StfError::State(e.to_string()))?;
@@ -403,12 +412,17 @@ pub fn trace_block<S: NodeStore>(
     let mut roots = Vec::with_capacity(steps.len());
     let mut gas = 0u64;
     for step in &steps {
-        let writes = {
+        let (writes, nodes) = {
             let mut ov = Overlay::untracked(tree);
             let r = execute_step(&mut ov, step, &ctx, None)?;
             gas = gas.saturating_add(r.gas_used);
-            ov.into_writes()
+            ov.into_parts()
         };
+        if !nodes.is_empty() {
+            tree.store_mut()
+                .put_batch(nodes)
+                .map_err(|e| StfError::State(e.to_string()))?;
+        }
         roots.push(
             tree.update_batch(writes)
                 .map_err(|e| StfError::State(e.to_string()))?,

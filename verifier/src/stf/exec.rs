@@ -146,10 +146,94 @@ pub struct Receipt {
     /// whole balance was burned, and those the step left without balance were archived.
     #[serde(default)]
     pub rent_unpaid: Vec<Address>,
+    /// What a contract transaction (CONTRACT_DEPLOY, CONTRACT_CALL) gave: return or revert
+    /// data, logs, the created contract. `None` for every other step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvm: Option<CvmOutcome>,
+}
+
+/// A log (event) a contract emitted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Log {
+    /// The emitting contract.
+    pub address: Address,
+    /// Its topics (0 to 4).
+    pub topics: Vec<H256>,
+    /// Its data.
+    #[serde(with = "crate::smt::hex_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// The contract part of a [`Receipt`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CvmOutcome {
+    /// Return data on success (the deployed code for a creation), revert data on a revert;
+    /// at most `MAX_RECEIPT_OUTPUT` bytes.
+    #[serde(with = "crate::smt::hex_bytes")]
+    pub output: Vec<u8>,
+    /// Logs in emission order (none when the transaction failed).
+    pub logs: Vec<Log>,
+    /// The contract a successful CONTRACT_DEPLOY created.
+    pub contract_address: Option<Address>,
+}
+
+impl Encode for Log {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.address.encode_to(out);
+        crate::codec::write_vec(out, &self.topics);
+        write_var_bytes(out, &self.data);
+    }
+}
+
+impl Decode for Log {
+    const MIN_SIZE: usize = 20 + 1 + 1;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Log {
+            address: Address::decode_from(r)?,
+            topics: r.vec("log topics", 4)?,
+            data: r.var_bytes("log data", 1 << 22)?,
+        })
+    }
+}
+
+impl Encode for CvmOutcome {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        write_var_bytes(out, &self.output);
+        crate::codec::write_vec(out, &self.logs);
+        match &self.contract_address {
+            None => out.push(0),
+            Some(a) => {
+                out.push(1);
+                a.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for CvmOutcome {
+    const MIN_SIZE: usize = 3;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(CvmOutcome {
+            output: r.var_bytes("output", super::cvm::MAX_RECEIPT_OUTPUT as u64)?,
+            logs: r.vec("logs", 1 << 16)?,
+            contract_address: match r.u8("contract address flag")? {
+                0 => None,
+                1 => Some(Address::decode_from(r)?),
+                k => {
+                    return Err(CodecError::Invalid {
+                        what: "contract address flag",
+                        detail: format!("{k}"),
+                    })
+                }
+            },
+        })
+    }
 }
 
 impl Receipt {
-    fn ok(hash: H256, gas_used: u64, fee: i64) -> Self {
+    pub(super) fn ok(hash: H256, gas_used: u64, fee: i64) -> Self {
         Receipt {
             hash,
             success: true,
@@ -158,9 +242,10 @@ impl Receipt {
             error: String::new(),
             rent: 0,
             rent_unpaid: Vec::new(),
+            cvm: None,
         }
     }
-    fn failed(hash: H256, gas_used: u64, fee: i64, error: impl Into<String>) -> Self {
+    pub(super) fn failed(hash: H256, gas_used: u64, fee: i64, error: impl Into<String>) -> Self {
         Receipt {
             hash,
             success: false,
@@ -169,9 +254,10 @@ impl Receipt {
             error: error.into(),
             rent: 0,
             rent_unpaid: Vec::new(),
+            cvm: None,
         }
     }
-    fn with_rent(mut self, rent: RentTally) -> Self {
+    pub(super) fn with_rent(mut self, rent: RentTally) -> Self {
         self.rent = rent.collected;
         self.rent_unpaid = rent.unpaid;
         self
@@ -185,26 +271,44 @@ impl Receipt {
 impl Encode for Receipt {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.hash.encode_to(out);
-        out.push(self.success as u8);
+        // Bit 0: success; bit 1: a length-prefixed CVM part follows the other fields.
+        out.push(self.success as u8 | (self.cvm.is_some() as u8) << 1);
         out.extend_from_slice(&self.gas_used.to_le_bytes());
         out.extend_from_slice(&self.fee.to_le_bytes());
         write_var_bytes(out, self.error.as_bytes());
         out.extend_from_slice(&self.rent.to_le_bytes());
         crate::codec::write_vec(out, &self.rent_unpaid);
+        if let Some(c) = &self.cvm {
+            write_var_bytes(out, &c.encode());
+        }
     }
 }
 
 impl Decode for Receipt {
     const MIN_SIZE: usize = 32 + 1 + 16 + 1 + 8 + 1;
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let hash = H256::decode_from(r)?;
+        let flags = r.u8("success")?;
+        if flags > 3 {
+            return Err(CodecError::Invalid {
+                what: "success",
+                detail: format!("flags {flags}"),
+            });
+        }
         Ok(Receipt {
-            hash: H256::decode_from(r)?,
-            success: r.bool("success")?,
+            hash,
+            success: flags & 1 == 1,
             gas_used: r.u64("gasUsed")?,
             fee: r.i64("fee")?,
             error: r.string("error", 256)?,
             rent: r.i64("rent")?,
             rent_unpaid: r.vec("rentUnpaid", 1024)?,
+            cvm: if flags & 2 == 2 {
+                let b = r.var_bytes("cvm", 1 << 26)?;
+                Some(CvmOutcome::decode(&b)?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -273,7 +377,7 @@ pub enum TxError {
 
 /// Why `apply_tx` stopped: a rule of the transaction, or the state itself (a missing witness
 /// node, a store failure) — the latter is never a transaction's fault and never a receipt.
-enum TxFail {
+pub(super) enum TxFail {
     Rule(TxError),
     State(StfError),
 }
@@ -418,7 +522,7 @@ pub(super) fn apply_message(
 
 /// Rent collected by one step, and the accounts that could not pay.
 #[derive(Debug, Default)]
-struct RentTally {
+pub(super) struct RentTally {
     collected: i64,
     unpaid: Vec<Address>,
 }
@@ -438,7 +542,7 @@ struct Touched {
 /// Loading an account is a **touch**: the state rent it owes since its `lastActivity` is
 /// settled at once (docs/protocol.md, "State rent"). An absent account with an archive record is
 /// restored from it first.
-struct Accounts<'c> {
+pub(super) struct Accounts<'c> {
     map: BTreeMap<Address, Touched>,
     ctx: &'c BlockContext,
     rent: RentTally,
@@ -456,7 +560,7 @@ fn holds_nothing(st: &AccountState) -> bool {
 }
 
 impl<'c> Accounts<'c> {
-    fn new(ctx: &'c BlockContext) -> Self {
+    pub(super) fn new(ctx: &'c BlockContext) -> Self {
         Accounts {
             map: BTreeMap::new(),
             ctx,
@@ -465,7 +569,7 @@ impl<'c> Accounts<'c> {
         }
     }
 
-    fn get<'s>(
+    pub(super) fn get<'s>(
         &'s mut self,
         ov: &mut Overlay<'_>,
         a: &Address,
@@ -537,7 +641,7 @@ impl<'c> Accounts<'c> {
     /// Write every touched account: an account that could not pay its rent and is left without
     /// balance is archived; a new account starts its rent clock now; an account that holds
     /// nothing is deleted.
-    fn write(self, ov: &mut Overlay<'_>) -> RentTally {
+    pub(super) fn write(self, ov: &mut Overlay<'_>) -> RentTally {
         let now = self.ctx.number;
         for a in &self.restored {
             ov.put(archive_key(a), None);
@@ -564,7 +668,7 @@ impl<'c> Accounts<'c> {
     }
 }
 
-fn credit(v: &mut i64, amount: i64, what: &'static str) -> Result<(), TxFail> {
+pub(super) fn credit(v: &mut i64, amount: i64, what: &'static str) -> Result<(), TxFail> {
     *v = v.checked_add(amount).ok_or(TxError::Overflow(what))?;
     Ok(())
 }
@@ -625,6 +729,9 @@ fn apply_tx(
             got: tx.nonce,
             expected: s.nonce,
         }));
+    }
+    if matches!(tx.tx_type, TxType::ContractDeploy | TxType::ContractCall) {
+        return super::cvm::apply_contract_tx(ov, tx, hash, ctx, from, accts);
     }
     let fee = rules::fee(gas, tx.gas_price, s.hat_score).ok_or(TxError::Overflow("fee"))?;
     let supported = matches!(tx.tx_type, TxType::Transfer | TxType::Withdrawal);

@@ -68,7 +68,8 @@ impl StateHistory {
     }
 
     /// A new in-memory store holding only the nodes of the kept roots (and `extra` roots, e.g.
-    /// the current one): what a node does to bound its memory.
+    /// the current one), with the contract storage trees their accounts (and archive records)
+    /// name: what a node does to bound its memory.
     pub fn prune(&self, store: &MemoryStore, extra: &[H256]) -> Result<MemoryStore, StfError> {
         let roots: Vec<H256> = self
             .roots
@@ -76,8 +77,17 @@ impl StateHistory {
             .map(|(_, r)| *r)
             .chain(extra.iter().copied())
             .collect();
+        let follow = |v: &[u8]| {
+            if v.len() != crate::types::AccountState::SIZE {
+                return None;
+            }
+            <crate::types::AccountState as crate::codec::Decode>::decode(v)
+                .ok()
+                .map(|a| a.storage_root)
+                .filter(|r| !r.is_zero())
+        };
         store
-            .retain_roots(&roots)
+            .retain_roots_following(&roots, &follow)
             .map_err(|e| StfError::State(e.to_string()))
     }
 }

@@ -12,8 +12,12 @@
 //! the balance covers value plus fee; all arithmetic is checked. DEPOSIT and FORCED_INCLUSION
 //! come only from the L1 queue, in queue order. The fee is gas × price less the reputation
 //! discount, split 70 % to the producer, 20 % to the sequencer pool (paid out to the other
-//! active sequencers at the block end), 10 % burned. Contract transactions are not supported
-//! yet: they fail with an `unsupported transaction type` receipt and pay the intrinsic fee.
+//! active sequencers at the block end), 10 % burned. CONTRACT_DEPLOY and CONTRACT_CALL run in
+//! the EVM (revm, spec Cancun, [`cvm`]): the sender pays the fee on the gas used, also when the
+//! call reverts or runs out of gas; contract storage is a per-contract tree of the same kind
+//! whose root is the account's `storageRoot`, code a leaf of the account tree (docs/protocol.md,
+//! "CVM"). CROSS_LAYER_MSG is not supported yet: it fails with an `unsupported transaction
+//! type` receipt and pays the intrinsic fee.
 //!
 //! Rules per block ([`check_block_rules`]): parent link, strictly increasing timestamps within
 //! the allowed drift of the L1 anchor's time (Property 15), the L1 message hashes, the
@@ -21,6 +25,7 @@
 //! (Property 14).
 
 mod block;
+pub mod cvm;
 mod exec;
 mod history;
 pub mod rules;
@@ -31,10 +36,12 @@ pub use block::{
     block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
     recover_senders, seal_block, trace_block, verify_block, BlockEnv, BlockOutcome,
 };
-pub use exec::{execute_step, queue_cursor, queue_key, BlockContext, Receipt, Step, TxError};
+pub use exec::{
+    execute_step, queue_cursor, queue_key, BlockContext, CvmOutcome, Log, Receipt, Step, TxError,
+};
 pub use history::StateHistory;
-pub use state::{Overlay, StateView};
-pub use stateless::{build_step_witness, execute_step_stateless, StepWitness};
+pub use state::{storage_root_field, storage_tree_root, Overlay, StateView};
+pub use stateless::{build_step_witness, execute_step_stateless, StepWitness, StorageWitness};
 
 use crate::hash::{Address, H256};
 use thiserror::Error;

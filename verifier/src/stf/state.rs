@@ -4,14 +4,20 @@
 use super::StfError;
 use crate::codec::Decode;
 use crate::hash::{Address, H256};
-use crate::smt::{NodeStore, PartialTree, SmtError, SparseMerkleTree};
+use crate::smt::{
+    empty_root, MemoryStore, Node, NodeStore, PartialTree, SmtError, SparseMerkleTree, StoreError,
+    Update,
+};
 use crate::types::AccountState;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Read access to the state tree: the full tree of a node, or the partial tree of a witness.
-pub trait StateView {
+pub trait StateView: Sync {
     /// The value under `key` (`None`: absent). A partial tree that does not cover `key` fails.
     fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError>;
+    /// The tree node stored under `hash` (`None`: not held). Contract storage trees live in the
+    /// same content-addressed store as the account tree and are read through their nodes.
+    fn node(&self, hash: &H256) -> Result<Option<Node>, StfError>;
 }
 
 fn map_smt(e: SmtError) -> StfError {
@@ -25,11 +31,58 @@ impl<S: NodeStore> StateView for SparseMerkleTree<S> {
     fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
         self.get(key).map_err(map_smt)
     }
+    fn node(&self, hash: &H256) -> Result<Option<Node>, StfError> {
+        self.store()
+            .get(hash)
+            .map_err(|e| StfError::State(e.to_string()))
+    }
 }
 
 impl StateView for PartialTree {
     fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
         self.get(key).map_err(map_smt)
+    }
+    fn node(&self, hash: &H256) -> Result<Option<Node>, StfError> {
+        PartialTree::node(self, hash).map_err(map_smt)
+    }
+}
+
+/// The SMT root of a storage tree from an account's `storageRoot` (zero: the empty tree).
+pub fn storage_tree_root(storage_root: &H256) -> H256 {
+    if storage_root.is_zero() {
+        empty_root()
+    } else {
+        *storage_root
+    }
+}
+
+/// An account's `storageRoot` from its storage tree's SMT root (the empty tree: zero).
+pub fn storage_root_field(tree_root: H256) -> H256 {
+    if tree_root == empty_root() {
+        H256::ZERO
+    } else {
+        tree_root
+    }
+}
+
+/// The node store of storage trees during a step: the nodes the step wrote first, then the
+/// view's.
+struct Layered<'a> {
+    base: &'a dyn StateView,
+    pending: &'a mut MemoryStore,
+}
+
+impl NodeStore for Layered<'_> {
+    fn get(&self, hash: &H256) -> Result<Option<Node>, StoreError> {
+        if let Some(n) = self.pending.get(hash)? {
+            return Ok(Some(n));
+        }
+        self.base
+            .node(hash)
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    }
+    fn put_batch(&mut self, nodes: Vec<(H256, Node)>) -> Result<(), StoreError> {
+        self.pending.put_batch(nodes)
     }
 }
 
@@ -39,6 +92,10 @@ pub struct Overlay<'a> {
     base: &'a dyn StateView,
     writes: BTreeMap<H256, Option<Vec<u8>>>,
     touched: BTreeSet<H256>,
+    /// Storage slot keys read or written, per contract.
+    touched_storage: BTreeMap<Address, BTreeSet<H256>>,
+    /// Nodes of contract storage trees written so far (stored with the writes).
+    nodes: MemoryStore,
     track: bool,
 }
 
@@ -58,6 +115,8 @@ impl<'a> Overlay<'a> {
             base,
             writes: BTreeMap::new(),
             touched: BTreeSet::new(),
+            touched_storage: BTreeMap::new(),
+            nodes: MemoryStore::new(),
             track: true,
         }
     }
@@ -105,9 +164,66 @@ impl<'a> Overlay<'a> {
         self.put(address.tree_key(), v);
     }
 
-    /// The writes, ready for `update_batch`.
+    /// The value of storage slot key `slot_key` in `address`'s storage tree whose
+    /// `storageRoot` is `storage_root` (zero: empty).
+    pub fn storage_get(
+        &mut self,
+        address: &Address,
+        storage_root: &H256,
+        slot_key: &H256,
+    ) -> Result<Option<Vec<u8>>, StfError> {
+        if self.track {
+            self.touched_storage
+                .entry(*address)
+                .or_default()
+                .insert(*slot_key);
+        }
+        if storage_root.is_zero() {
+            return Ok(None);
+        }
+        let t = SparseMerkleTree::new(Layered {
+            base: self.base,
+            pending: &mut self.nodes,
+        });
+        t.get_at(*storage_root, slot_key).map_err(map_smt)
+    }
+
+    /// Apply `updates` to `address`'s storage tree at `storage_root` and return the new
+    /// `storageRoot` (zero when the tree ends empty). The new nodes are kept with the writes.
+    pub fn storage_update(
+        &mut self,
+        address: &Address,
+        storage_root: &H256,
+        updates: Vec<Update>,
+    ) -> Result<H256, StfError> {
+        if self.track {
+            let set = self.touched_storage.entry(*address).or_default();
+            set.extend(updates.iter().map(|u| u.0));
+        }
+        let mut t = SparseMerkleTree::new(Layered {
+            base: self.base,
+            pending: &mut self.nodes,
+        });
+        let root = t
+            .update_at(storage_tree_root(storage_root), updates)
+            .map_err(map_smt)?;
+        Ok(storage_root_field(root))
+    }
+
+    /// The writes, ready for `update_batch` (the storage tree nodes are dropped: for a partial
+    /// tree, whose root is all that is needed; a full tree takes [`Overlay::into_parts`]).
     pub fn into_writes(self) -> Vec<(H256, Option<Vec<u8>>)> {
         self.writes.into_iter().collect()
+    }
+
+    /// The writes and the storage tree nodes, to store before the writes are applied.
+    pub fn into_parts(self) -> (Vec<Update>, Vec<(H256, Node)>) {
+        (self.writes.into_iter().collect(), self.nodes.into_nodes())
+    }
+
+    /// Storage slot keys read or written, per contract.
+    pub fn touched_storage(&self) -> &BTreeMap<Address, BTreeSet<H256>> {
+        &self.touched_storage
     }
 
     /// Every key read or written.

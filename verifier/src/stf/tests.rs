@@ -232,7 +232,7 @@ fn unsupported_types_fail_with_a_receipt_and_forced_failures_are_consumed() {
     let mut c = Chain::new();
     c.seal(vec![], &[deposit(0, alice.address(), COIN)])
         .unwrap();
-    let call = tx(&alice, TxType::ContractCall, Address([5; 20]), 100, 0);
+    let call = tx(&alice, TxType::CrossLayerMsg, Address([5; 20]), 100, 0);
     let mut b = c.block(vec![call]);
     b.header.transactions_root = b.transactions_root();
     let env = env(&c.params, &c.others, c.parent.as_ref(), &[]);
@@ -310,7 +310,15 @@ fn trace_stateless_and_fast_paths_agree() {
     let keys = vec![alice.address().tree_key()];
     let proof = c.tree.prove_multi_at(roots[0], &keys).unwrap();
     assert!(matches!(
-        execute_step_stateless(&roots[0], &StepWitness { proof }, step, &ctx),
+        execute_step_stateless(
+            &roots[0],
+            &StepWitness {
+                proof,
+                storage: Vec::new()
+            },
+            step,
+            &ctx
+        ),
         Err(StfError::MissingWitness { .. })
     ));
 }
