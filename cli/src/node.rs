@@ -74,8 +74,9 @@ pub struct NodeArgs {
     run_for: Option<u64>,
     /// TESTS AND DEMOS ONLY (regtest): anchor bad batches of this kind, to watch a challenger
     /// win: wrong-root[:STEP] (roots wrong from trace step STEP on), bad-signature,
-    /// bad-timestamp or double-spend. Every sequencer that is to sign them needs the same
-    /// option. Refused with any other --network.
+    /// bad-timestamp, double-spend, or withhold (honest batches whose shares the node refuses
+    /// to serve and whose availability challenges it does not answer). Every sequencer that
+    /// is to sign them needs the same option. Refused with any other --network.
     #[arg(long, value_name = "KIND")]
     dishonest: Option<String>,
     /// With --dishonest: stop lying once this many frauds were proven against the chain.

@@ -36,6 +36,8 @@ fn the_devnet_challenger_wins_the_fraud_scenario_and_reports_it() {
             "devnet",
             "--port",
             "0",
+            "--www-port",
+            "0",
             "--run-for",
             "90",
             "--l1-block-ms",

@@ -37,6 +37,8 @@ fn a_single_sequencer_announces_itself_and_finalises_blocks() {
             "devnet",
             "--port",
             "0",
+            "--www-port",
+            "0",
             "--block-interval-ms",
             "300",
         ])
@@ -190,6 +192,8 @@ fn casl2_devnet_runs_a_network_and_resumes_it() {
                 "--json",
                 "devnet",
                 "--port",
+                "0",
+                "--www-port",
                 "0",
                 "--run-for",
                 "60",

@@ -108,7 +108,7 @@ fn property_04_value_conserved_through_deposit_transfer_withdraw() {
     let wallet = dir.path().join("wallet");
     let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
         .args(sh(
-            "--json devnet --port 0 --sequencers 1 --l1-block-ms 300 --run-for 400",
+            "--json devnet --port 0 --www-port 0 --sequencers 1 --l1-block-ms 300 --run-for 400",
         ))
         .arg("--data-dir")
         .arg(dir.path().join("net"))
@@ -701,7 +701,7 @@ fn property_12_every_balance_exits_once_in_emergency() {
     let wallet = dir.path().join("wallet");
     let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
         .args(sh(
-            "--json devnet --port 0 --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
+            "--json devnet --port 0 --no-www --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
         ))
         .arg("--data-dir")
         .arg(dir.path().join("net"))
