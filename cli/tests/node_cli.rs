@@ -37,8 +37,6 @@ fn a_single_sequencer_announces_itself_and_finalises_blocks() {
             "devnet",
             "--port",
             "0",
-            "--www-port",
-            "0",
             "--block-interval-ms",
             "300",
         ])
