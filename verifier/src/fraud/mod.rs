@@ -251,17 +251,7 @@ pub fn honest_trace<S: NodeStore>(
             execute_step(&mut ov, &step, &ctx, None).map(|_| ov.into_parts())
         };
         match res {
-            Ok((writes, nodes)) => {
-                if !nodes.is_empty() {
-                    tree.store_mut()
-                        .put_batch(nodes)
-                        .map_err(|e| StfError::State(e.to_string()))?;
-                }
-                roots.push(
-                    tree.update_batch(writes)
-                        .map_err(|e| StfError::State(e.to_string()))?,
-                )
-            }
+            Ok((writes, nodes)) => roots.push(crate::stf::apply_parts(tree, writes, nodes)?),
             Err(
                 e @ (StfError::InvalidTransaction { .. } | StfError::L1MessageOutOfOrder { .. }),
             ) => return Ok((roots, Some(e))),

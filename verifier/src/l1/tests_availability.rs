@@ -1,23 +1,10 @@
 //! Unit tests of availability challenges on L1: opening (checks, bond, dispute), answering
 //! (who, what, when), the timeout (withheld: slash and revert; gone: cancelled), codec.
 
-use super::tests::{key, name, Net, CHAIN};
-use super::tests_batch::batch_op;
+use super::tests::{key, name, CHAIN};
+use super::tests_fraud::anchored;
 use super::*;
 use crate::codec::{Decode, Encode};
-
-fn anchored() -> Net {
-    let mut n = Net::with_chain();
-    let op = batch_op(
-        &n.state,
-        CHAIN,
-        &key(3),
-        &[key(3), key(4)],
-        &[(H256([1; 32]), vec![]), (H256([2; 32]), vec![])],
-    );
-    n.send(&key(3), op).unwrap();
-    n
-}
 
 fn pos(row: u32, column: u32) -> SharePosition {
     SharePosition { row, column }

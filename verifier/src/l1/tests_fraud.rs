@@ -8,7 +8,7 @@ use crate::fraud::{honest_trace, honest_witness, GamePhase, GameResult};
 use crate::smt::{MemoryStore, SparseMerkleTree};
 
 /// A chain with one anchor of two empty blocks claiming roots `[1;32]`, `[2;32]` (both wrong).
-fn anchored() -> Net {
+pub(super) fn anchored() -> Net {
     let mut n = Net::with_chain();
     let op = batch_op(
         &n.state,

@@ -47,6 +47,22 @@ pub struct BlockOutcome {
     pub receipts_root: H256,
 }
 
+/// Apply what an [`Overlay`] collected ([`Overlay::into_parts`]) to a full tree: the contract
+/// storage nodes first, then the account writes; returns the new root.
+pub fn apply_parts<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    writes: Vec<crate::smt::Update>,
+    nodes: Vec<(H256, crate::smt::Node)>,
+) -> Result<H256, StfError> {
+    if !nodes.is_empty() {
+        tree.store_mut()
+            .put_batch(nodes)
+            .map_err(|e| StfError::State(e.to_string()))?;
+    }
+    tree.update_batch(writes)
+        .map_err(|e| StfError::State(e.to_string()))
+}
+
 /// The block's context for its steps.
 pub fn block_context(block: &L2Block, env: &BlockEnv<'_>) -> BlockContext {
     BlockContext {
@@ -334,14 +350,7 @@ fn run_block<S: NodeStore>(
         let (w, n) = ov.into_parts();
         (receipts, gas, w, n)
     };
-    if !nodes.is_empty() {
-        tree.store_mut()
-            .put_batch(nodes)
-            .map_err(|e| StfError::State(e.to_string()))?;
-    }
-    let state_root = tree
-        .update_batch(writes)
-        .map_err(|e| StfError::State(e.to_string()))?;
+    let state_root = apply_parts(tree, writes, nodes)?;
     let receipts_root = merkle_root(&receipts.par_iter().map(Receipt::hash).collect::<Vec<_>>());
     Ok(BlockOutcome {
         state_root,
@@ -418,15 +427,7 @@ pub fn trace_block<S: NodeStore>(
             gas = gas.saturating_add(r.gas_used);
             ov.into_parts()
         };
-        if !nodes.is_empty() {
-            tree.store_mut()
-                .put_batch(nodes)
-                .map_err(|e| StfError::State(e.to_string()))?;
-        }
-        roots.push(
-            tree.update_batch(writes)
-                .map_err(|e| StfError::State(e.to_string()))?,
-        );
+        roots.push(apply_parts(tree, writes, nodes)?);
     }
     if gas > block.header.gas_limit {
         return Err(StfError::BlockInvalid(format!(

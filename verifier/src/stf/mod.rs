@@ -33,7 +33,7 @@ mod state;
 mod stateless;
 
 pub use block::{
-    block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
+    apply_parts, block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
     recover_senders, seal_block, trace_block, verify_block, BlockEnv, BlockOutcome,
 };
 pub use exec::{
