@@ -175,12 +175,19 @@ impl ChainStore {
             return Ok(None);
         };
         let (n, i) = pos.value();
+        drop(ix);
+        drop(r);
+        Ok(self.receipts(n)?.into_iter().nth(i as usize))
+    }
+
+    /// The receipts of final block `number`, one per step (empty when there is no such block).
+    pub fn receipts(&self, number: u64) -> Result<Vec<StoredReceipt>, ChainStoreError> {
+        let r = self.db.begin_read().map_err(err)?;
         let rt = r.open_table(RECEIPTS).map_err(err)?;
-        let Some(v) = rt.get(n).map_err(err)? else {
-            return Ok(None);
-        };
-        let stored: Vec<StoredReceipt> = serde_json::from_slice(v.value()).map_err(err)?;
-        Ok(stored.into_iter().nth(i as usize))
+        match rt.get(number).map_err(err)? {
+            Some(v) => serde_json::from_slice(v.value()).map_err(err),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Where transaction `hash` is: (block, position among the block's steps).

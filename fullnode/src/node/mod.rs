@@ -13,6 +13,7 @@
 //! catch-up sync and the batcher.
 
 pub mod chain;
+pub mod cvm_rpc;
 pub mod dishonest;
 pub mod engine;
 pub mod l1view;

@@ -28,7 +28,8 @@ pub const MAX_P2P_BODY: usize = 4 * 1024 * 1024;
 /// Most requests in one JSON-RPC batch.
 pub const MAX_RPC_BATCH: usize = 100;
 
-/// The JSON-RPC methods the node answers.
+/// The JSON-RPC methods the node answers, besides the contract methods of
+/// [`super::cvm_rpc::METHODS`].
 pub const METHODS: &[&str] = &[
     "l2_getchaininfo",
     "l2_blocknumber",
@@ -252,6 +253,9 @@ fn call(
     method: &str,
     p: &[Value],
 ) -> Result<Value, RpcError> {
+    if let Some(r) = super::cvm_rpc::call(shared, method, p) {
+        return r;
+    }
     match method {
         "l2_blocknumber" => Ok(json!(shared.engine().height())),
         "l2_getchaininfo" => {

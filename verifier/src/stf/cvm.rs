@@ -455,6 +455,48 @@ pub(super) fn apply_contract_tx(
     Ok(r.with_rent(rent))
 }
 
+/// The runtime code of `address` in `view` as the EVM sees it in block context `ctx` (rent
+/// settled, an archived contract restored): the node's `eth_getCode` / `l2_getcode`. Empty for
+/// an account without code.
+pub fn code_at(
+    view: &dyn StateView,
+    ctx: &BlockContext,
+    address: &Address,
+) -> Result<Vec<u8>, StfError> {
+    let mut ov = Overlay::untracked(view);
+    let mut accts = Accounts::new(ctx);
+    let mut db = CvmDb {
+        ov: &mut ov,
+        accts: &mut accts,
+    };
+    let hash = match db.basic(evm_addr(address)).map_err(|e| e.0)? {
+        Some(info) => info.code_hash,
+        None => return Ok(Vec::new()),
+    };
+    let code = db.code_by_hash(hash).map_err(|e| e.0)?;
+    Ok(code.original_bytes().to_vec())
+}
+
+/// The 32-byte word in storage slot `slot` of `address` in `view`, as the EVM's `SLOAD` sees
+/// it in block context `ctx`: the node's `eth_getStorageAt` / `l2_getstorageat`.
+pub fn storage_at(
+    view: &dyn StateView,
+    ctx: &BlockContext,
+    address: &Address,
+    slot: &[u8; 32],
+) -> Result<[u8; 32], StfError> {
+    let mut ov = Overlay::untracked(view);
+    let mut accts = Accounts::new(ctx);
+    let mut db = CvmDb {
+        ov: &mut ov,
+        accts: &mut accts,
+    };
+    let v = db
+        .storage(evm_addr(address), U256::from_be_bytes(*slot))
+        .map_err(|e| e.0)?;
+    Ok(v.to_be_bytes::<32>())
+}
+
 /// The result of a read-only [`call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallResult {

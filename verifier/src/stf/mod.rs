@@ -40,7 +40,7 @@ pub use exec::{
     execute_step, queue_cursor, queue_key, BlockContext, CvmOutcome, Log, Receipt, Step, TxError,
 };
 pub use history::StateHistory;
-pub use state::{storage_root_field, storage_tree_root, Overlay, StateView};
+pub use state::{storage_root_field, storage_tree_root, AtRoot, Overlay, StateView};
 pub use stateless::{build_step_witness, execute_step_stateless, StepWitness, StorageWitness};
 
 use crate::hash::{Address, H256};

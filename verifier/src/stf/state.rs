@@ -47,6 +47,25 @@ impl StateView for PartialTree {
     }
 }
 
+/// A full tree read at one of the roots it holds, not only its current one (a node's state at
+/// an earlier block). Reading a key the store no longer holds fails like a partial tree.
+#[derive(Debug, Clone, Copy)]
+pub struct AtRoot<'a, S: NodeStore> {
+    /// The tree.
+    pub tree: &'a SparseMerkleTree<S>,
+    /// The root read.
+    pub root: H256,
+}
+
+impl<S: NodeStore> StateView for AtRoot<'_, S> {
+    fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
+        self.tree.get_at(self.root, key).map_err(map_smt)
+    }
+    fn node(&self, hash: &H256) -> Result<Option<Node>, StfError> {
+        <SparseMerkleTree<S> as StateView>::node(self.tree, hash)
+    }
+}
+
 /// The SMT root of a storage tree from an account's `storageRoot` (zero: the empty tree).
 pub fn storage_tree_root(storage_root: &H256) -> H256 {
     if storage_root.is_zero() {
