@@ -7,6 +7,7 @@
 mod accounts;
 mod amount;
 mod challenger;
+mod contract;
 mod devnet;
 mod exit;
 mod l1;
@@ -66,6 +67,9 @@ enum Command {
     /// In EMERGENCY, take the key's whole L2 balance back to L1 with a proof built from L1 data
     /// alone (no L2 node needed).
     Exit(Box<exit::ExitArgs>),
+    /// EVM contracts on L2: deploy, call (read-only), send.
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
     /// The light client: balances, withdrawals and batch availability, checked against L1.
     Light(light::LightArgs),
 }
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Withdraw(a) => withdraw::withdraw(*a, cli.json).map_err(Failure::Error),
         Command::Withdrawals(a) => withdraw::withdrawals(*a, cli.json).map_err(Failure::Error),
         Command::Exit(a) => exit::exit(*a, cli.json).map_err(Failure::Error),
+        Command::Contract(cmd) => contract::run(cmd, cli.json),
         Command::Light(args) => light::run(args, cli.json),
     };
     match result {

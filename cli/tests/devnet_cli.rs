@@ -7,27 +7,16 @@ mod support;
 use casl2_verifier::hash::sha256d;
 use casl2_verifier::PrivateKey;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{call, get, sh, Killed};
+use support::{call, devnet, get};
 
 #[test]
 fn devnet_serves_the_light_client_page_and_generates_load() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
-        .args(sh(
-            "--json devnet --port 0 --www-port 0 --sequencers 1 --l1-block-ms 300 --no-challenger --load 20 --run-for 150",
-        ))
-        .arg("--data-dir")
-        .arg(dir.path().join("net"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _child = Killed(child);
-    let info: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let (_child, info, mut lines) = devnet(
+        dir.path(),
+        "--port 0 --www-port 0 --sequencers 1 --l1-block-ms 300 --no-challenger --load 20 --run-for 150",
+    );
     let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
     let node = info["nodes"][0]["rpcUrl"].as_str().unwrap().to_string();
     let page = info["lightClientPage"]["url"].as_str().unwrap().to_string();

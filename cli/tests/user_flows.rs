@@ -11,50 +11,10 @@ use casl2_verifier::params::COIN;
 use casl2_verifier::stf::rules::sequencer_pool_address;
 use casl2_verifier::{Address, Encode, PrivateKey};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{call, sh, Killed};
-
-/// A `casl2` command with the wallet in `wallet` and nothing from the caller's environment.
-fn casl2(wallet: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_casl2"));
-    for k in [
-        "CASL2_PASSPHRASE",
-        "CASL2_PASSPHRASE_FILE",
-        "CASL2_KEY",
-        "CASL2_KEYSTORE",
-        "CASL2_NODE",
-        "CASL2_L1",
-        "CASL2_CHAIN_ID",
-    ] {
-        c.env_remove(k);
-    }
-    c.env("CASL2_WALLET_DIR", wallet).stdin(Stdio::null());
-    c
-}
-
-fn ok_json(mut cmd: Command) -> Value {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
-}
-
-/// Exit 2, one line on stderr that contains `needle`, no panic.
-fn fails(out: Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(needle), "want {needle:?} in: {err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+use support::{call, casl2, devnet, fails, ok_json, sh};
 
 /// The ledger the test checks: the chain's escrow on L1 against what the L2 holds.
 struct Ledger {
@@ -106,22 +66,10 @@ impl Ledger {
 fn property_04_value_conserved_through_deposit_transfer_withdraw() {
     let dir = tempfile::tempdir().unwrap();
     let wallet = dir.path().join("wallet");
-    let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
-        .args(sh(
-            "--json devnet --port 0 --www-port 0 --sequencers 1 --l1-block-ms 300 --run-for 400",
-        ))
-        .arg("--data-dir")
-        .arg(dir.path().join("net"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(net.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _net = Killed(net);
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let (_net, info, _) = devnet(
+        dir.path(),
+        "--port 0 --www-port 0 --sequencers 1 --l1-block-ms 300 --run-for 400",
+    );
     let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
     let node = info["nodes"][0]["rpcUrl"].as_str().unwrap().to_string();
     let sequencer: Address = serde_json::from_value(info["nodes"][0]["sequencer"].clone()).unwrap();
@@ -699,22 +647,10 @@ fn bad_input_to_every_user_command_is_a_one_line_error() {
 fn property_12_every_balance_exits_once_in_emergency() {
     let dir = tempfile::tempdir().unwrap();
     let wallet = dir.path().join("wallet");
-    let mut net = Command::new(env!("CARGO_BIN_EXE_casl2"))
-        .args(sh(
-            "--json devnet --port 0 --no-www --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
-        ))
-        .arg("--data-dir")
-        .arg(dir.path().join("net"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(net.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _net = Killed(net);
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let (_net, info, _) = devnet(
+        dir.path(),
+        "--port 0 --no-www --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
+    );
     let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
     let keys: Vec<String> = (0..4)
         .map(|i| {

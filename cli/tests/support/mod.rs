@@ -3,9 +3,10 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::net::TcpStream;
-use std::process::Child;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 /// Kills the child when dropped (a failing assertion leaves no process behind).
@@ -31,6 +32,65 @@ pub fn first_json_line(child: &mut Child) -> Value {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// Start `casl2 --json devnet ARGS --data-dir DIR/net` and read its banner (the first line of
+/// its output). Returns the child (killed on drop), the banner, and the rest of its output.
+pub fn devnet(dir: &Path, args: &str) -> (Killed, Value, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(["--json", "devnet"])
+        .args(sh(args))
+        .arg("--data-dir")
+        .arg(dir.join("net"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let child = Killed(child);
+    let line = lines.next().expect("the devnet's banner").unwrap();
+    let banner = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, banner, lines)
+}
+
+/// A `casl2` command with the wallet in `wallet` and nothing from the caller's environment.
+pub fn casl2(wallet: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_casl2"));
+    for k in [
+        "CASL2_PASSPHRASE",
+        "CASL2_PASSPHRASE_FILE",
+        "CASL2_KEY",
+        "CASL2_KEYSTORE",
+        "CASL2_NODE",
+        "CASL2_L1",
+        "CASL2_CHAIN_ID",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("CASL2_WALLET_DIR", wallet).stdin(Stdio::null());
+    c
+}
+
+/// Run `cmd`, which must succeed; its last line of output as JSON.
+pub fn ok_json(mut cmd: Command) -> Value {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Exit 2, one line on stderr that contains `needle`, no panic.
+pub fn fails(out: Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "want {needle:?} in: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// Split a shell-like argument string on whitespace.
