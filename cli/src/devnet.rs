@@ -44,8 +44,9 @@ pub struct DevnetArgs {
     /// every deposit queued so far is in a final batch (time to make deposits first).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     stop_after: u64,
-    /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], bad-signature,
-    /// bad-timestamp, double-spend, withhold: honest batches whose shares the nodes refuse).
+    /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], wrong-root:contract:
+    /// from a batch's first contract call, bad-signature, bad-timestamp, double-spend,
+    /// withhold: honest batches whose shares the nodes refuse).
     #[arg(long, value_name = "KIND", default_value = "wrong-root:3")]
     fraud: String,
     /// Port on 127.0.0.1 of the light-client page (the browser client of `wasm/`; 0 picks a

@@ -12,7 +12,7 @@
 use casl2_verifier::fraud::step_count;
 use casl2_verifier::l1::L2ChainInfo;
 use casl2_verifier::params::Network;
-use casl2_verifier::{sha256d, L2Block, PrivateKey, H256};
+use casl2_verifier::{sha256d, L2Block, PrivateKey, TxType, H256};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +23,10 @@ use std::str::FromStr;
 pub enum DishonestKind {
     /// State roots that execution does not give from trace step `step` on (a game decides).
     WrongRoot,
+    /// State roots wrong from the batch's first CONTRACT_CALL step on (a game decides, its
+    /// one-step proof runs the contract call); batches without a contract call go out honest.
+    #[serde(rename = "wrong-root:contract")]
+    WrongRootContract,
     /// A transaction signature altered (`INVALID_SIGNATURE`).
     BadSignature,
     /// The last block's timestamp far beyond the allowed drift (`TIMESTAMP_MANIPULATION`).
@@ -49,6 +53,7 @@ impl fmt::Display for DishonestKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             DishonestKind::WrongRoot => "wrong-root",
+            DishonestKind::WrongRootContract => "wrong-root:contract",
             DishonestKind::BadSignature => "bad-signature",
             DishonestKind::BadTimestamp => "bad-timestamp",
             DishonestKind::DoubleSpend => "double-spend",
@@ -61,8 +66,15 @@ impl FromStr for Dishonest {
     type Err = String;
 
     /// `KIND[:STEP]`, KIND one of `wrong-root`, `bad-signature`, `bad-timestamp`,
-    /// `double-spend`.
+    /// `double-spend`, `withhold`; or `wrong-root:contract`.
     fn from_str(s: &str) -> Result<Dishonest, String> {
+        if s == "wrong-root:contract" {
+            return Ok(Dishonest {
+                kind: DishonestKind::WrongRootContract,
+                step: 0,
+                batches: 1,
+            });
+        }
         let (kind, step) = match s.split_once(':') {
             Some((k, n)) => (
                 k,
@@ -79,7 +91,7 @@ impl FromStr for Dishonest {
             "withhold" => DishonestKind::Withhold,
             o => {
                 return Err(format!(
-                "unknown kind {o:?} (wrong-root[:STEP], bad-signature, bad-timestamp, double-spend, withhold)"
+                "unknown kind {o:?} (wrong-root[:STEP], wrong-root:contract, bad-signature, bad-timestamp, double-spend, withhold)"
             ))
             }
         };
@@ -92,6 +104,24 @@ impl FromStr for Dishonest {
             batches: 1,
         })
     }
+}
+
+/// The trace index of the first CONTRACT_CALL transaction of a batch made of `blocks` (each
+/// block's steps: its L1 messages, its transactions, its block end).
+pub fn first_contract_call(blocks: &[L2Block]) -> Option<u64> {
+    let mut start = 0u64;
+    for b in blocks {
+        let messages = b.l1_message_hashes.len() as u64;
+        if let Some(i) = b
+            .transactions
+            .iter()
+            .position(|t| t.tx_type == TxType::ContractCall)
+        {
+            return Some(start + messages + i as u64);
+        }
+        start += messages + b.transactions.len() as u64 + 1;
+    }
+    None
 }
 
 /// The fake root that replaces honest root `honest` at trace index `index`.
@@ -114,9 +144,16 @@ impl Dishonest {
         self.kind == DishonestKind::Withhold && self.applies(info)
     }
 
-    /// The step at which a `wrong-root` batch of `steps` steps starts lying.
-    fn first_wrong(&self, steps: u64) -> u64 {
-        self.step.min(steps.saturating_sub(1))
+    /// The step at which a wrong-root batch of `blocks`, whose trace has `steps` steps,
+    /// starts lying: `step` (clamped to the last step) for `wrong-root`, the first contract
+    /// call for `wrong-root:contract` (`None` without one: the batch stays honest); `None` for
+    /// the other kinds.
+    fn first_wrong(&self, blocks: &[L2Block], steps: u64) -> Option<u64> {
+        match self.kind {
+            DishonestKind::WrongRoot => Some(self.step.min(steps.saturating_sub(1))),
+            DishonestKind::WrongRootContract => first_contract_call(blocks),
+            _ => None,
+        }
     }
 
     /// Rewrite honest `blocks` into the bad batch; `false` when this batch cannot carry the
@@ -131,16 +168,20 @@ impl Dishonest {
         max_drift_s: u64,
     ) -> bool {
         let changed = match self.kind {
-            DishonestKind::WrongRoot => {
-                let first = self.first_wrong(step_count(blocks));
-                let mut end = 0u64;
-                for b in blocks.iter_mut() {
-                    end += (b.l1_message_hashes.len() + b.transactions.len() + 1) as u64;
-                    if end > first {
-                        b.header.state_root = fake_root(&b.header.state_root, end);
+            DishonestKind::WrongRoot | DishonestKind::WrongRootContract => {
+                match self.first_wrong(blocks, step_count(blocks)) {
+                    Some(first) => {
+                        let mut end = 0u64;
+                        for b in blocks.iter_mut() {
+                            end += (b.l1_message_hashes.len() + b.transactions.len() + 1) as u64;
+                            if end > first {
+                                b.header.state_root = fake_root(&b.header.state_root, end);
+                            }
+                        }
+                        true
                     }
+                    None => false,
                 }
-                true
             }
             DishonestKind::BadSignature => {
                 match blocks.iter_mut().find_map(|b| b.transactions.first_mut()) {
@@ -188,15 +229,14 @@ impl Dishonest {
         changed
     }
 
-    /// The trace this node defends for a batch it rewrote: `honest` (the true trace), with
-    /// every root after the first wrong step replaced for `wrong-root`; the true trace for the
-    /// other kinds (their fraud is not in the roots).
-    pub fn lying_trace(&self, honest: &[H256]) -> Vec<H256> {
-        if self.kind != DishonestKind::WrongRoot {
-            return honest.to_vec();
-        }
+    /// The trace this node defends for a batch of `blocks` it rewrote: `honest` (the true
+    /// trace), with every root after the first wrong step replaced for the wrong-root kinds;
+    /// the true trace for the other kinds (their fraud is not in the roots).
+    pub fn lying_trace(&self, honest: &[H256], blocks: &[L2Block]) -> Vec<H256> {
         let steps = honest.len().saturating_sub(1) as u64;
-        let first = self.first_wrong(steps);
+        let Some(first) = self.first_wrong(blocks, steps) else {
+            return honest.to_vec();
+        };
         honest
             .iter()
             .enumerate()
@@ -232,6 +272,71 @@ mod tests {
             .unwrap_err()
             .contains("unknown kind"));
         assert!("wrong-root:x".parse::<Dishonest>().is_err());
+        let d: Dishonest = "wrong-root:contract".parse().unwrap();
+        assert_eq!(
+            (d.kind, d.step, d.batches),
+            (DishonestKind::WrongRootContract, 0, 1)
+        );
+        assert_eq!(d.kind.to_string(), "wrong-root:contract");
+    }
+
+    #[test]
+    fn wrong_root_contract_lies_from_the_first_contract_call_only() {
+        use casl2_verifier::L2Transaction;
+        let tx = |tx_type| L2Transaction {
+            tx_type,
+            ..Default::default()
+        };
+        // Block 1: one transfer (steps 0, end 1); block 2: a message, a deploy, a transfer and
+        // a call (steps 2, 3, 4, 5, end 6); block 3: a call (step 7, end 8).
+        let mut blocks = Vec::new();
+        for (n, (msgs, txs)) in [
+            (0, vec![tx(TxType::Transfer)]),
+            (
+                1,
+                vec![
+                    tx(TxType::ContractDeploy),
+                    tx(TxType::Transfer),
+                    tx(TxType::ContractCall),
+                ],
+            ),
+            (0, vec![tx(TxType::ContractCall)]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut b = L2Block::default();
+            b.header.block_number = n as u64 + 1;
+            b.header.state_root = H256([n as u8 + 1; 32]);
+            b.l1_message_hashes = vec![H256([9; 32]); msgs];
+            b.transactions = txs;
+            blocks.push(b);
+        }
+        assert_eq!(first_contract_call(&blocks), Some(5));
+        assert_eq!(first_contract_call(&blocks[..1]), None);
+        let d: Dishonest = "wrong-root:contract".parse().unwrap();
+        // A batch without a contract call stays honest.
+        let mut honest_batch = blocks[..1].to_vec();
+        assert!(!d.rewrite(&mut honest_batch, None, 60));
+        assert_eq!(honest_batch, blocks[..1].to_vec());
+        // Roots: r0, then steps 0..=8; the block ends are at indexes 2, 7 and 9.
+        let honest: Vec<H256> = (0..10u8).map(|i| H256([0x40 + i; 32])).collect();
+        let mut bad = blocks.clone();
+        for (b, end) in bad.iter_mut().zip([2usize, 7, 9]) {
+            b.header.state_root = honest[end];
+        }
+        let mut rewritten = bad.clone();
+        assert!(d.rewrite(&mut rewritten, None, 60));
+        let lie = d.lying_trace(&honest, &blocks);
+        assert_eq!(&lie[..6], &honest[..6], "honest up to the contract call");
+        assert!(lie[6..].iter().zip(&honest[6..]).all(|(l, h)| l != h));
+        assert_eq!(
+            rewritten[0].header.state_root, honest[2],
+            "block 1 untouched"
+        );
+        for (b, end) in rewritten.iter().zip([2usize, 7, 9]) {
+            assert_eq!(b.header.state_root, lie[end]);
+        }
     }
 
     #[test]
@@ -252,7 +357,7 @@ mod tests {
         };
         let mut bad = blocks.clone();
         assert!(d.rewrite(&mut bad, None, 60));
-        let lie = d.lying_trace(&honest);
+        let lie = d.lying_trace(&honest, &blocks);
         assert_eq!(&lie[..2], &honest[..2], "honest up to the first wrong step");
         assert_ne!(lie[2], honest[2]);
         for (i, b) in bad.iter().enumerate() {

@@ -827,7 +827,13 @@ fn defend(shared: Arc<Shared>) -> TaskFuture {
                         .get(g.anchor as usize)
                         .is_some_and(|j| j.verdict.is_bad());
                     let trace = match shared.cfg.dishonest {
-                        Some(x) if lied => x.lying_trace(&trace),
+                        Some(x) if lied => match d.data.batch(g.anchor) {
+                            Ok(batch) => x.lying_trace(&trace, &batch.blocks),
+                            Err(e) => {
+                                log(&format!("defence of game {}: {e}", g.id));
+                                continue;
+                            }
+                        },
                         _ => trace,
                     };
                     let Some(m) = casl2_verifier::fraud::honest_move(g, &me, &trace, tip + 1)

@@ -1,10 +1,14 @@
-//! Shared by `tests/cvm_tests.rs` and `benches/cvm.rs`: the committed contract build, hand
-//! ABI encoding, and a small chain that runs every step statefully and statelessly.
+//! Shared by `tests/cvm_tests.rs` and `benches/cvm.rs`: the committed contract build and hand
+//! ABI encoding (`tests/contracts/mod.rs`, re-exported), and a small chain that runs every
+//! step statefully and statelessly.
 #![allow(dead_code)]
+
+#[path = "../contracts/mod.rs"]
+mod contracts;
+pub use contracts::*;
 
 use casl2_verifier::keys::PrivateKey;
 use casl2_verifier::smt::{MemoryStore, NodeStore, SparseMerkleTree};
-use casl2_verifier::stf::cvm::keccak256;
 use casl2_verifier::stf::{
     build_step_witness, execute_step, execute_step_stateless, BlockContext, Overlay, Receipt, Step,
     StepWitness,
@@ -14,43 +18,6 @@ use casl2_verifier::{AccountState, Address, H256};
 use std::collections::HashMap;
 
 pub const CHAIN: u64 = 1;
-
-/// Creation and runtime code of a contract of `tests/contracts/build.json`.
-pub fn contract(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let s = include_str!("../contracts/build.json");
-    let v: serde_json::Value = serde_json::from_str(s).expect("build.json");
-    let c = &v["contracts"][name];
-    let b = hex::decode(c["bytecode"].as_str().expect("bytecode")).expect("hex");
-    let d = hex::decode(c["deployedBytecode"].as_str().expect("code")).expect("hex");
-    (b, d)
-}
-
-/// The 4-byte selector of a function signature.
-pub fn selector(sig: &str) -> [u8; 4] {
-    let h = keccak256(sig.as_bytes());
-    [h.0[0], h.0[1], h.0[2], h.0[3]]
-}
-
-pub fn word_u(v: u128) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[16..].copy_from_slice(&v.to_be_bytes());
-    w
-}
-
-pub fn word_a(a: &Address) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[12..].copy_from_slice(&a.0);
-    w
-}
-
-/// Calldata: selector of `sig` and 32-byte words.
-pub fn calldata(sig: &str, words: &[[u8; 32]]) -> Vec<u8> {
-    let mut d = selector(sig).to_vec();
-    for w in words {
-        d.extend_from_slice(w);
-    }
-    d
-}
 
 pub fn key(i: u64) -> PrivateKey {
     let mut b = [0u8; 32];
