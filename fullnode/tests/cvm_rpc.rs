@@ -12,43 +12,15 @@ use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType, H256};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const CHAIN: u64 = 1;
+#[path = "../../verifier/tests/contracts/mod.rs"]
+mod contracts;
 
-/// A contract's init code and runtime code from the committed build.
-fn contract(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../verifier/tests/contracts/build.json"
-    );
-    let build: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let c = &build["contracts"][name];
-    let code = |k: &str| hex::decode(c[k].as_str().unwrap().trim_start_matches("0x")).unwrap();
-    (code("bytecode"), code("deployedBytecode"))
-}
+use contracts::{calldata, contract, word_a, word_u};
+
+const CHAIN: u64 = 1;
 
 fn hex0x(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
-}
-
-/// Calldata: the selector of `sig` and 32-byte words.
-fn calldata(sig: &str, words: &[[u8; 32]]) -> Vec<u8> {
-    let mut d = keccak256(sig.as_bytes()).0[..4].to_vec();
-    for w in words {
-        d.extend_from_slice(w);
-    }
-    d
-}
-
-fn word_u(v: u64) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[24..].copy_from_slice(&v.to_be_bytes());
-    w
-}
-
-fn word_a(a: &Address) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[12..].copy_from_slice(&a.0);
-    w
 }
 
 struct Rpc {
