@@ -6,7 +6,7 @@
 //! convert from and to that display.
 
 use crate::codec::{CodecError, Decode, Encode, Reader};
-use ripemd::Ripemd160;
+use ripemd::{Digest as _, Ripemd160};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
@@ -37,7 +37,8 @@ pub fn hash_pair(left: &H256, right: &H256) -> H256 {
 
 /// RIPEMD160(SHA256(data)), Bitcoin's key id.
 pub fn hash160(data: &[u8]) -> Address {
-    Address(Ripemd160::digest(Sha256::digest(data)).into())
+    let sha: [u8; 32] = Sha256::digest(data).into();
+    Address(Ripemd160::digest(sha).into())
 }
 
 /// Why a hex identifier could not be parsed.
