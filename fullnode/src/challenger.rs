@@ -934,3 +934,30 @@ fn op_name(op: &L1Op) -> &'static str {
         _ => "L1Op",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operations_sent_survive_a_restart_and_old_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = ChallengerState {
+            chain_id: 1,
+            address: Address([8; 20]),
+            ..Default::default()
+        };
+        st.sent.insert("open:0:0xab".into(), 12);
+        st.save(dir.path()).unwrap();
+        let back = ChallengerState::load(dir.path()).unwrap().unwrap();
+        assert_eq!(back, st);
+        assert_eq!(back.sent.get("open:0:0xab"), Some(&12));
+        // A file written before `sent` existed.
+        let mut v = serde_json::to_value(&st).unwrap();
+        v.as_object_mut().unwrap().remove("sent");
+        std::fs::write(dir.path().join(STATE_FILE), v.to_string()).unwrap();
+        let old = ChallengerState::load(dir.path()).unwrap().unwrap();
+        assert!(old.sent.is_empty());
+        assert_eq!(old.chain_id, 1);
+    }
+}
