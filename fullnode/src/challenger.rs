@@ -7,11 +7,14 @@
 //! chain's bond) that it then plays move by move from its own trace ([`honest_move`]): answers,
 //! the one-step proof, and the timeouts of a stalling defender. Games whose anchor L1 replaced
 //! are cancelled (bond back). Several games run at once; a restart resumes them all, since the
-//! games live on L1 and the judged anchors in `challenger.json`.
+//! games live on L1 and the judged anchors in `challenger.json` (test:
+//! `a_challenger_restarted_during_a_game_resumes_and_wins`), and does not send again what was
+//! sent in the last 3 L1 blocks (recorded before sending: no second game on an anchor).
 //!
 //! The data directory holds `state.redb` (the tree) and `challenger.json` (judged anchors, the
-//! games played, counters), written atomically after every tick; `casl2 challenger status`
-//! reads the latter while `run` is running.
+//! games played, the operations just sent, counters), written atomically after every tick and
+//! before every L1 operation; `casl2 challenger status` reads the latter while `run` is
+//! running.
 
 use crate::store::RedbNodeStore;
 use crate::watch::{move_op, ChainData, Judged, Replica, ReplicaError, Verdict};
@@ -23,7 +26,7 @@ use casl2_verifier::l1::{
 };
 use casl2_verifier::{Address, PrivateKey, H256};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
@@ -166,6 +169,11 @@ pub struct ChallengerState {
     /// Availability challenges this challenger opened, as L1 last reported them, by id.
     #[serde(default)]
     pub availability: BTreeMap<u64, AvailabilityChallenge>,
+    /// L1 operations sent in the last 3 L1 blocks: operation key → L1 tip when sent. Written
+    /// before the operation is sent, so a restarted challenger does not send it again while it
+    /// may still be waiting in the mempool (a second `OpenChallenge` would open a second game).
+    #[serde(default)]
+    pub sent: BTreeMap<String, u64>,
     /// Counters.
     pub stats: ChallengerStats,
     /// L1 tip at the last tick.
@@ -434,8 +442,6 @@ pub struct Challenger {
     data: Option<ChainData>,
     replica: Replica<RedbNodeStore>,
     state: ChallengerState,
-    /// Operation key → L1 tip when sent (no resend before 3 blocks).
-    sent: HashMap<String, u64>,
     /// HTTP client for sampling the sequencers' nodes.
     http: reqwest::Client,
 }
@@ -485,7 +491,6 @@ impl Challenger {
             data: None,
             replica,
             state,
-            sent: HashMap::new(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(3))
                 .build()
@@ -503,9 +508,20 @@ impl Challenger {
         &self.replica
     }
 
+    /// Send `op`, recorded under `key` at `tip` first ([`ChallengerState::sent`]: saved before
+    /// it leaves, so it is not sent again within 3 blocks, even by a restarted challenger).
     async fn send(&mut self, op: L1Op, key: String, tip: u64, about: String) -> ChallengerEvent {
         let name = op_name(&op).to_string();
         let me = self.cfg.key.address();
+        self.state.sent.insert(key.clone(), tip);
+        if let Err(e) = self.state.save(&self.cfg.data_dir) {
+            self.state.sent.remove(&key);
+            self.state.stats.send_errors += 1;
+            return ChallengerEvent::SendFailed {
+                op: name,
+                error: format!("not sent, it could not be recorded first: {e}"),
+            };
+        }
         let res = async {
             let acct = self.l1.account(&me).await.map_err(|e| e.to_string())?;
             let tx = L1Tx::signed(&self.cfg.key, acct.next_nonce, op).map_err(|e| e.to_string())?;
@@ -516,15 +532,14 @@ impl Challenger {
         }
         .await;
         match res {
-            Ok(txid) => {
-                self.sent.insert(key, tip);
-                ChallengerEvent::Sent {
-                    op: name,
-                    about,
-                    txid: txid.to_hex(),
-                }
-            }
+            Ok(txid) => ChallengerEvent::Sent {
+                op: name,
+                about,
+                txid: txid.to_hex(),
+            },
             Err(error) => {
+                // Not sent: it may be tried again at once (saved with the tick).
+                self.state.sent.remove(&key);
                 self.state.stats.send_errors += 1;
                 ChallengerEvent::SendFailed { op: name, error }
             }
@@ -688,7 +703,10 @@ impl Challenger {
     }
 
     fn recently_sent(&self, key: &str, tip: u64) -> bool {
-        self.sent.get(key).is_some_and(|t| tip < t + 3)
+        self.state
+            .sent
+            .get(key)
+            .is_some_and(|t| tip < t.saturating_add(3))
     }
 
     /// One round: read L1, judge new anchors (`progress(done, total)` while replaying), act on
@@ -699,6 +717,7 @@ impl Challenger {
     ) -> Result<Vec<ChallengerEvent>, ChallengerError> {
         let mut events = Vec::new();
         let tip = self.l1.tip_height().await.map_err(ReplicaError::from)?;
+        self.state.sent.retain(|_, t| tip < t.saturating_add(3));
         let data = match self.data.take() {
             Some(mut d) => {
                 d.refresh(&self.l1).await?;
@@ -718,6 +737,8 @@ impl Challenger {
         if !new.is_empty() {
             self.state.stats.replay_ms += started.elapsed().as_millis() as u64;
         }
+        // Kept in step with the replica's tree (the state may be saved before a send).
+        self.state.judged = self.replica.judged().to_vec();
         for j in &new {
             self.state.stats.anchors_judged += 1;
             self.state.stats.transactions_replayed += j.transactions;
@@ -859,7 +880,6 @@ impl Challenger {
             }
             events.push(ev);
         }
-        self.state.judged = self.replica.judged().to_vec();
         self.state.l1_tip = tip;
         self.state.l1_anchors = data.anchors.len() as u64;
         self.state.updated_ms = now_ms();
@@ -912,5 +932,32 @@ fn op_name(op: &L1Op) -> &'static str {
         L1Op::ChallengeAvailability { .. } => "ChallengeAvailability",
         L1Op::TimeoutAvailability { .. } => "TimeoutAvailability",
         _ => "L1Op",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operations_sent_survive_a_restart_and_old_files_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = ChallengerState {
+            chain_id: 1,
+            address: Address([8; 20]),
+            ..Default::default()
+        };
+        st.sent.insert("open:0:0xab".into(), 12);
+        st.save(dir.path()).unwrap();
+        let back = ChallengerState::load(dir.path()).unwrap().unwrap();
+        assert_eq!(back, st);
+        assert_eq!(back.sent.get("open:0:0xab"), Some(&12));
+        // A file written before `sent` existed.
+        let mut v = serde_json::to_value(&st).unwrap();
+        v.as_object_mut().unwrap().remove("sent");
+        std::fs::write(dir.path().join(STATE_FILE), v.to_string()).unwrap();
+        let old = ChallengerState::load(dir.path()).unwrap().unwrap();
+        assert!(old.sent.is_empty());
+        assert_eq!(old.chain_id, 1);
     }
 }

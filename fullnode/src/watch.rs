@@ -8,7 +8,8 @@
 
 use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_verifier::fraud::{
-    find_evidence, honest_trace, honest_witness, replay_batch, BatchData, FraudEvidence, Move,
+    find_evidence_with_senders, honest_trace, honest_witness, replay_batch_with_senders, BatchData,
+    FraudEvidence, Move,
 };
 use casl2_verifier::l1::L1Op;
 use casl2_verifier::l1::{Anchor, L2ChainInfo, QueuedMessage};
@@ -306,7 +307,9 @@ impl<S: NodeStore> Replica<S> {
         if stands_on_fraud || a.header.pre_state_root != agreed {
             return Ok(judged);
         }
-        if let Some(evidence) = find_evidence(&batch) {
+        // The screening recovers every sender once; the replay reuses them.
+        let (evidence, senders) = find_evidence_with_senders(&batch);
+        if let Some(evidence) = evidence {
             judged.verdict = Verdict::Evidence { evidence };
             return Ok(judged);
         }
@@ -314,10 +317,14 @@ impl<S: NodeStore> Replica<S> {
         self.tree
             .revert_to(agreed)
             .map_err(|e| ReplicaError::State(e.to_string()))?;
-        if replay_batch(&mut self.tree, &batch).map_err(|e| ReplicaError::Batch {
-            index: a.index,
-            message: e.to_string(),
-        })? {
+        let replayed =
+            replay_batch_with_senders(&mut self.tree, &batch, &senders).map_err(|e| {
+                ReplicaError::Batch {
+                    index: a.index,
+                    message: e.to_string(),
+                }
+            })?;
+        if replayed {
             judged.verdict = Verdict::Valid;
             return Ok(judged);
         }

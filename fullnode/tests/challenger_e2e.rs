@@ -7,13 +7,13 @@
 //! must be slashed, the challenger rewarded, the bad anchor reverted, and honest batches must
 //! be anchored and finalised after it.
 
-use casl2_fullnode::challenger::{Challenger, ChallengerConfig};
+use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerState};
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::watch::Verdict;
-use casl2_verifier::fraud::{GamePhase, GameResult};
+use casl2_verifier::fraud::{Game, GamePhase, GameResult, Side, CHALLENGER_REWARD_PCT};
 use casl2_verifier::l1::{AvailabilityResult, L1Event, L1Op, L1Tx, SharePosition};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
@@ -119,27 +119,12 @@ fn spawn_challenger(
 
 async fn fraud_is_proven_and_honest_batches_continue(kind: DishonestKind) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = LocalNetConfig::new(dir.path().join("net"), 2);
-    cfg.l1_block_ms = 400;
-    cfg.dishonest = Some(Dishonest {
-        kind,
-        step: 2,
-        batches: 1,
-    });
-    let net = LocalNet::start(&cfg).await.unwrap();
+    let net = dishonest_net(dir.path(), kind).await;
     let user = dev_key(7).unwrap();
     let load = traffic(&net, &user).await;
     let challenger = dev_key(8).unwrap().address();
     let seqs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
-    let (balance0, stakes0) = {
-        let d = net.l1.lock().unwrap();
-        let c = d.state().chain(CHAIN).unwrap();
-        let stakes: Vec<i64> = seqs
-            .iter()
-            .map(|a| c.sequencer(a).map_or(0, |s| s.stake))
-            .collect();
-        (d.state().balance(&challenger), stakes)
-    };
+    let (balance0, stakes0) = balance_and_stakes(&net, &challenger, &seqs);
     let (stop, stop_rx) = watch::channel(false);
     let task = spawn_challenger(&net, dir.path().join("challenger"), 8, stop_rx);
 
@@ -540,15 +525,7 @@ async fn a_corrupted_contract_call_step_loses_the_bisection_game() {
     deposit(&net, &dev);
     let me = dev_key(8).unwrap().address();
     let seqs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
-    let (balance0, stakes0) = {
-        let d = net.l1.lock().unwrap();
-        let c = d.state().chain(CHAIN).unwrap();
-        let stakes: Vec<i64> = seqs
-            .iter()
-            .map(|a| c.sequencer(a).map_or(0, |s| s.stake))
-            .collect();
-        (d.state().balance(&me), stakes)
-    };
+    let (balance0, stakes0) = balance_and_stakes(&net, &me, &seqs);
     let (stop, stop_rx) = watch::channel(false);
     let task = spawn_challenger(&net, dir.path().join("challenger"), 8, stop_rx);
 
@@ -822,6 +799,163 @@ async fn a_corrupted_contract_call_step_loses_the_bisection_game() {
         node_account.storage_root, replica_account.storage_root,
         "the node's Token storage is the replayed one"
     );
+    load.abort();
+    net.shutdown().await;
+}
+
+/// A LocalNet of two colluding sequencers that anchor one bad batch of `kind` (from trace step
+/// 2), L1 blocks every 400 ms.
+async fn dishonest_net(dir: &std::path::Path, kind: DishonestKind) -> LocalNet {
+    let mut cfg = LocalNetConfig::new(dir.join("net"), 2);
+    cfg.l1_block_ms = 400;
+    cfg.dishonest = Some(Dishonest {
+        kind,
+        step: 2,
+        batches: 1,
+    });
+    LocalNet::start(&cfg).await.unwrap()
+}
+
+/// `who`'s L1 balance and the stakes of `seqs` on the chain.
+fn balance_and_stakes(net: &LocalNet, who: &Address, seqs: &[Address]) -> (i64, Vec<i64>) {
+    let d = net.l1.lock().unwrap();
+    let c = d.state().chain(CHAIN).unwrap();
+    let stakes = seqs
+        .iter()
+        .map(|a| c.sequencer(a).map_or(0, |s| s.stake))
+        .collect();
+    (d.state().balance(who), stakes)
+}
+
+/// A challenger killed in the middle of a game (after opening it and answering at least one
+/// reveal, while the defender is to move) and started again on the same data directory picks
+/// the game up from L1 and wins it: no second game, the signers slashed, the bad anchor
+/// reverted, the bond back with the reward, and the new process's state shows the game won.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_restarted_during_a_game_resumes_and_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dishonest_net(dir.path(), DishonestKind::WrongRoot).await;
+    let user = dev_key(7).unwrap();
+    let load = traffic(&net, &user).await;
+    let me = dev_key(8).unwrap().address();
+    let seqs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
+    let (balance0, stakes0) = balance_and_stakes(&net, &me, &seqs);
+    let data_dir = dir.path().join("challenger");
+    let (_stop1, stop_rx) = watch::channel(false);
+    let first = spawn_challenger(&net, data_dir.clone(), 8, stop_rx);
+
+    let l1 = net.l1.clone();
+    let my_games = move || -> Vec<Game> {
+        l1.lock()
+            .unwrap()
+            .state()
+            .games()
+            .values()
+            .filter(|g| g.challenger == me)
+            .cloned()
+            .collect()
+    };
+    let in_play = |g: &Game| g.result.is_none() && g.rounds >= 1 && g.to_move() == Side::Defender;
+    wait_until(
+        "the challenger's game in play, the defender to move",
+        150,
+        || my_games().iter().any(in_play),
+    )
+    .await;
+    // Kill it (dropped at its next await, wherever it is in a tick).
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    let game = my_games().into_iter().find(in_play);
+    let game = game.expect("the game ended while no challenger ran");
+    let (culprits, min_slash) = {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        let a = &c.anchors[game.anchor as usize];
+        let mut v = a.signers.clone();
+        v.push(a.poster);
+        v.sort();
+        v.dedup();
+        (v.len() as i64, c.info.params.min_slash)
+    };
+    let saved = ChallengerState::load(&data_dir).unwrap().unwrap();
+    assert!(
+        saved.games.contains_key(&game.id),
+        "the killed challenger had not recorded game {}: {:?}",
+        game.id,
+        saved.games
+    );
+
+    // Start again on the same directory.
+    let (stop2, stop_rx) = watch::channel(false);
+    let second = spawn_challenger(&net, data_dir.clone(), 8, stop_rx);
+    let l1 = net.l1.clone();
+    let id = game.id;
+    let result = move || l1.lock().unwrap().state().game(id).and_then(|g| g.result);
+    wait_until("the resumed game over", 120, || result().is_some()).await;
+    assert_eq!(result(), Some(GameResult::FraudProven));
+    {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(CHAIN).unwrap();
+        assert!(c.info.frauds_proven >= 1);
+        assert!(
+            c.anchors
+                .get(game.anchor as usize)
+                .is_none_or(|a| a.batch_hash != game.batch_hash),
+            "the bad anchor {} is still on L1",
+            game.anchor
+        );
+        for (a, s0) in seqs.iter().zip(&stakes0) {
+            let s = c.sequencer(a).unwrap().stake;
+            assert!(
+                s <= s0 - min_slash,
+                "sequencer {a} stake {s} not slashed from {s0}"
+            );
+        }
+    }
+    assert_eq!(
+        my_games().len(),
+        1,
+        "the restarted challenger opened another game: {:?}",
+        my_games()
+    );
+    // The bond came back and the reward came in: half of each culprit's slash.
+    let (balance1, _) = balance_and_stakes(&net, &me, &seqs);
+    assert_eq!(
+        balance1 - balance0,
+        culprits * (min_slash * CHALLENGER_REWARD_PCT / 100),
+        "bond back plus the reward of {culprits} slashes"
+    );
+    // The new process sees the game won (what `casl2 challenger status` reads).
+    wait_until(
+        "the restarted challenger's state to show the win",
+        30,
+        || {
+            ChallengerState::load(&data_dir)
+                .ok()
+                .flatten()
+                .is_some_and(|s| {
+                    s.games.get(&id).and_then(|r| r.game.result) == Some(GameResult::FraudProven)
+                })
+        },
+    )
+    .await;
+    stop2.send(true).unwrap();
+    let c = tokio::time::timeout(Duration::from_secs(30), second)
+        .await
+        .expect("the challenger did not stop")
+        .unwrap();
+    let st = c.state();
+    let rec = &st.games[&id];
+    assert_eq!(rec.game.result, Some(GameResult::FraudProven));
+    let before = saved.games[&id].moves;
+    assert!(
+        rec.moves > before,
+        "the resumed challenger made no move: {before} before, {rec:?}"
+    );
+    assert_eq!(st.stats.games_won, 1, "{:?}", st.stats);
+    assert_eq!(st.stats.games_opened, 1, "{:?}", st.stats);
+    assert_eq!(st.open_games(), 0);
+    assert_eq!(st.bonds_at_risk(), 0);
     load.abort();
     net.shutdown().await;
 }

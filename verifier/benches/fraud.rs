@@ -1,12 +1,16 @@
 //! Fraud-proof benchmarks at 1M accounts: the challenger's judgement of a batch of signed
-//! transfers (evidence screening + block-by-block replay, what `casl2 challenger` does for
-//! every anchor), the full step trace (what it computes only for a bad anchor), and the
+//! transfers (evidence screening + block-by-block replay reusing the senders the screening
+//! recovered, what `casl2 challenger` does for every anchor; and the same recovering every
+//! signature twice, as before), the full step trace (what it computes only for a bad anchor), and the
 //! one-step proof of a transfer (built by the challenger, checked by L1).
 //!
 //! `cargo bench -p casl2-verifier --bench fraud` (`FRAUD_BENCH_ACCOUNTS=100000` for a smaller
 //! tree).
 
-use casl2_verifier::fraud::{find_evidence, honest_trace, honest_witness, replay_batch, BatchData};
+use casl2_verifier::fraud::{
+    find_evidence, find_evidence_with_senders, honest_trace, honest_witness, replay_batch,
+    replay_batch_with_senders, BatchData,
+};
 use casl2_verifier::keys::PrivateKey;
 use casl2_verifier::params::{ChainParams, Network, COIN};
 use casl2_verifier::smt::{AccountTree, MemoryStore, SparseMerkleTree};
@@ -117,17 +121,35 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("challenger_4000_transfers");
     g.sample_size(10);
     g.throughput(Throughput::Elements(txs));
-    g.bench_function("judge (find_evidence + replay_batch)", |b| {
-        b.iter_batched(
+    g.bench_function(
+        "judge (find_evidence_with_senders + replay_batch_with_senders)",
+        |b| {
+            b.iter_batched(
             || (),
             |_| {
                 tree.revert_to(pre).expect("pre");
-                assert!(find_evidence(&batch).is_none());
-                assert!(replay_batch(&mut tree, &batch).expect("replay"));
+                let (evidence, senders) = find_evidence_with_senders(&batch);
+                assert!(evidence.is_none());
+                assert!(replay_batch_with_senders(&mut tree, &batch, &senders).expect("replay"));
             },
             BatchSize::PerIteration,
         )
-    });
+        },
+    );
+    g.bench_function(
+        "judge, senders recovered twice (find_evidence + replay_batch)",
+        |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    tree.revert_to(pre).expect("pre");
+                    assert!(find_evidence(&batch).is_none());
+                    assert!(replay_batch(&mut tree, &batch).expect("replay"));
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.bench_function("find_evidence only", |b| b.iter(|| find_evidence(&batch)));
     g.bench_function("honest_trace (every step's root)", |b| {
         b.iter_batched(

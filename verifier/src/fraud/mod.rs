@@ -33,7 +33,7 @@ mod tests;
 
 pub use evidence::{verify_evidence, FraudEvidence, FraudKind};
 pub use game::{max_rounds, Game, GamePhase, GameResult, Side};
-pub use strategy::{find_evidence, honest_move, Move};
+pub use strategy::{find_evidence, find_evidence_with_senders, honest_move, Move};
 
 use crate::da::{decode_blocks, decompress_batch, DaParams};
 use crate::hash::{Address, H256};
@@ -42,8 +42,8 @@ use crate::l1::{Anchor, L1Error};
 use crate::params::ChainParams;
 use crate::smt::{NodeStore, SparseMerkleTree};
 use crate::stf::{
-    block_steps, build_step_witness, execute_step, BlockContext, Overlay, Step, StepWitness,
-    StfError,
+    block_steps, build_step_witness, execute_block_steps, execute_block_steps_with_senders,
+    execute_step, BlockContext, BlockSenders, Overlay, Step, StepWitness, StfError,
 };
 use crate::types::{L1Message, L2Block};
 
@@ -261,6 +261,29 @@ pub fn honest_trace<S: NodeStore>(
     Ok((roots, None))
 }
 
+/// The transaction hashes and recovered senders of a batch, block by block, as the fraud
+/// screening computed them ([`find_evidence_with_senders`]), for
+/// [`replay_batch_with_senders`]. A block without them (the screening stopped early, or
+/// [`Senders::default`]) has its senders recovered by the replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Senders {
+    blocks: Vec<BlockSenders>,
+}
+
+impl Senders {
+    /// Recover the senders of every block of `batch` (each block in parallel).
+    pub fn recover(batch: &BatchData) -> Senders {
+        Senders {
+            blocks: batch.blocks.iter().map(BlockSenders::recover).collect(),
+        }
+    }
+
+    /// Those of block `block` (position in the batch), if known.
+    pub fn block(&self, block: usize) -> Option<&BlockSenders> {
+        self.blocks.get(block)
+    }
+}
+
 /// Re-execute `batch` block by block, as fast as the trace allows: the steps of each block
 /// ([`crate::stf::execute_block_steps`]: the trace's steps, senders recovered in parallel, one
 /// tree update per block). `tree` must be at the batch's pre-state root. `Ok(true)` when every
@@ -271,11 +294,26 @@ pub fn replay_batch<S: NodeStore>(
     tree: &mut SparseMerkleTree<S>,
     batch: &BatchData,
 ) -> Result<bool, StfError> {
+    replay_batch_with_senders(tree, batch, &Senders::default())
+}
+
+/// [`replay_batch`] with the senders the screening already recovered
+/// ([`find_evidence_with_senders`]), so that no signature is recovered twice
+/// ([`crate::stf::execute_block_steps_with_senders`]). Same result as [`replay_batch`].
+pub fn replay_batch_with_senders<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    batch: &BatchData,
+    senders: &Senders,
+) -> Result<bool, StfError> {
     for (i, (block, msgs)) in batch.blocks.iter().zip(&batch.messages).enumerate() {
         let Some(ctx) = batch.context(i) else {
             return Ok(false);
         };
-        match crate::stf::execute_block_steps(tree, block, &ctx, msgs) {
+        let out = match senders.block(i) {
+            Some(s) => execute_block_steps_with_senders(tree, block, &ctx, msgs, s),
+            None => execute_block_steps(tree, block, &ctx, msgs),
+        };
+        match out {
             Ok(out) if out.state_root == block.header.state_root => {}
             Ok(_) => return Ok(false),
             Err(

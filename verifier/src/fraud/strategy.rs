@@ -3,8 +3,9 @@
 //! `casl2 challenger` (as challenger) and by sequencer nodes (defending their anchors).
 
 use super::evidence::breaks_stateless_rule;
-use super::{verify_evidence, BatchData, FraudEvidence, Game, GamePhase, Side};
+use super::{verify_evidence, BatchData, FraudEvidence, Game, GamePhase, Senders, Side};
 use crate::hash::{Address, H256};
+use crate::stf::BlockSenders;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -96,10 +97,18 @@ pub fn honest_move(game: &Game, me: &Address, trace: &[H256], height: u64) -> Op
 /// recovery per transaction); the one returned is confirmed with [`verify_evidence`], so it is
 /// what the L1 accepts.
 pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
+    find_evidence_with_senders(batch).0
+}
+
+/// [`find_evidence`], also returning the transaction hashes and senders the screening
+/// recovered, for [`replay_batch_with_senders`](super::replay_batch_with_senders) (the
+/// challenger's judgement recovers each signature once). The senders are empty when the
+/// screening stopped before the signatures (a timestamp proof).
+pub fn find_evidence_with_senders(batch: &BatchData) -> (Option<FraudEvidence>, Senders) {
     let accepted = |e: FraudEvidence| verify_evidence(batch, None, &e).is_ok().then_some(e);
     for b in 0..batch.blocks.len() {
         if let Some(e) = accepted(FraudEvidence::TimestampManipulation { block: b as u32 }) {
-            return Some(e);
+            return (Some(e), Senders::default());
         }
     }
     let positions: Vec<(u32, u32)> = batch
@@ -108,27 +117,50 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
         .enumerate()
         .flat_map(|(b, block)| (0..block.transactions.len()).map(move |t| (b as u32, t as u32)))
         .collect();
-    // Per transaction, the first evidence that applies to it alone.
-    let single: Vec<Option<FraudEvidence>> = positions
+    // Per transaction its hash, its sender and the first evidence that applies to it alone.
+    let screened: Vec<(H256, Option<Address>, Option<FraudEvidence>)> = positions
         .par_iter()
         .map(|&(b, t)| {
             let tx = &batch.blocks[b as usize].transactions[t as usize];
-            let sender = tx.recover_sender().ok();
-            if sender != Some(tx.from) {
-                return Some(FraudEvidence::InvalidTxSignature { block: b, tx: t });
-            }
-            let ctx = batch.context(b as usize)?;
-            breaks_stateless_rule(tx, &ctx, sender).then_some(FraudEvidence::InvalidTransaction {
-                block: b,
-                tx: t,
-                witness: None,
-            })
+            let hash = tx.hash();
+            let sender = tx.recover_sender_with_hash(&hash).ok();
+            let found = if sender != Some(tx.from) {
+                Some(FraudEvidence::InvalidTxSignature { block: b, tx: t })
+            } else {
+                batch.context(b as usize).and_then(|ctx| {
+                    breaks_stateless_rule(tx, &ctx, sender).then_some(
+                        FraudEvidence::InvalidTransaction {
+                            block: b,
+                            tx: t,
+                            witness: None,
+                        },
+                    )
+                })
+            };
+            (hash, sender, found)
         })
         .collect();
+    let mut blocks: Vec<BlockSenders> = batch
+        .blocks
+        .iter()
+        .map(|b| BlockSenders {
+            hashes: Vec::with_capacity(b.transactions.len()),
+            senders: Vec::with_capacity(b.transactions.len()),
+        })
+        .collect();
+    let mut single = Vec::with_capacity(screened.len());
+    for (&(b, _), (hash, sender, found)) in positions.iter().zip(screened) {
+        if let Some(s) = blocks.get_mut(b as usize) {
+            s.hashes.push(hash);
+            s.senders.push(sender);
+        }
+        single.push(found);
+    }
+    let senders = Senders { blocks };
     let mut seen: HashMap<(Address, u64), (u32, u32)> = HashMap::new();
     for (pos, found) in positions.iter().zip(single) {
         if let Some(e) = found.and_then(accepted) {
-            return Some(e);
+            return (Some(e), senders);
         }
         let tx = &batch.blocks[pos.0 as usize].transactions[pos.1 as usize];
         if let Some(first) = seen.insert((tx.from, tx.nonce), *pos) {
@@ -136,7 +168,7 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
                 first,
                 second: *pos,
             }) {
-                return Some(e);
+                return (Some(e), senders);
             }
         }
     }
@@ -146,7 +178,8 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
         .enumerate()
         .flat_map(|(b, block)| (0..block.signatures.len()).map(move |s| (b as u32, s as u32)))
         .collect();
-    sigs.par_iter()
+    let evidence = sigs
+        .par_iter()
         .find_first(|&&(block, signature)| {
             verify_evidence(
                 batch,
@@ -155,7 +188,8 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
             )
             .is_ok()
         })
-        .map(|&(block, signature)| FraudEvidence::InvalidBlockSignature { block, signature })
+        .map(|&(block, signature)| FraudEvidence::InvalidBlockSignature { block, signature });
+    (evidence, senders)
 }
 
 #[cfg(test)]

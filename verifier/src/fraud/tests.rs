@@ -210,3 +210,130 @@ fn batch_steps_are_located_in_trace_order() {
     assert!(matches!(batch.step(4).unwrap().0, Step::BlockEnd));
     assert!(BatchData::split_messages(&batch.blocks, &[]).is_err());
 }
+
+/// A batch of two blocks of signed transfers from funded accounts, with the honest roots, and
+/// a tree at its pre-state root.
+fn signed_batch() -> (
+    crate::smt::SparseMerkleTree<crate::smt::MemoryStore>,
+    BatchData,
+) {
+    use crate::params::{ChainParams, Network, COIN};
+    use crate::smt::{AccountTree, MemoryStore, SparseMerkleTree};
+    use crate::types::{L2Transaction, TxType};
+    let keys: Vec<crate::keys::PrivateKey> = (1u8..=6)
+        .map(|i| crate::keys::PrivateKey::from_bytes(&[i; 32]).unwrap())
+        .collect();
+    let accounts: Vec<(Address, crate::AccountState)> = keys
+        .iter()
+        .map(|k| {
+            let st = crate::AccountState {
+                balance: 10 * COIN,
+                hat_score: 90,
+                ..Default::default()
+            };
+            (k.address(), st)
+        })
+        .collect();
+    let mut at = AccountTree::new(MemoryStore::new());
+    at.set_many(&accounts).unwrap();
+    let pre = at.root();
+    let mut tree = SparseMerkleTree::with_root(at.tree().store().clone(), pre).unwrap();
+    let params = ChainParams::for_network(Network::Regtest);
+    let mut blocks = Vec::new();
+    for (i, chunk) in keys.chunks(3).enumerate() {
+        let mut b = L2Block::default();
+        b.header.block_number = i as u64 + 1;
+        b.header.timestamp = 1_700_000_000_000 + i as u64 * 100;
+        b.header.l2_chain_id = 1;
+        b.header.sequencer = Address([0xa0; 20]);
+        b.header.gas_limit = params.block_gas_limit;
+        for k in chunk {
+            let mut t = L2Transaction {
+                from: k.address(),
+                to: Address([0xb0; 20]),
+                value: COIN,
+                gas_limit: 21_000,
+                gas_price: 1,
+                tx_type: TxType::Transfer,
+                l2_chain_id: 1,
+                ..Default::default()
+            };
+            t.sign(k).unwrap();
+            b.transactions.push(t);
+        }
+        b.header.transactions_root = b.transactions_root();
+        blocks.push(b);
+    }
+    let mut batch = BatchData {
+        chain_id: 1,
+        pre_state_root: pre,
+        post_state_root: H256::ZERO,
+        messages: vec![Vec::new(); blocks.len()],
+        blocks,
+        sequencers: Vec::new(),
+        l1_time: 1_700_000_100,
+        prev_timestamp: None,
+        max_timestamp_drift: params.max_timestamp_drift,
+        rent: crate::stf::rules::RentParams::of(&params),
+    };
+    let (trace, invalid) = honest_trace(&mut tree, &batch).unwrap();
+    assert!(invalid.is_none(), "{invalid:?}");
+    let mut at_step = 0usize;
+    for b in &mut batch.blocks {
+        at_step += b.transactions.len() + 1;
+        b.header.state_root = trace[at_step];
+    }
+    batch.post_state_root = *trace.last().unwrap();
+    tree.revert_to(pre).unwrap();
+    (tree, batch)
+}
+
+#[test]
+fn the_screening_s_senders_replay_as_recovering_them_again() {
+    let (mut tree, batch) = signed_batch();
+    let pre = batch.pre_state_root;
+    let (evidence, senders) = find_evidence_with_senders(&batch);
+    assert_eq!(evidence, None);
+    assert_eq!(evidence, find_evidence(&batch));
+    assert_eq!(senders, Senders::recover(&batch));
+    assert_eq!(senders.block(1).unwrap().senders.len(), 3);
+    assert!(senders.block(2).is_none());
+    assert!(replay_batch_with_senders(&mut tree, &batch, &senders).unwrap());
+    assert_eq!(tree.root(), batch.post_state_root);
+    tree.revert_to(pre).unwrap();
+    assert!(replay_batch(&mut tree, &batch).unwrap());
+    assert_eq!(tree.root(), batch.post_state_root);
+    // Senders that do not fit a block (or are missing) are recovered again.
+    let mut short = senders.clone();
+    short.blocks[0].hashes.pop();
+    short.blocks.truncate(1);
+    tree.revert_to(pre).unwrap();
+    assert!(replay_batch_with_senders(&mut tree, &batch, &short).unwrap());
+    assert_eq!(tree.root(), batch.post_state_root);
+    // A wrong block root is found either way, at the same root.
+    let mut bad = batch.clone();
+    bad.blocks[1].header.state_root = H256([7; 32]);
+    tree.revert_to(pre).unwrap();
+    assert!(!replay_batch_with_senders(&mut tree, &bad, &senders).unwrap());
+    let with = tree.root();
+    tree.revert_to(pre).unwrap();
+    assert!(!replay_batch(&mut tree, &bad).unwrap());
+    assert_eq!(tree.root(), with);
+}
+
+#[test]
+fn a_bad_signature_is_found_and_its_sender_is_none() {
+    let (_, mut batch) = signed_batch();
+    batch.blocks[1].transactions[2].signature[10] ^= 0x5a;
+    let (evidence, senders) = find_evidence_with_senders(&batch);
+    assert_eq!(
+        evidence,
+        Some(FraudEvidence::InvalidTxSignature { block: 1, tx: 2 })
+    );
+    assert_eq!(evidence, find_evidence(&batch));
+    assert_eq!(senders, Senders::recover(&batch));
+    assert_ne!(
+        senders.block(1).unwrap().senders[2],
+        Some(batch.blocks[1].transactions[2].from)
+    );
+}

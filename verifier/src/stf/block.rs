@@ -242,17 +242,38 @@ impl StateView for Prefetched<'_> {
     }
 }
 
-/// Every transaction's hash and recovered sender (`None` where recovery failed), in parallel:
-/// each transaction is hashed once for its signature, the transactions root and its receipt.
-fn hash_and_recover(block: &L2Block) -> (Vec<H256>, Vec<Option<Address>>) {
-    block
-        .transactions
-        .par_iter()
-        .map(|t| {
-            let h = t.hash();
-            (h, t.recover_sender_with_hash(&h).ok())
-        })
-        .unzip()
+/// The hashes and recovered senders of a block's transactions, in block order (`None` where
+/// recovery failed): what checking the signatures computes. The challenger's screening of a
+/// batch (`fraud::find_evidence_with_senders`) keeps them so that its replay
+/// ([`execute_block_steps_with_senders`]) does not recover every signature again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockSenders {
+    /// Each transaction's [`hash`](crate::types::L2Transaction::hash).
+    pub hashes: Vec<H256>,
+    /// Each transaction's recovered sender.
+    pub senders: Vec<Option<Address>>,
+}
+
+impl BlockSenders {
+    /// Hash every transaction of `block` and recover its sender, in parallel (each transaction
+    /// is hashed once, for its signature, the transactions root and its receipt).
+    pub fn recover(block: &L2Block) -> BlockSenders {
+        let (hashes, senders) = block
+            .transactions
+            .par_iter()
+            .map(|t| {
+                let h = t.hash();
+                (h, t.recover_sender_with_hash(&h).ok())
+            })
+            .unzip();
+        BlockSenders { hashes, senders }
+    }
+
+    /// Whether these can be the senders of `block`: one hash and one sender per transaction.
+    fn fits(&self, block: &L2Block) -> bool {
+        self.hashes.len() == block.transactions.len()
+            && self.senders.len() == block.transactions.len()
+    }
 }
 
 fn message_senders(messages: &[L1Message]) -> Vec<Option<Address>> {
@@ -309,7 +330,7 @@ pub fn execute_block<S: NodeStore>(
     env: &BlockEnv<'_>,
 ) -> Result<BlockOutcome, StfError> {
     let ctx = block_context(block, env);
-    run_block(tree, block, &ctx, env.messages, Some(env))
+    run_block(tree, block, &ctx, env.messages, Some(env), None)
 }
 
 /// Execute a block's steps on `tree` as [`execute_block`] does (senders recovered in parallel,
@@ -322,7 +343,21 @@ pub fn execute_block_steps<S: NodeStore>(
     ctx: &BlockContext,
     messages: &[L1Message],
 ) -> Result<BlockOutcome, StfError> {
-    run_block(tree, block, ctx, messages, None)
+    run_block(tree, block, ctx, messages, None, None)
+}
+
+/// [`execute_block_steps`] with the block's transaction hashes and senders already recovered
+/// (`senders` = [`BlockSenders::recover`] of this block, e.g. kept from the fraud screening):
+/// no signature is recovered again. Senders that do not fit the block (another number of
+/// transactions) are ignored and recovered again. Gives what [`execute_block_steps`] gives.
+pub fn execute_block_steps_with_senders<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    block: &L2Block,
+    ctx: &BlockContext,
+    messages: &[L1Message],
+    senders: &BlockSenders,
+) -> Result<BlockOutcome, StfError> {
+    run_block(tree, block, ctx, messages, None, Some(senders))
 }
 
 fn run_block<S: NodeStore>(
@@ -331,14 +366,28 @@ fn run_block<S: NodeStore>(
     ctx: &BlockContext,
     messages: &[L1Message],
     rules: Option<&BlockEnv<'_>>,
+    known: Option<&BlockSenders>,
 ) -> Result<BlockOutcome, StfError> {
-    // Recover the senders and read the accounts the block will touch, both in parallel.
-    let ((hashes, senders), cache) = rayon::join(
-        || hash_and_recover(block),
-        || Prefetched::read(&*tree, block, messages, &ctx.other_sequencers),
-    );
+    // Recover the senders (unless known) and read the accounts the block will touch, both in
+    // parallel.
+    let prefetch = || Prefetched::read(&*tree, block, messages, &ctx.other_sequencers);
+    let recovered;
+    let (senders, cache) = match known.filter(|s| s.fits(block)) {
+        Some(s) => (s, prefetch()),
+        None => {
+            let (s, cache) = rayon::join(|| BlockSenders::recover(block), prefetch);
+            recovered = s;
+            (&recovered, cache)
+        }
+    };
     if let Some(env) = rules {
-        check_rules(block, env, &senders, merkle_root(&hashes), tree)?;
+        check_rules(
+            block,
+            env,
+            &senders.senders,
+            merkle_root(&senders.hashes),
+            tree,
+        )?;
     }
     let (receipts, gas_used, writes, nodes) = {
         let view = Prefetched {
@@ -346,7 +395,14 @@ fn run_block<S: NodeStore>(
             base: &*tree,
         };
         let mut ov = Overlay::untracked(&view);
-        let (receipts, gas) = run_steps(&mut ov, block, ctx, messages, &hashes, &senders)?;
+        let (receipts, gas) = run_steps(
+            &mut ov,
+            block,
+            ctx,
+            messages,
+            &senders.hashes,
+            &senders.senders,
+        )?;
         let (w, n) = ov.into_parts();
         (receipts, gas, w, n)
     };

@@ -34,7 +34,8 @@ mod stateless;
 
 pub use block::{
     apply_parts, block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
-    recover_senders, seal_block, trace_block, verify_block, BlockEnv, BlockOutcome,
+    execute_block_steps_with_senders, recover_senders, seal_block, trace_block, verify_block,
+    BlockEnv, BlockOutcome, BlockSenders,
 };
 pub use exec::{
     execute_step, queue_cursor, queue_key, BlockContext, CvmOutcome, Log, Receipt, Step, TxError,
