@@ -12,7 +12,6 @@ use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::now_ms;
 use casl2_fullnode::node::rpc::call_peer;
-use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType, H256};
 use serde_json::{json, Value};
@@ -105,20 +104,7 @@ async fn run(tps: u64, secs: u64, senders: usize) {
     let http = reqwest::Client::new();
     // Fund a whale by deposit, then the senders by transfers.
     let whale = dev_key(7).expect("key");
-    {
-        let mut d = net.l1.lock().expect("l1");
-        let tx = L1Tx::signed(
-            &whale,
-            d.next_nonce(&whale.address()),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: whale.address(),
-                amount: 5_000 * COIN,
-            },
-        )
-        .expect("deposit");
-        d.submit(tx).expect("submit");
-    }
+    net.deposit(&whale, 5_000 * COIN).expect("deposit");
     let t0 = Instant::now();
     loop {
         let b = call_peer(&http, &urls[0], "l2_getbalance", json!([whale.address()])).await;

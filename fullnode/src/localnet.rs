@@ -13,7 +13,7 @@ use crate::node::{Node, NodeConfig, NodeError};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::{ChainParams, Network, COIN};
 use casl2_verifier::smt::empty_root;
-use casl2_verifier::PrivateKey;
+use casl2_verifier::{PrivateKey, H256};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -279,6 +279,24 @@ impl LocalNet {
             }
         }
         Ok(())
+    }
+
+    /// Submit to the L1 a deposit of `amount` from `key` to its own L2 account on this
+    /// network's chain; it is mined with the next L1 block. Returns the L1 transaction id.
+    pub fn deposit(&self, key: &PrivateKey, amount: i64) -> Result<H256, LocalNetError> {
+        let chain = self.configs.first().map_or(1, |c| c.chain_id);
+        let mut d = self.l1.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = L1Tx::signed(
+            key,
+            d.next_nonce(&key.address()),
+            L1Op::Deposit {
+                chain,
+                recipient: key.address(),
+                amount,
+            },
+        )
+        .map_err(|e| DevnetError::InvalidArgument(format!("deposit: {e}")))?;
+        Ok(d.submit(tx)?)
     }
 
     /// A receiver that turns `true` when [`shutdown`](Self::shutdown) starts (for servers run

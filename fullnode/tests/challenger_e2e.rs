@@ -51,26 +51,10 @@ async fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Deposit 1 000 CAS for `user` on L1.
-fn deposit(net: &LocalNet, user: &PrivateKey) {
-    let mut d = net.l1.lock().unwrap();
-    let tx = L1Tx::signed(
-        user,
-        d.next_nonce(&user.address()),
-        L1Op::Deposit {
-            chain: CHAIN,
-            recipient: user.address(),
-            amount: 1_000 * COIN,
-        },
-    )
-    .unwrap();
-    d.submit(tx).unwrap();
-}
-
 /// Deposit for `user` and keep sending it transfers in the background, so batches carry
 /// transactions.
 async fn traffic(net: &LocalNet, user: &PrivateKey) -> tokio::task::JoinHandle<()> {
-    deposit(net, user);
+    net.deposit(user, 1_000 * COIN).unwrap();
     let url = format!("http://{}/", net.configs[0].listen);
     let user = user.clone();
     tokio::spawn(async move {
@@ -522,7 +506,7 @@ async fn a_corrupted_contract_call_step_loses_the_bisection_game() {
     let user = dev_key(7).unwrap();
     let load = traffic(&net, &user).await;
     let dev = dev_key(6).unwrap();
-    deposit(&net, &dev);
+    net.deposit(&dev, 1_000 * COIN).unwrap();
     let me = dev_key(8).unwrap().address();
     let seqs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
     let (balance0, stakes0) = balance_and_stakes(&net, &me, &seqs);

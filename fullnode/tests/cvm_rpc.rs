@@ -5,7 +5,6 @@
 
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
-use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::stf::cvm::{create_address, keccak256};
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType, H256};
@@ -130,20 +129,7 @@ async fn contract_rpc_serves_calls_code_storage_logs_and_eth_names() {
     let user = dev_key(7).unwrap();
     let me = user.address();
     let bob = Address([0xb0; 20]);
-    {
-        let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&me),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: me,
-                amount: 1_000 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
-    }
+    net.deposit(&user, 1_000 * COIN).unwrap();
     let start = Instant::now();
     while rpc.ok("l2_getbalance", json!([me])).await != json!(1_000 * COIN) {
         assert!(start.elapsed() < Duration::from_secs(60), "no deposit");

@@ -18,7 +18,6 @@ use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::tamper::{Tamper, TamperProxy};
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::{Finality, LightClient};
-use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -105,20 +104,7 @@ async fn wasm_light_client_in_node_and_headless_chromium() {
     let node = format!("http://{}/", net.configs[0].listen);
     let user = dev_key(7).unwrap();
     let addr = user.address();
-    {
-        let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&addr),
-            L1Op::Deposit {
-                chain: 1,
-                recipient: addr,
-                amount: 1_000 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
-    }
+    net.deposit(&user, 1_000 * COIN).unwrap();
     // Wait (bounded) for the deposit under a quorum-signed head and for a first batch.
     let lc = LightClient::new(DevnetClient::new(&net.l1_url), &node, 1);
     let start = Instant::now();

@@ -9,7 +9,6 @@ use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::tamper::{Tamper, TamperProxy};
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::{Finality, LightClient, LightError, WithdrawalState};
-use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, TxType};
 use serde_json::json;
@@ -51,20 +50,7 @@ async fn light_client_verifies_balances_samples_batches_and_rejects_a_lying_node
     // A deposit of 1000 CAS for the user.
     let user = dev_key(7).unwrap();
     let addr = user.address();
-    {
-        let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&addr),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: addr,
-                amount: 1_000 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
-    }
+    net.deposit(&user, 1_000 * COIN).unwrap();
     let lc = light(&net.l1_url, &node);
 
     // Browsers on another origin may call the node and the L1 (CORS).

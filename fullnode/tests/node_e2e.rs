@@ -102,20 +102,7 @@ async fn four_sequencers_finalise_anchor_fail_over_and_catch_up() {
 
     // A deposit on L1 is credited on L2.
     let user = dev_key(7).unwrap();
-    {
-        let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&user.address()),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: user.address(),
-                amount: 1_000 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
-    }
+    net.deposit(&user, 1_000 * COIN).unwrap();
     let addr = user.address();
     wait_for("the deposit on L2", 60, || {
         let u = urls[1].clone();
