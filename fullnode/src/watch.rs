@@ -8,8 +8,7 @@
 
 use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_verifier::fraud::{
-    find_evidence_with_senders, honest_trace, honest_witness, replay_batch_with_senders, BatchData,
-    FraudEvidence, Move,
+    honest_trace, honest_witness, judge_batch, BatchData, FraudEvidence, Move,
 };
 use casl2_verifier::l1::L1Op;
 use casl2_verifier::l1::{Anchor, L2ChainInfo, QueuedMessage};
@@ -307,23 +306,23 @@ impl<S: NodeStore> Replica<S> {
         if stands_on_fraud || a.header.pre_state_root != agreed {
             return Ok(judged);
         }
-        // The screening recovers every sender once; the replay reuses them.
-        let (evidence, senders) = find_evidence_with_senders(&batch);
-        if let Some(evidence) = evidence {
-            judged.verdict = Verdict::Evidence { evidence };
-            return Ok(judged);
-        }
-        // The fast path: block by block; the step trace only when something is wrong.
+        // The screening recovers every sender once and the replay reuses them, block i
+        // replayed while block i + 1 is screened; the step trace only when something is wrong.
         self.tree
             .revert_to(agreed)
             .map_err(|e| ReplicaError::State(e.to_string()))?;
-        let replayed =
-            replay_batch_with_senders(&mut self.tree, &batch, &senders).map_err(|e| {
-                ReplicaError::Batch {
-                    index: a.index,
-                    message: e.to_string(),
-                }
+        let (evidence, replayed) =
+            judge_batch(&mut self.tree, &batch).map_err(|e| ReplicaError::Batch {
+                index: a.index,
+                message: e.to_string(),
             })?;
+        if let Some(evidence) = evidence {
+            self.tree
+                .revert_to(agreed)
+                .map_err(|e| ReplicaError::State(e.to_string()))?;
+            judged.verdict = Verdict::Evidence { evidence };
+            return Ok(judged);
+        }
         if replayed {
             judged.verdict = Verdict::Valid;
             return Ok(judged);

@@ -8,8 +8,8 @@
 //! tree).
 
 use casl2_verifier::fraud::{
-    find_evidence, find_evidence_with_senders, honest_trace, honest_witness, replay_batch,
-    replay_batch_with_senders, BatchData,
+    find_evidence, find_evidence_with_senders, honest_trace, honest_witness, judge_batch,
+    replay_batch, replay_batch_with_senders, BatchData,
 };
 use casl2_verifier::keys::PrivateKey;
 use casl2_verifier::params::{ChainParams, Network, COIN};
@@ -121,6 +121,19 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("challenger_4000_transfers");
     g.sample_size(10);
     g.throughput(Throughput::Elements(txs));
+    g.bench_function(
+        "judge_batch (screening of block i+1 beside replay of block i)",
+        |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    tree.revert_to(pre).expect("pre");
+                    assert_eq!(judge_batch(&mut tree, &batch).expect("judge"), (None, true));
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.bench_function(
         "judge (find_evidence_with_senders + replay_batch_with_senders)",
         |b| {

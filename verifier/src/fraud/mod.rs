@@ -33,7 +33,7 @@ mod tests;
 
 pub use evidence::{verify_evidence, FraudEvidence, FraudKind};
 pub use game::{max_rounds, Game, GamePhase, GameResult, Side};
-pub use strategy::{find_evidence, find_evidence_with_senders, honest_move, Move};
+pub use strategy::{find_evidence, find_evidence_with_senders, honest_move, judge_batch, Move};
 
 use crate::da::{decode_blocks, decompress_batch, DaParams};
 use crate::hash::{Address, H256};
@@ -305,26 +305,40 @@ pub fn replay_batch_with_senders<S: NodeStore>(
     batch: &BatchData,
     senders: &Senders,
 ) -> Result<bool, StfError> {
-    for (i, (block, msgs)) in batch.blocks.iter().zip(&batch.messages).enumerate() {
-        let Some(ctx) = batch.context(i) else {
+    for i in 0..batch.blocks.len() {
+        if !replay_block(tree, batch, i, senders.block(i))? {
             return Ok(false);
-        };
-        let out = match senders.block(i) {
-            Some(s) => execute_block_steps_with_senders(tree, block, &ctx, msgs, s),
-            None => execute_block_steps(tree, block, &ctx, msgs),
-        };
-        match out {
-            Ok(out) if out.state_root == block.header.state_root => {}
-            Ok(_) => return Ok(false),
-            Err(
-                StfError::InvalidTransaction { .. }
-                | StfError::L1MessageOutOfOrder { .. }
-                | StfError::BlockInvalid(_),
-            ) => return Ok(false),
-            Err(e) => return Err(e),
         }
     }
     Ok(tree.root() == batch.post_state_root)
+}
+
+/// Replay block `i` of `batch` on `tree` (with its senders when known): `Ok(true)` when it gives
+/// the block's `stateRoot`, `Ok(false)` when it gives another or a step is invalid.
+pub(crate) fn replay_block<S: NodeStore>(
+    tree: &mut SparseMerkleTree<S>,
+    batch: &BatchData,
+    i: usize,
+    senders: Option<&BlockSenders>,
+) -> Result<bool, StfError> {
+    let (Some(block), Some(msgs), Some(ctx)) =
+        (batch.blocks.get(i), batch.messages.get(i), batch.context(i))
+    else {
+        return Ok(false);
+    };
+    let out = match senders {
+        Some(s) => execute_block_steps_with_senders(tree, block, &ctx, msgs, s),
+        None => execute_block_steps(tree, block, &ctx, msgs),
+    };
+    match out {
+        Ok(out) => Ok(out.state_root == block.header.state_root),
+        Err(
+            StfError::InvalidTransaction { .. }
+            | StfError::L1MessageOutOfOrder { .. }
+            | StfError::BlockInvalid(_),
+        ) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The witness of step `index` at `pre_root` from a tree that holds that root (the challenger's

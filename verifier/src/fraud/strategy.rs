@@ -105,33 +105,91 @@ pub fn find_evidence(batch: &BatchData) -> Option<FraudEvidence> {
 /// challenger's judgement recovers each signature once). The senders are empty when the
 /// screening stopped before the signatures (a timestamp proof).
 pub fn find_evidence_with_senders(batch: &BatchData) -> (Option<FraudEvidence>, Senders) {
-    let accepted = |e: FraudEvidence| verify_evidence(batch, None, &e).is_ok().then_some(e);
-    for b in 0..batch.blocks.len() {
-        if let Some(e) = accepted(FraudEvidence::TimestampManipulation { block: b as u32 }) {
-            return (Some(e), Senders::default());
+    if let Some(e) = timestamp_evidence(batch) {
+        return (Some(e), Senders::default());
+    }
+    let screened = (0..batch.blocks.len())
+        .map(|b| screen_block(batch, b))
+        .collect();
+    conclude(batch, screened)
+}
+
+/// Judge `batch` as the challenger does, [`find_evidence_with_senders`] then
+/// [`replay_batch_with_senders`](super::replay_batch_with_senders), with the two overlapped:
+/// block i is replayed while block i + 1's signatures are screened (the replay's steps run one
+/// after another and leave cores idle). `tree` must be at the batch's pre-state root.
+/// Returns the evidence (then the tree is left at some root of the batch) or, without
+/// evidence, whether the replay gives the batch's roots: the same answers as the two calls.
+pub fn judge_batch<S: crate::smt::NodeStore>(
+    tree: &mut crate::smt::SparseMerkleTree<S>,
+    batch: &BatchData,
+) -> Result<(Option<FraudEvidence>, bool), crate::stf::StfError> {
+    if let Some(e) = timestamp_evidence(batch) {
+        return Ok((Some(e), false));
+    }
+    let n = batch.blocks.len();
+    let mut screened: Vec<Screened> = Vec::with_capacity(n);
+    if n > 0 {
+        screened.push(screen_block(batch, 0));
+    }
+    // `Ok(true)` while every block so far gave its root; the replay stops at the first that
+    // does not, the screening goes on to the end.
+    let mut replay: Result<bool, crate::stf::StfError> = Ok(true);
+    for i in 0..n {
+        let senders = block_senders(&screened[i]);
+        let replaying = matches!(replay, Ok(true));
+        let (r, next) = rayon::join(
+            || replaying.then(|| super::replay_block(tree, batch, i, Some(&senders))),
+            || (i + 1 < n).then(|| screen_block(batch, i + 1)),
+        );
+        if let Some(r) = r {
+            replay = r;
+        }
+        if let Some(next) = next {
+            screened.push(next);
         }
     }
-    let positions: Vec<(u32, u32)> = batch
-        .blocks
-        .iter()
-        .enumerate()
-        .flat_map(|(b, block)| (0..block.transactions.len()).map(move |t| (b as u32, t as u32)))
-        .collect();
-    // Per transaction its hash, its sender and the first evidence that applies to it alone.
-    let screened: Vec<(H256, Option<Address>, Option<FraudEvidence>)> = positions
+    let (evidence, _) = conclude(batch, screened);
+    if evidence.is_some() {
+        return Ok((evidence, false));
+    }
+    Ok((None, replay? && tree.root() == batch.post_state_root))
+}
+
+/// Per transaction of a block: its hash, its sender and the first evidence that applies to it
+/// alone.
+type Screened = Vec<(H256, Option<Address>, Option<FraudEvidence>)>;
+
+fn timestamp_evidence(batch: &BatchData) -> Option<FraudEvidence> {
+    (0..batch.blocks.len()).find_map(|b| {
+        let e = FraudEvidence::TimestampManipulation { block: b as u32 };
+        verify_evidence(batch, None, &e).is_ok().then_some(e)
+    })
+}
+
+/// Screen block `b`'s transactions in parallel (one signature recovery each).
+fn screen_block(batch: &BatchData, b: usize) -> Screened {
+    let block = &batch.blocks[b];
+    let ctx = batch.context(b);
+    let b32 = b as u32;
+    block
+        .transactions
         .par_iter()
-        .map(|&(b, t)| {
-            let tx = &batch.blocks[b as usize].transactions[t as usize];
+        .enumerate()
+        .map(|(t, tx)| {
             let hash = tx.hash();
             let sender = tx.recover_sender_with_hash(&hash).ok();
             let found = if sender != Some(tx.from) {
-                Some(FraudEvidence::InvalidTxSignature { block: b, tx: t })
+                Some(FraudEvidence::InvalidTxSignature {
+                    block: b32,
+                    tx: t as u32,
+                })
             } else {
-                batch.context(b as usize).and_then(|ctx| {
-                    breaks_stateless_rule(tx, &ctx, sender).then_some(
+                ctx.as_ref().and_then(|ctx| {
+                    breaks_stateless_rule(tx, ctx, sender).then_some(
                         FraudEvidence::InvalidTransaction {
-                            block: b,
-                            tx: t,
+                            block: b32,
+                            tx: t as u32,
                             witness: None,
                         },
                     )
@@ -139,36 +197,35 @@ pub fn find_evidence_with_senders(batch: &BatchData) -> (Option<FraudEvidence>, 
             };
             (hash, sender, found)
         })
-        .collect();
-    let mut blocks: Vec<BlockSenders> = batch
-        .blocks
-        .iter()
-        .map(|b| BlockSenders {
-            hashes: Vec::with_capacity(b.transactions.len()),
-            senders: Vec::with_capacity(b.transactions.len()),
-        })
-        .collect();
-    let mut single = Vec::with_capacity(screened.len());
-    for (&(b, _), (hash, sender, found)) in positions.iter().zip(screened) {
-        if let Some(s) = blocks.get_mut(b as usize) {
-            s.hashes.push(hash);
-            s.senders.push(sender);
-        }
-        single.push(found);
+        .collect()
+}
+
+fn block_senders(screened: &Screened) -> BlockSenders {
+    BlockSenders {
+        hashes: screened.iter().map(|s| s.0).collect(),
+        senders: screened.iter().map(|s| s.1).collect(),
     }
-    let senders = Senders { blocks };
+}
+
+/// From every block's screening, in batch order: the first per-transaction evidence or double
+/// spend the L1 accepts, then the block signatures; with the senders for the replay.
+fn conclude(batch: &BatchData, screened: Vec<Screened>) -> (Option<FraudEvidence>, Senders) {
+    let accepted = |e: FraudEvidence| verify_evidence(batch, None, &e).is_ok().then_some(e);
+    let senders = Senders {
+        blocks: screened.iter().map(block_senders).collect(),
+    };
     let mut seen: HashMap<(Address, u64), (u32, u32)> = HashMap::new();
-    for (pos, found) in positions.iter().zip(single) {
-        if let Some(e) = found.and_then(accepted) {
-            return (Some(e), senders);
-        }
-        let tx = &batch.blocks[pos.0 as usize].transactions[pos.1 as usize];
-        if let Some(first) = seen.insert((tx.from, tx.nonce), *pos) {
-            if let Some(e) = accepted(FraudEvidence::DoubleSpend {
-                first,
-                second: *pos,
-            }) {
+    for (b, block) in screened.into_iter().enumerate() {
+        for (t, (_, _, found)) in block.into_iter().enumerate() {
+            let pos = (b as u32, t as u32);
+            if let Some(e) = found.and_then(accepted) {
                 return (Some(e), senders);
+            }
+            let tx = &batch.blocks[b].transactions[t];
+            if let Some(first) = seen.insert((tx.from, tx.nonce), pos) {
+                if let Some(e) = accepted(FraudEvidence::DoubleSpend { first, second: pos }) {
+                    return (Some(e), senders);
+                }
             }
         }
     }

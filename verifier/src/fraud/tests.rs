@@ -337,3 +337,47 @@ fn a_bad_signature_is_found_and_its_sender_is_none() {
         Some(batch.blocks[1].transactions[2].from)
     );
 }
+
+#[test]
+fn judge_batch_gives_the_answers_of_screening_then_replay() {
+    let (mut tree, batch) = signed_batch();
+    let pre = batch.pre_state_root;
+    assert_eq!(judge_batch(&mut tree, &batch).unwrap(), (None, true));
+    assert_eq!(tree.root(), batch.post_state_root);
+    // A wrong block root: no evidence, the replay says no.
+    let mut bad = batch.clone();
+    bad.blocks[1].header.state_root = H256([7; 32]);
+    tree.revert_to(pre).unwrap();
+    assert_eq!(judge_batch(&mut tree, &bad).unwrap(), (None, false));
+    // A wrong post-state root alone.
+    let mut bad = batch.clone();
+    bad.post_state_root = H256([8; 32]);
+    tree.revert_to(pre).unwrap();
+    assert_eq!(judge_batch(&mut tree, &bad).unwrap(), (None, false));
+    // Evidence in the last block is found although the replay stopped at an earlier one, and
+    // is the evidence `find_evidence` gives.
+    for (b, t) in [(0, 0), (1, 2), (2, 0)] {
+        let mut bad = batch.clone();
+        bad.blocks[0].header.state_root = H256([9; 32]);
+        if let Some(tx) = bad
+            .blocks
+            .get_mut(b)
+            .and_then(|x| x.transactions.get_mut(t))
+        {
+            tx.signature[10] ^= 0x5a;
+        } else {
+            continue;
+        }
+        tree.revert_to(pre).unwrap();
+        let (evidence, replayed) = judge_batch(&mut tree, &bad).unwrap();
+        assert_eq!(evidence, find_evidence(&bad), "{b} {t}");
+        assert_eq!(
+            evidence,
+            Some(FraudEvidence::InvalidTxSignature {
+                block: b as u32,
+                tx: t as u32
+            })
+        );
+        assert!(!replayed);
+    }
+}
