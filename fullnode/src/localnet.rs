@@ -95,7 +95,29 @@ pub struct LocalNet {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A port of 127.0.0.1 that is free now, taken from 20000–31999: below the kernel's ephemeral
+/// range (32768–60999 on Linux), so no outgoing connection of this machine takes it between
+/// this check and the node's bind (with `bind(0)` that race was real under parallel tests).
+/// Each process starts at its own offset and walks on, so two networks do not pick one port.
 fn free_port() -> std::io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const BASE: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        std::process::id().wrapping_mul(7_919).wrapping_add(nanos)
+    });
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (BASE + start.wrapping_add(n.wrapping_mul(97)) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
