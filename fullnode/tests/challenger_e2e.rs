@@ -192,12 +192,10 @@ async fn fraud_is_proven_and_honest_batches_continue(kind: DishonestKind) {
             );
         }
         DishonestKind::Withhold => {
+            // The withheld anchor's own `sampled` entry may already be the honest re-post at
+            // the same index (the map keeps each index's latest anchor): the counters keep it.
+            assert!(st.stats.availability_opened >= 1, "{kind}: {:?}", st.stats);
             assert!(st.stats.availability_won >= 1, "{kind}: {:?}", st.stats);
-            assert!(
-                st.sampled.values().any(|x| x.status == "withheld"),
-                "{kind}: {:?}",
-                st.sampled
-            );
             assert!(
                 st.sampled.values().any(|x| x.status == "available"),
                 "{kind}: the honest batches after the revert were not sampled available: {:?}",
