@@ -3,7 +3,9 @@
 //! The inner hash SHA256d(left ‖ right) runs on every level of every update and proof, so it is
 //! computed with the SHA-256 compression function directly: both 64-byte blocks of the first
 //! pass go in one call (the second block is the constant padding) and the second pass is one
-//! block. `sha2` picks the SHA-NI / AVX2 / portable backend at run time.
+//! block. `sha2` picks the SHA-NI / AVX2 / portable backend at run time. On x86_64 processors
+//! with the SHA extensions, the `shani` module computes it instead, and [`lift_many`] and
+//! [`hash_pairs`] run several independent hashes interleaved (about twice the throughput).
 
 use crate::hash::{sha256d_parts, H256};
 #[allow(deprecated)]
@@ -23,10 +25,20 @@ const PAD64: [u8; 64] = {
 };
 
 /// SHA256d(left ‖ right), the tree's inner node hash.
+#[inline]
+pub fn inner_hash(left: &H256, right: &H256) -> H256 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(h) = super::shani::inner_hash(left, right) {
+        return h;
+    }
+    portable_inner_hash(left, right)
+}
+
+/// SHA256d(left ‖ right) with `sha2`'s compression function (any processor).
 // `sha2` 0.10 takes blocks as generic-array 0.14 arrays, which that crate marks deprecated.
 #[allow(deprecated)]
 #[inline]
-pub fn inner_hash(left: &H256, right: &H256) -> H256 {
+pub fn portable_inner_hash(left: &H256, right: &H256) -> H256 {
     let mut block = [0u8; 64];
     block[..32].copy_from_slice(&left.0);
     block[32..].copy_from_slice(&right.0);
@@ -66,7 +78,7 @@ pub fn defaults() -> &'static [H256; 257] {
         let mut d = [H256::ZERO; 257];
         d[0] = leaf_hash(&H256::ZERO, &[]);
         for h in 1..=256 {
-            d[h] = inner_hash(&d[h - 1], &d[h - 1]);
+            d[h] = portable_inner_hash(&d[h - 1], &d[h - 1]);
         }
         d
     })
@@ -108,6 +120,47 @@ pub fn lift(key: &H256, mut cur: H256, from: usize, to: usize) -> H256 {
     cur
 }
 
+/// One leaf hash to fold upwards through empty siblings: `hash` is the subtree's hash at height
+/// `from`; [`lift_many`] leaves there its hash at height `to` (the key's path bits decide the
+/// side at each level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiftTask {
+    /// The leaf's key (its path).
+    pub key: H256,
+    /// The hash at `from`, then at `to`.
+    pub hash: H256,
+    /// Height of `hash` on input.
+    pub from: u16,
+    /// Height wanted.
+    pub to: u16,
+}
+
+/// Lift every task: each `hash` at height `from` becomes the hash of the same single-leaf
+/// subtree at height `to` (as [`lift`] does one at a time, but interleaved where the processor
+/// allows).
+pub fn lift_many(tasks: &mut [LiftTask]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::shani::lift_many(tasks) {
+        return;
+    }
+    for t in tasks {
+        t.hash = lift(&t.key, t.hash, t.from as usize, t.to as usize);
+    }
+}
+
+/// `out[i] = inner_hash(pairs[i].0, pairs[i].1)` for every pair (interleaved where the processor
+/// allows). Panics when the lengths differ.
+pub fn hash_pairs(pairs: &[(H256, H256)], out: &mut [H256]) {
+    assert_eq!(pairs.len(), out.len(), "hash_pairs: output length");
+    #[cfg(target_arch = "x86_64")]
+    if super::shani::hash_pairs(pairs, out) {
+        return;
+    }
+    for (p, o) in pairs.iter().zip(out) {
+        *o = portable_inner_hash(&p.0, &p.1);
+    }
+}
+
 /// Order of keys along the tree's paths (left subtree first at every level): compare the key
 /// bytes from 31 down to 0, each from its most significant bit.
 pub fn path_cmp(a: &H256, b: &H256) -> std::cmp::Ordering {
@@ -125,6 +178,32 @@ mod tests {
         let b = H256([9u8; 32]);
         assert_eq!(inner_hash(&a, &b), hash_pair(&a, &b));
         assert_eq!(inner_hash(&b, &a), hash_pair(&b, &a));
+        assert_eq!(portable_inner_hash(&a, &b), hash_pair(&a, &b));
+    }
+
+    #[test]
+    fn lift_many_and_hash_pairs_equal_one_at_a_time() {
+        let key = H256([0x5a; 32]);
+        let mut tasks: Vec<LiftTask> = (0..5u16)
+            .map(|i| LiftTask {
+                key,
+                hash: H256([i as u8; 32]),
+                from: i * 10,
+                to: 100 + i * 30,
+            })
+            .collect();
+        let want: Vec<H256> = tasks
+            .iter()
+            .map(|t| lift(&t.key, t.hash, t.from as usize, t.to as usize))
+            .collect();
+        lift_many(&mut tasks);
+        assert_eq!(tasks.iter().map(|t| t.hash).collect::<Vec<_>>(), want);
+        let pairs: Vec<(H256, H256)> = want.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut out = vec![H256::ZERO; pairs.len()];
+        hash_pairs(&pairs, &mut out);
+        for (p, o) in pairs.iter().zip(&out) {
+            assert_eq!(*o, hash_pair(&p.0, &p.1));
+        }
     }
 
     #[test]

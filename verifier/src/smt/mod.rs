@@ -13,8 +13,11 @@
 pub mod hasher;
 mod multiproof;
 mod proof;
+#[cfg(target_arch = "x86_64")]
+mod shani;
 pub mod store;
 mod tree;
+mod update;
 
 pub use hasher::{defaults, empty_root};
 pub use multiproof::{MultiNode, MultiProof, PartialTree};

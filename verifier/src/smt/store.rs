@@ -5,8 +5,7 @@
 //! nodes are still in the store can be read, proved against and returned to.
 
 use crate::hash::H256;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use hashbrown::HashTable;
 use thiserror::Error;
 
 /// A stored tree node.
@@ -51,34 +50,20 @@ pub trait NodeStore: Send + Sync {
     }
 }
 
-/// Hasher for keys that are already uniformly distributed hashes: takes 8 of their bytes.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HashKeyHasher(u64);
-
-impl Hasher for HashKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // H256 hashes as its 32 raw bytes; take the first 8 (already uniform).
-        let mut b = [0u8; 8];
-        let n = bytes.len().min(8);
-        b[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(b);
-    }
-}
-
-type FastMap<V> = HashMap<H256, V, BuildHasherDefault<HashKeyHasher>>;
-
-/// An in-memory node store, laid out for size: one hash index whose entries point into flat
-/// arrays (inner nodes as child-hash pairs; leaves as a key and a slice of one value buffer), so a
-/// node costs its hashes and bytes with no allocation of its own. At a million accounts this is
-/// about 380 bytes per account (docs/benchmarks.md). Nodes are never removed.
+/// An in-memory node store, laid out for size: flat arrays of nodes (an inner node as its own
+/// hash and its two children's; a leaf as its hash, key and a slice of one value buffer) and a
+/// compact index of 4-byte slots into them, found by the node hash's first 8 bytes (already
+/// uniform) and confirmed against the hash in the slot. A node costs its hashes and bytes with no
+/// allocation of its own, and growing the index moves 4-byte entries, not 36-byte ones. At a
+/// million accounts this is about 330 bytes per account (docs/benchmarks.md). Nodes are never
+/// removed (see [`MemoryStore::retain_roots`]).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    /// hash → slot; the top bit marks a leaf slot.
-    index: FastMap<u32>,
-    inner: Vec<[H256; 2]>,
+    /// Slot of each node; the top bit marks a leaf slot.
+    index: HashTable<u32>,
+    /// Inner nodes: `[hash, left, right]`.
+    inner: Vec<[H256; 3]>,
+    leaf_hashes: Vec<H256>,
     leaf_keys: Vec<H256>,
     /// Start of leaf `i`'s value in `leaf_data`; `leaf_off[i + 1]` is its end.
     leaf_off: Vec<u64>,
@@ -86,6 +71,20 @@ pub struct MemoryStore {
 }
 
 const LEAF_BIT: u32 = 1 << 31;
+
+/// Where a node hash falls in the index.
+fn bucket(hash: &H256) -> u64 {
+    u64::from_le_bytes(hash.0[..8].try_into().expect("8 bytes"))
+}
+
+/// The hash of the node in `slot`.
+fn slot_hash<'a>(inner: &'a [[H256; 3]], leaf_hashes: &'a [H256], slot: u32) -> &'a H256 {
+    if slot & LEAF_BIT == 0 {
+        &inner[slot as usize][0]
+    } else {
+        &leaf_hashes[(slot & !LEAF_BIT) as usize]
+    }
+}
 
 impl MemoryStore {
     /// An empty store.
@@ -102,6 +101,28 @@ impl MemoryStore {
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// The slot of the node stored under `hash`.
+    fn find(&self, hash: &H256) -> Option<u32> {
+        let (inner, leaves) = (&self.inner, &self.leaf_hashes);
+        self.index
+            .find(bucket(hash), |&s| slot_hash(inner, leaves, s) == hash)
+            .copied()
+    }
+
+    /// The node in `slot`.
+    fn node_at(&self, slot: u32) -> Node {
+        if slot & LEAF_BIT == 0 {
+            let [_, left, right] = self.inner[slot as usize];
+            return Node::Internal { left, right };
+        }
+        let i = (slot & !LEAF_BIT) as usize;
+        let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
+        Node::Leaf {
+            key: self.leaf_keys[i],
+            value: self.leaf_data[a..b].to_vec(),
+        }
     }
     /// A new store with only the nodes reachable from `roots` (everything else is pruned).
     pub fn retain_roots(&self, roots: &[H256]) -> Result<MemoryStore, StoreError> {
@@ -152,41 +173,24 @@ impl MemoryStore {
         Ok(out)
     }
 
-    /// Heap bytes held by the store (capacities of its index and arrays; the index counted at
-    /// hashbrown's layout of one control byte plus the entry per bucket).
+    /// Heap bytes held by the store (the capacities of its index and arrays).
     pub fn heap_bytes(&self) -> usize {
-        let buckets = if self.index.capacity() == 0 {
-            0
-        } else {
-            (self.index.capacity() * 8 / 7).next_power_of_two()
-        };
-        buckets * (std::mem::size_of::<(H256, u32)>() + 1)
-            + self.inner.capacity() * std::mem::size_of::<[H256; 2]>()
+        self.index.allocation_size()
+            + self.inner.capacity() * std::mem::size_of::<[H256; 3]>()
+            + self.leaf_hashes.capacity() * 32
             + self.leaf_keys.capacity() * 32
             + self.leaf_off.capacity() * 8
             + self.leaf_data.capacity()
     }
-}
 
-impl MemoryStore {
     /// Every stored node, by hash (in no particular order).
     pub fn into_nodes(self) -> Vec<(H256, Node)> {
         let mut out = Vec::with_capacity(self.index.len());
-        for (h, &slot) in &self.index {
-            if slot & LEAF_BIT == 0 {
-                let [left, right] = self.inner[slot as usize];
-                out.push((*h, Node::Internal { left, right }));
-            } else {
-                let i = (slot & !LEAF_BIT) as usize;
-                let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
-                out.push((
-                    *h,
-                    Node::Leaf {
-                        key: self.leaf_keys[i],
-                        value: self.leaf_data[a..b].to_vec(),
-                    },
-                ));
-            }
+        for i in 0..self.inner.len() {
+            out.push((self.inner[i][0], self.node_at(i as u32)));
+        }
+        for i in 0..self.leaf_keys.len() {
+            out.push((self.leaf_hashes[i], self.node_at(i as u32 | LEAF_BIT)));
         }
         out
     }
@@ -194,40 +198,42 @@ impl MemoryStore {
 
 impl NodeStore for MemoryStore {
     fn get(&self, hash: &H256) -> Result<Option<Node>, StoreError> {
-        let Some(&slot) = self.index.get(hash) else {
-            return Ok(None);
-        };
-        if slot & LEAF_BIT == 0 {
-            let [left, right] = self.inner[slot as usize];
-            return Ok(Some(Node::Internal { left, right }));
-        }
-        let i = (slot & !LEAF_BIT) as usize;
-        let (a, b) = (self.leaf_off[i] as usize, self.leaf_off[i + 1] as usize);
-        Ok(Some(Node::Leaf {
-            key: self.leaf_keys[i],
-            value: self.leaf_data[a..b].to_vec(),
-        }))
+        Ok(self.find(hash).map(|slot| self.node_at(slot)))
     }
 
     fn put_batch(&mut self, nodes: Vec<(H256, Node)>) -> Result<(), StoreError> {
-        if self.leaf_off.is_empty() {
-            self.leaf_off.push(0);
+        let MemoryStore {
+            index,
+            inner,
+            leaf_hashes,
+            leaf_keys,
+            leaf_off,
+            leaf_data,
+        } = self;
+        if leaf_off.is_empty() {
+            leaf_off.push(0);
         }
-        self.index.reserve(nodes.len());
+        index.reserve(nodes.len(), |&s| bucket(slot_hash(inner, leaf_hashes, s)));
         for (h, n) in nodes {
-            if self.index.contains_key(&h) {
+            let entry = index.entry(
+                bucket(&h),
+                |&s| *slot_hash(inner, leaf_hashes, s) == h,
+                |&s| bucket(slot_hash(inner, leaf_hashes, s)),
+            );
+            let hashbrown::hash_table::Entry::Vacant(vacant) = entry else {
                 continue;
-            }
+            };
             let slot = match n {
                 Node::Internal { left, right } => {
-                    self.inner.push([left, right]);
-                    self.inner.len() - 1
+                    inner.push([h, left, right]);
+                    inner.len() - 1
                 }
                 Node::Leaf { key, value } => {
-                    self.leaf_keys.push(key);
-                    self.leaf_data.extend_from_slice(&value);
-                    self.leaf_off.push(self.leaf_data.len() as u64);
-                    (self.leaf_keys.len() - 1) | LEAF_BIT as usize
+                    leaf_hashes.push(h);
+                    leaf_keys.push(key);
+                    leaf_data.extend_from_slice(&value);
+                    leaf_off.push(leaf_data.len() as u64);
+                    (leaf_keys.len() - 1) | LEAF_BIT as usize
                 }
             };
             if slot & !(LEAF_BIT as usize) >= LEAF_BIT as usize {
@@ -235,12 +241,58 @@ impl NodeStore for MemoryStore {
                     "memory store is full (2^31 nodes of one kind)".into(),
                 ));
             }
-            self.index.insert(h, slot as u32);
+            vacant.insert(slot as u32);
         }
         Ok(())
     }
 
     fn contains(&self, hash: &H256) -> Result<bool, StoreError> {
-        Ok(self.index.contains_key(hash))
+        Ok(self.find(hash).is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hashes that fall in the same place of the index (equal first 8 bytes) are told apart by
+    /// the whole hash; storing a hash twice keeps the first node; pruning and listing keep
+    /// every node.
+    #[test]
+    fn nodes_with_the_same_index_bucket_are_kept_apart() {
+        let mut a = H256([0x11; 32]);
+        let mut b = a;
+        a.0[31] = 1;
+        b.0[31] = 2;
+        let leaf = |v: u8| Node::Leaf {
+            key: H256([v; 32]),
+            value: vec![v; 3],
+        };
+        let inner = Node::Internal {
+            left: H256([3; 32]),
+            right: H256([4; 32]),
+        };
+        let mut s = MemoryStore::new();
+        s.put_batch(vec![(a, leaf(7)), (b, inner.clone())]).unwrap();
+        s.put_batch(vec![(a, leaf(8))]).unwrap();
+        assert_eq!(s.get(&a).unwrap(), Some(leaf(7)));
+        assert_eq!(s.get(&b).unwrap(), Some(inner.clone()));
+        let mut c = a;
+        c.0[31] = 3;
+        assert_eq!(s.get(&c).unwrap(), None);
+        assert!(!s.contains(&c).unwrap() && s.contains(&b).unwrap());
+        assert_eq!(s.len(), (1, 1));
+        let mut all = s.clone().into_nodes();
+        all.sort_by_key(|n| n.0 .0);
+        assert_eq!(all, vec![(a, leaf(7)), (b, inner)]);
+        // Many nodes: the index grows and still finds every one.
+        let many: Vec<(H256, Node)> = (0..5000u32)
+            .map(|i| (crate::hash::sha256d(&i.to_le_bytes()), leaf(i as u8)))
+            .collect();
+        s.put_batch(many.clone()).unwrap();
+        for (h, n) in &many {
+            assert_eq!(s.get(h).unwrap().as_ref(), Some(n));
+        }
+        assert!(s.heap_bytes() > 5000 * 64);
     }
 }

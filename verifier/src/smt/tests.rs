@@ -355,3 +355,59 @@ fn update_at_builds_a_second_tree_without_moving_the_root() {
     assert_eq!(t.get_at(r1, &k1).unwrap(), Some(vec![5]));
     assert_eq!(t.root(), main);
 }
+
+/// An update that changes nothing (a value set again, absent keys deleted) keeps the root and
+/// stores no node; one that deletes a leaf's neighbours moves the leaf up (rehashed from its
+/// stored hash) to the root of one-by-one application; a leaf pushed down by a new neighbour is
+/// rehashed from its value.
+#[test]
+fn no_op_updates_store_nothing_and_moved_leaves_match_one_by_one() {
+    let key = |i: u8| {
+        let mut k = [0u8; 32];
+        k[31] = 0x80; // all share the first path bit
+        k[0] = i;
+        H256(k)
+    };
+    let mut t = SparseMerkleTree::new(MemoryStore::new());
+    let ups: Vec<Update> = (0..6).map(|i| (key(i), Some(vec![i + 1]))).collect();
+    let root = t.update_batch(ups).unwrap();
+    let stored = t.store().len();
+    let again = vec![
+        (key(2), Some(vec![3])),
+        (key(9), None),
+        (H256([0x55; 32]), None),
+        (key(4), Some(vec![5])),
+    ];
+    assert_eq!(t.update_batch(again).unwrap(), root);
+    assert_eq!(t.store().len(), stored, "a no-op update stored nodes");
+
+    // Delete all but key 5 (it moves up to just under the root), change key 3 back in, and
+    // add a key next to key 5 (it moves down again): compare with one by one.
+    let mixed = vec![
+        (key(0), None),
+        (key(1), None),
+        (key(2), None),
+        (key(4), None),
+        (key(3), Some(vec![0xaa])),
+        (key(7), Some(vec![0xbb])),
+    ];
+    let batch = t.update_batch(mixed.clone()).unwrap();
+    let mut one = SparseMerkleTree::new(MemoryStore::new());
+    one.update_batch((0..6).map(|i| (key(i), Some(vec![i + 1]))).collect())
+        .unwrap();
+    for u in mixed {
+        one.update_batch(vec![u]).unwrap();
+    }
+    assert_eq!(batch, one.root());
+    let mut fresh = SparseMerkleTree::new(MemoryStore::new());
+    for (k, v) in [(key(3), 0xaa), (key(5), 6), (key(7), 0xbb)] {
+        fresh.set(k, vec![v]).unwrap();
+    }
+    assert_eq!(batch, fresh.root());
+    // Down to one leaf: it hangs under the root, stored once.
+    let last = t
+        .update_batch(vec![(key(3), None), (key(7), None)])
+        .unwrap();
+    assert_eq!(last, super::hasher::single_leaf_hash(&key(5), &[6], 256));
+    assert_eq!(t.get(&key(5)).unwrap(), Some(vec![6]));
+}
