@@ -12,7 +12,8 @@ use crate::hash::{sha256d_parts, H256};
 use sha2::digest::generic_array::GenericArray;
 use std::sync::OnceLock;
 
-const IV: [u32; 8] = [
+/// SHA-256's initial state.
+pub(super) const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 

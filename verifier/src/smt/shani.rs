@@ -16,7 +16,7 @@
 // time that the processor has those features; everything inside is safe code.
 #![allow(unsafe_code)]
 
-use super::hasher::{defaults, path_bit, LiftTask};
+use super::hasher::{defaults, path_bit, LiftTask, IV};
 use crate::hash::H256;
 use core::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -34,10 +34,6 @@ const K: [u32; 64] = [
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-];
-
-const IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
 /// W[i] + K[i] of the padding block of a 64-byte message (0x80, zeros, length 512): the same

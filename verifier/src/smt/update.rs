@@ -111,15 +111,10 @@ impl Plan {
         let mut pairs = Vec::new();
         let mut hashes = Vec::new();
         for ids in by_level.iter().skip(1) {
-            let get = |c: &Ref| match c {
-                Ref::Known(h) => *h,
-                Ref::Lift(j) => tasks[*j as usize].hash,
-                Ref::Inner(j) => inner[*j as usize],
-            };
             pairs.clear();
             pairs.extend(ids.iter().map(|&i| {
                 let (l, r) = &self.inners[i as usize];
-                (get(l), get(r))
+                (hash_of(l, &tasks, &inner), hash_of(r, &tasks, &inner))
             }));
             hashes.clear();
             hashes.resize(pairs.len(), H256::ZERO);
@@ -135,11 +130,7 @@ impl Plan {
                 inner[i as usize] = *h;
             }
         }
-        let get = |c: &Ref| match c {
-            Ref::Known(h) => *h,
-            Ref::Lift(j) => tasks[*j as usize].hash,
-            Ref::Inner(j) => inner[*j as usize],
-        };
+        let get = |c: &Ref| hash_of(c, &tasks, &inner);
         let root = get(&root);
         let mut out = Vec::with_capacity(self.lifts.len() + self.inners.len());
         for (job, t) in self.lifts.into_iter().zip(&tasks) {
@@ -161,6 +152,15 @@ impl Plan {
             ));
         }
         (root, out)
+    }
+}
+
+/// The hash `c` names, once the lifts and the inner nodes it depends on are hashed.
+fn hash_of(c: &Ref, lifts: &[LiftTask], inner: &[H256]) -> H256 {
+    match c {
+        Ref::Known(h) => *h,
+        Ref::Lift(j) => lifts[*j as usize].hash,
+        Ref::Inner(j) => inner[*j as usize],
     }
 }
 
@@ -225,7 +225,9 @@ impl Sub {
 }
 
 /// Run two subtree plans in parallel: the left one into `plan`, the right one into a plan of
-/// its own appended afterwards (so the order does not depend on scheduling).
+/// its own appended afterwards (so the order does not depend on scheduling). Never inlined, so
+/// that the frames of the 256-level descent stay small.
+#[inline(never)]
 fn join_plan<L, R>(plan: &mut Plan, left: L, right: R) -> Result<(Sub, Sub), SmtError>
 where
     L: FnOnce(&mut Plan) -> Result<Sub, SmtError> + Send,
@@ -322,7 +324,8 @@ impl<S: NodeStore> SparseMerkleTree<S> {
     }
 
     // The recursion below goes up to 256 levels deep, so each function keeps its frame small:
-    // the sequential and the parallel descent are separate, never-inlined functions.
+    // the parallel descent (`join_plan`) and the steps of the sequential one are separate,
+    // never-inlined functions.
 
     /// Apply updates under the stored inner node `hash` (children `left`, `right`) at `height`.
     #[inline(never)]
@@ -341,7 +344,11 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
         let (lu, ru) = ups.split_at(split);
         let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
-            self.apply_children_par(left, right, height - 1, lu, ru, plan)?
+            join_plan(
+                plan,
+                |p| self.apply_child(left, height - 1, lu, p),
+                |p| self.apply_child(right, height - 1, ru, p),
+            )?
         } else {
             (
                 self.apply_child(left, height - 1, lu, plan)?,
@@ -374,23 +381,6 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         }
         let s = self.load_sub(hash, height)?;
         self.apply(s, height, ups, plan)
-    }
-
-    #[inline(never)]
-    fn apply_children_par(
-        &self,
-        left: H256,
-        right: H256,
-        height: usize,
-        lu: &[Update],
-        ru: &[Update],
-        plan: &mut Plan,
-    ) -> Result<(Sub, Sub), SmtError> {
-        join_plan(
-            plan,
-            |p| self.apply_child(left, height, lu, p),
-            |p| self.apply_child(right, height, ru, p),
-        )
     }
 
     /// Resolve an untouched child whose sibling became empty: a leaf moves up, a node stays.
@@ -428,7 +418,11 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
         let (lu, ru) = ups.split_at(split);
         let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
-            self.build_par(height - 1, lu, ru, plan)?
+            join_plan(
+                plan,
+                |p| self.build(height - 1, lu, p),
+                |p| self.build(height - 1, ru, p),
+            )?
         } else {
             (
                 self.build(height - 1, lu, plan)?,
@@ -436,21 +430,6 @@ impl<S: NodeStore> SparseMerkleTree<S> {
             )
         };
         self.combine(l, r, height, plan)
-    }
-
-    #[inline(never)]
-    fn build_par(
-        &self,
-        height: usize,
-        lu: &[Update],
-        ru: &[Update],
-        plan: &mut Plan,
-    ) -> Result<(Sub, Sub), SmtError> {
-        join_plan(
-            plan,
-            |p| self.build(height, lu, p),
-            |p| self.build(height, ru, p),
-        )
     }
 
     /// Join two children (at `height - 1`) into the subtree at `height`.
