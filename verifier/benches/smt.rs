@@ -3,7 +3,9 @@
 //! `cargo bench -p casl2-verifier --bench smt` (set `SMT_BENCH_SIZES=10000,100000` to skip 1M).
 
 use casl2_verifier::hash::{hash_pair, H256};
-use casl2_verifier::smt::hasher::inner_hash;
+use casl2_verifier::smt::hasher::{
+    hash_pairs, inner_hash, lift_many, portable_inner_hash, LiftTask,
+};
 use casl2_verifier::smt::{verify_compact_proof, verify_node_proof, MemoryStore, SparseMerkleTree};
 use casl2_verifier::{AccountState, Address, Encode};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
@@ -42,11 +44,45 @@ fn bench_hash(c: &mut Criterion) {
     let b = H256([2; 32]);
     let mut g = c.benchmark_group("sha256d_64");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("inner_hash (compress256)", |bn| {
+    g.bench_function("inner_hash (SHA-NI where present)", |bn| {
         bn.iter(|| inner_hash(std::hint::black_box(&a), &b))
+    });
+    g.bench_function("portable_inner_hash (sha2 compress256)", |bn| {
+        bn.iter(|| portable_inner_hash(std::hint::black_box(&a), &b))
     });
     g.bench_function("sha2 Digest", |bn| {
         bn.iter(|| hash_pair(std::hint::black_box(&a), &b))
+    });
+    g.finish();
+    // Many independent hashes, interleaved where the processor allows: what a batch update
+    // does with its lifts and its levels of inner nodes (one core).
+    let mut g = c.benchmark_group("sha256d_64_batched");
+    let pairs: Vec<(H256, H256)> = (0..1024u32)
+        .map(|i| (H256([i as u8; 32]), H256([(i >> 8) as u8; 32])))
+        .collect();
+    let mut out = vec![H256::ZERO; pairs.len()];
+    g.throughput(Throughput::Elements(pairs.len() as u64));
+    g.bench_function("hash_pairs x1024", |bn| {
+        bn.iter(|| hash_pairs(std::hint::black_box(&pairs), &mut out))
+    });
+    let tasks: Vec<LiftTask> = (0..16u8)
+        .map(|i| LiftTask {
+            key: H256([i.wrapping_mul(37); 32]),
+            hash: H256([i; 32]),
+            from: 0,
+            to: 140,
+        })
+        .collect();
+    g.throughput(Throughput::Elements(16 * 140));
+    g.bench_function("lift_many 16 leaves x 140 levels", |bn| {
+        bn.iter_batched(
+            || tasks.clone(),
+            |mut t| {
+                lift_many(&mut t);
+                t
+            },
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

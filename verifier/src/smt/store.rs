@@ -50,6 +50,24 @@ pub trait NodeStore: Send + Sync {
     }
 }
 
+/// Hasher for keys that are already uniformly distributed hashes: takes 8 of their bytes (for
+/// maps keyed by node hashes, such as a node cache).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HashKeyHasher(u64);
+
+impl std::hash::Hasher for HashKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // H256 hashes as its 32 raw bytes; take the first 8 (already uniform).
+        let mut b = [0u8; 8];
+        let n = bytes.len().min(8);
+        b[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(b);
+    }
+}
+
 /// An in-memory node store, laid out for size: flat arrays of nodes (an inner node as its own
 /// hash and its two children's; a leaf as its hash, key and a slice of one value buffer) and a
 /// compact index of 4-byte slots into them, found by the node hash's first 8 bytes (already
