@@ -165,7 +165,10 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         // peak and the allocator's leftovers of a million-key build shrink accordingly). The
         // root is the same: updates of disjoint keys commute (property 1).
         for chunk in ups.chunks(BATCH_CHUNK) {
-            let (new_root, out) = self.plan_and_hash(self.root, chunk)?;
+            // On a pool thread, so that the parallel steps inside do not each wake the pool
+            // from outside.
+            let (res, ()) = rayon::join(|| self.plan_and_hash(self.root, chunk), || ());
+            let (new_root, out) = res?;
             self.store.put_batch(out)?;
             self.root = new_root;
         }
