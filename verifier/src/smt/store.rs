@@ -73,7 +73,8 @@ impl std::hash::Hasher for HashKeyHasher {
 /// compact index of 4-byte slots into them, found by the node hash's first 8 bytes (already
 /// uniform) and confirmed against the hash in the slot. A node costs its hashes and bytes with no
 /// allocation of its own, and growing the index moves 4-byte entries, not 36-byte ones. At a
-/// million accounts this is about 330 bytes per account (docs/benchmarks.md). Nodes are never
+/// million accounts this is about 390 bytes per account, spare capacity included
+/// (docs/benchmarks.md). Nodes are never
 /// removed (see [`MemoryStore::retain_roots`]).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {

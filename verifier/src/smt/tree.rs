@@ -1,4 +1,4 @@
-//! The tree itself: reads, batch updates (parallel over disjoint subtrees) and proof building.
+//! The tree itself: reads, batch updates (planned and hashed in `update`) and proof building.
 
 use super::hasher::{defaults, empty_root, leaf_hash, lift, path_bit, path_cmp};
 use super::proof::{CompactProof, NodeProof};
