@@ -224,17 +224,28 @@ impl Sub {
     }
 }
 
-/// Run two subtree plans in parallel: the left one into `plan`, the right one into a plan of
-/// its own appended afterwards (so the order does not depend on scheduling). Never inlined, so
-/// that the frames of the 256-level descent stay small.
+/// Split `ups` (all under a node at `height`) by the next path bit and plan both children with
+/// `child(right_side, its updates, plan)`: in parallel when the batch is large and both sides
+/// have updates (the right side into a plan of its own, appended afterwards, so the order does
+/// not depend on scheduling), else one after the other. Never inlined, so that the frames of the
+/// 256-level descent stay small.
 #[inline(never)]
-fn join_plan<L, R>(plan: &mut Plan, left: L, right: R) -> Result<(Sub, Sub), SmtError>
+fn split_children<F>(
+    plan: &mut Plan,
+    height: usize,
+    ups: &[Update],
+    child: F,
+) -> Result<(Sub, Sub), SmtError>
 where
-    L: FnOnce(&mut Plan) -> Result<Sub, SmtError> + Send,
-    R: FnOnce(&mut Plan) -> Result<Sub, SmtError> + Send,
+    F: Fn(bool, &[Update], &mut Plan) -> Result<Sub, SmtError> + Sync,
 {
+    let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
+    let (lu, ru) = ups.split_at(split);
+    if ups.len() < PARALLEL_THRESHOLD || lu.is_empty() || ru.is_empty() {
+        return Ok((child(false, lu, plan)?, child(true, ru, plan)?));
+    }
     let mut rplan = Plan::default();
-    let (l, r) = rayon::join(|| left(plan), || right(&mut rplan));
+    let (l, r) = rayon::join(|| child(false, lu, plan), || child(true, ru, &mut rplan));
     let (l, r) = (l?, r?);
     let offsets = plan.append(rplan);
     Ok((l, r.shifted(offsets)))
@@ -281,9 +292,10 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         match cur {
             Sub::Empty => self.build(height, ups, plan),
             Sub::Leaf { key, value, stored } => {
+                let own = ups.iter().find(|u| u.0 == key);
                 // Deletes of other keys are of absent keys here: no-ops.
                 if !ups.iter().any(|u| u.0 != key && u.1.is_some()) {
-                    return Ok(match ups.iter().find(|u| u.0 == key) {
+                    return Ok(match own {
                         None => Sub::Leaf { key, value, stored },
                         Some((_, None)) => Sub::Empty,
                         Some((_, Some(v))) if *v == value => Sub::Leaf { key, value, stored },
@@ -295,7 +307,7 @@ impl<S: NodeStore> SparseMerkleTree<S> {
                     });
                 }
                 // Push the existing leaf down among the updates unless one of them replaces it.
-                if ups.iter().any(|u| u.0 == key) {
+                if own.is_some() {
                     self.build(height, ups, plan)
                 } else {
                     let pos = ups.partition_point(|u| path_cmp(&u.0, &key).is_lt());
@@ -324,7 +336,7 @@ impl<S: NodeStore> SparseMerkleTree<S> {
     }
 
     // The recursion below goes up to 256 levels deep, so each function keeps its frame small:
-    // the parallel descent (`join_plan`) and the steps of the sequential one are separate,
+    // the split into children (`split_children`) and the steps of the descent are separate,
     // never-inlined functions.
 
     /// Apply updates under the stored inner node `hash` (children `left`, `right`) at `height`.
@@ -341,20 +353,10 @@ impl<S: NodeStore> SparseMerkleTree<S> {
         if height == 0 {
             return Err(SmtError::Corrupt("inner node at height 0".into()));
         }
-        let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
-        let (lu, ru) = ups.split_at(split);
-        let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
-            join_plan(
-                plan,
-                |p| self.apply_child(left, height - 1, lu, p),
-                |p| self.apply_child(right, height - 1, ru, p),
-            )?
-        } else {
-            (
-                self.apply_child(left, height - 1, lu, plan)?,
-                self.apply_child(right, height - 1, ru, plan)?,
-            )
-        };
+        let (l, r) = split_children(plan, height, ups, |right_side, u, p| {
+            let child = if right_side { right } else { left };
+            self.apply_child(child, height - 1, u, p)
+        })?;
         // Nothing changed below (e.g. deleting absent keys, or setting a value again): the
         // node stays as it is.
         if l.is_stored(&left, height - 1) && r.is_stored(&right, height - 1) {
@@ -415,20 +417,7 @@ impl<S: NodeStore> SparseMerkleTree<S> {
                 "two distinct keys at the leaf level".into(),
             ));
         }
-        let split = ups.partition_point(|u| !path_bit(&u.0, height - 1));
-        let (lu, ru) = ups.split_at(split);
-        let (l, r) = if ups.len() >= PARALLEL_THRESHOLD && !lu.is_empty() && !ru.is_empty() {
-            join_plan(
-                plan,
-                |p| self.build(height - 1, lu, p),
-                |p| self.build(height - 1, ru, p),
-            )?
-        } else {
-            (
-                self.build(height - 1, lu, plan)?,
-                self.build(height - 1, ru, plan)?,
-            )
-        };
+        let (l, r) = split_children(plan, height, ups, |_, u, p| self.build(height - 1, u, p))?;
         self.combine(l, r, height, plan)
     }
 
