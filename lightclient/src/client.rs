@@ -3,9 +3,9 @@
 //! commitments). Async over `reqwest` only, so the same code runs natively and in the browser;
 //! loops and timers (following the chain) are the caller's.
 
+use crate::api::node as api;
 use crate::l1::{DevnetClient, L1Client, L1ClientError};
 use crate::l2::{NodeClient, NodeError};
-use crate::sampling::SampleReport;
 use crate::verify::{
     check_reported_account, sequencer_set, verify_account_proof, verify_header_quorum,
     verify_withdrawal_proof, VerifyError,
@@ -16,7 +16,7 @@ use casl2_verifier::smt::CompactProof;
 use casl2_verifier::types::{BlockSignature, L2Block, L2BlockHeader, WithdrawalRecord};
 use casl2_verifier::{AccountState, Address, Encode, H256};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Mutex;
 use thiserror::Error;
 
@@ -498,7 +498,7 @@ impl<L: L1Client> LightClient<L> {
         address: &Address,
         finality: Finality,
     ) -> Result<VerifiedBalance, LightError> {
-        const M: &str = "l2_getproof";
+        const M: &str = api::L2_GETPROOF;
         let (trust, answer) = match finality {
             Finality::Soft => {
                 let snap = self.snapshot().await?;
@@ -542,14 +542,14 @@ impl<L: L1Client> LightClient<L> {
     pub async fn head(&self) -> Result<VerifiedHead, LightError> {
         let snap = self.snapshot().await?;
         let n = self.node.block_number().await?;
-        let v: Value = self.node.call("l2_getblockbynumber", json!([n])).await?;
+        let v: Value = self.node.block_by_number(n).await?;
         if v.is_null() {
             return Err(LightError::BadAnswer {
-                method: "l2_getblockbynumber",
+                method: api::L2_GETBLOCKBYNUMBER,
                 reason: format!("the node has no block {n}, its own head"),
             });
         }
-        let b: L2Block = serde_json::from_value(v).map_err(bad("l2_getblockbynumber"))?;
+        let b: L2Block = serde_json::from_value(v).map_err(bad(api::L2_GETBLOCKBYNUMBER))?;
         if b.header.block_number != n {
             return Err(VerifyError::HeaderMismatch {
                 block: n,
@@ -567,7 +567,7 @@ impl<L: L1Client> LightClient<L> {
     /// Withdrawal `id`'s status: proven in (or absent from) the quorum-signed head and L1's
     /// finalised root, and whether L1 paid it.
     pub async fn withdrawal(&self, id: &H256) -> Result<WithdrawalStatus, LightError> {
-        const M: &str = "l2_getwithdrawalproof";
+        const M: &str = api::L2_GETWITHDRAWALPROOF;
         let snap = self.snapshot().await?;
         let v = self.node.withdrawal_proof(id, "latest").await?;
         let a: WithdrawalAnswer = serde_json::from_value(v).map_err(bad(M))?;
@@ -632,11 +632,5 @@ impl<L: L1Client> LightClient<L> {
             sequencers: snap.set.len(),
             total_weight: snap.set.total_weight(),
         })
-    }
-
-    /// Sample batch `index` until `confidence` (see [`crate::sampling`]).
-    pub async fn sample(&self, index: u64, confidence: f64) -> Result<SampleReport, LightError> {
-        let seed = crate::sampling::fresh_seed()?;
-        self.sample_with(index, confidence, seed, |_| {}).await
     }
 }

@@ -5,6 +5,9 @@
 //! node cannot do (state anchors, fraud games, escrowed withdrawals, …) it answers with
 //! [`L1ClientError::Unsupported`], never with a made-up success.
 
+use crate::api::devnet as m;
+use crate::api::types::{ChainState, PaidWithdrawal, VerboseBlock};
+use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
     Anchor, AvailabilityChallenge, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
@@ -13,7 +16,6 @@ use casl2_verifier::{Address, Decode, Encode, H256};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// Why an L1 call failed.
@@ -56,6 +58,39 @@ pub enum L1ClientError {
     /// built a burn script for another chain); the message says what happened.
     #[error("L1 answer does not match the request: {0}")]
     Mismatch(String),
+}
+
+impl From<RpcError> for L1ClientError {
+    fn from(e: RpcError) -> L1ClientError {
+        match e {
+            RpcError::Rpc {
+                code,
+                message,
+                name,
+                ..
+            } => L1ClientError::Rpc {
+                code,
+                message,
+                name,
+            },
+            RpcError::Decode { method, message } => {
+                L1ClientError::Decode(format!("{method}: {message}"))
+            }
+            e @ (RpcError::Unauthorized { .. } | RpcError::Cookie(_)) => {
+                L1ClientError::Unauthorized(e.to_string())
+            }
+            e @ (RpcError::Transport { .. } | RpcError::TooLarge { .. }) => {
+                L1ClientError::Transport(e.to_string())
+            }
+        }
+    }
+}
+
+fn no_rpc(what: &'static str) -> L1ClientError {
+    L1ClientError::Unsupported {
+        what,
+        why: "this L1 backend has no RPC for it",
+    }
 }
 
 /// What every L1 can say about one of its blocks.
@@ -189,92 +224,107 @@ pub trait L1Client {
             why: "this L1 backend does not list paid withdrawals",
         })
     }
+
+    /// A chain's state as the L1 holds it (escrow, totals, queue and anchor counts).
+    async fn chain_state(&self, _chain: u64) -> Result<ChainState, L1ClientError> {
+        Err(no_rpc("chain_state (l2_getchain)"))
+    }
+
+    /// The accounts that took their emergency exit on a chain.
+    async fn exits(&self, _chain: u64) -> Result<Vec<Address>, L1ClientError> {
+        Err(no_rpc("exits (l2_getexits)"))
+    }
+
+    /// At most `count` of a chain's L1→L2 queue from index `from` (by default the first
+    /// `count` of [`L1Client::queue`]).
+    async fn queue_window(
+        &self,
+        chain: u64,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<QueuedMessage>, L1ClientError> {
+        let mut list = self.queue(chain, from).await?;
+        list.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(list)
+    }
+
+    /// The ids of the casl2 transactions waiting in the L1's mempool.
+    async fn mempool(&self) -> Result<Vec<H256>, L1ClientError> {
+        Err(no_rpc("mempool (getrawmempool of casl2 transactions)"))
+    }
+
+    /// The fraud-proof game `id`.
+    async fn game(&self, _id: u64) -> Result<Game, L1ClientError> {
+        Err(no_rpc("game (l2_getgame)"))
+    }
+
+    /// The block `hash` with its transaction ids and receipts.
+    async fn block_verbose(&self, _hash: &H256) -> Result<VerboseBlock, L1ClientError> {
+        Err(no_rpc("block_verbose (getblock with casl2 receipts)"))
+    }
 }
 
 /// The devnet backend: JSON-RPC 2.0 over HTTP to `casl2 l1 devnet`.
 #[derive(Debug)]
 pub struct DevnetClient {
-    url: String,
-    http: reqwest::Client,
-    next_id: AtomicU64,
+    rpc: RpcClient,
 }
 
 impl DevnetClient {
     /// A client of the devnet at `url` (e.g. `http://127.0.0.1:18545/`).
     pub fn new(url: impl Into<String>) -> DevnetClient {
         DevnetClient {
-            url: url.into(),
-            http: reqwest::Client::new(),
-            next_id: AtomicU64::new(1),
+            rpc: RpcClient::new(url),
         }
     }
 
-    /// Call `method` with positional `params` and decode the result.
+    /// A client over an existing [`RpcClient`] (another response cap, a shared HTTP pool).
+    pub fn with_rpc(rpc: RpcClient) -> DevnetClient {
+        DevnetClient { rpc }
+    }
+
+    /// The devnet's URL.
+    pub fn url(&self) -> &str {
+        self.rpc.url()
+    }
+
+    /// Call `method` (one of [`crate::api::devnet`]) with positional `params` and decode the
+    /// result.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
     ) -> Result<T, L1ClientError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let req = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&req)
-            .send()
-            .await
-            .map_err(|e| L1ClientError::Transport(e.to_string()))?;
-        let body: Value = resp
-            .json()
-            .await
-            .map_err(|e| L1ClientError::Transport(e.to_string()))?;
-        if let Some(err) = body.get("error") {
-            return Err(L1ClientError::Rpc {
-                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                name: err
-                    .get("data")
-                    .and_then(|d| d.get("name"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            });
-        }
-        let result = body
-            .get("result")
-            .cloned()
-            .ok_or_else(|| L1ClientError::Decode(format!("{method}: no result")))?;
-        serde_json::from_value(result).map_err(|e| L1ClientError::Decode(format!("{method}: {e}")))
+        Ok(self.rpc.call_value(method, params).await?)
     }
 
     /// Mine `n` blocks now (devnet only); returns their hashes.
     pub async fn generate(&self, n: u64) -> Result<Vec<H256>, L1ClientError> {
-        self.call("generate", json!([n])).await
+        self.call(m::GENERATE, json!([n])).await
     }
 
     /// Mark a block invalid (devnet only; reorgs the chain).
     pub async fn invalidate_block(&self, hash: &H256) -> Result<(), L1ClientError> {
-        self.call::<Value>("invalidateblock", json!([hash])).await?;
+        self.call::<Value>(m::INVALIDATEBLOCK, json!([hash]))
+            .await?;
         Ok(())
     }
 
     /// Clear a block's invalid mark (devnet only).
     pub async fn reconsider_block(&self, hash: &H256) -> Result<(), L1ClientError> {
-        self.call::<Value>("reconsiderblock", json!([hash])).await?;
+        self.call::<Value>(m::RECONSIDERBLOCK, json!([hash]))
+            .await?;
         Ok(())
     }
 }
 
 impl L1Client for DevnetClient {
     async fn tip_height(&self) -> Result<u64, L1ClientError> {
-        self.call("getblockcount", json!([])).await
+        self.call(m::GETBLOCKCOUNT, json!([])).await
     }
 
     async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError> {
-        self.call("getblockhash", json!([height])).await
+        self.call(m::GETBLOCKHASH, json!([height])).await
     }
 
     async fn block_header(&self, hash: &H256) -> Result<L1BlockHeader, L1ClientError> {
@@ -288,7 +338,7 @@ impl L1Client for DevnetClient {
     }
 
     async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError> {
-        let raw: String = self.call("getblock", json!([hash, 0])).await?;
+        let raw: String = self.call(m::GETBLOCK, json!([hash, 0])).await?;
         let bytes = hex::decode(&raw).map_err(|e| L1ClientError::Decode(e.to_string()))?;
         let block = L1Block::decode(&bytes).map_err(|e| L1ClientError::Decode(e.to_string()))?;
         if block.hash() != *hash {
@@ -301,7 +351,7 @@ impl L1Client for DevnetClient {
     }
 
     async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError> {
-        self.call("getaccount", json!([address])).await
+        self.call(m::GETACCOUNT, json!([address])).await
     }
 
     async fn hat_score(&self, address: &Address) -> Result<u32, L1ClientError> {
@@ -309,32 +359,32 @@ impl L1Client for DevnetClient {
     }
 
     async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError> {
-        self.call("sendrawtransaction", json!([hex::encode(tx.encode())]))
+        self.call(m::SENDRAWTRANSACTION, json!([hex::encode(tx.encode())]))
             .await
     }
 
     async fn chains(&self) -> Result<Vec<L2ChainInfo>, L1ClientError> {
-        self.call("l2_listchains", json!([])).await
+        self.call(m::L2_LISTCHAINS, json!([])).await
     }
 
     async fn sequencers(&self, chain: u64) -> Result<Vec<Sequencer>, L1ClientError> {
-        self.call("l2_getsequencers", json!([chain])).await
+        self.call(m::L2_GETSEQUENCERS, json!([chain])).await
     }
 
     async fn anchors(&self, chain: u64, from: u64) -> Result<Vec<Anchor>, L1ClientError> {
-        self.call("l2_getanchors", json!([chain, from])).await
+        self.call(m::L2_GETANCHORS, json!([chain, from])).await
     }
 
     async fn queue(&self, chain: u64, from: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        self.call("l2_getqueue", json!([chain, from])).await
+        self.call(m::L2_GETQUEUE, json!([chain, from])).await
     }
 
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        self.call("l2_getforcedqueue", json!([chain])).await
+        self.call(m::L2_GETFORCEDQUEUE, json!([chain])).await
     }
 
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError> {
-        self.call("l2_getgames", json!([chain, open_only])).await
+        self.call(m::L2_GETGAMES, json!([chain, open_only])).await
     }
 
     async fn availability_challenges(
@@ -342,7 +392,7 @@ impl L1Client for DevnetClient {
         chain: u64,
         open_only: bool,
     ) -> Result<Vec<AvailabilityChallenge>, L1ClientError> {
-        self.call("l2_getavailability", json!([chain, open_only]))
+        self.call(m::L2_GETAVAILABILITY, json!([chain, open_only]))
             .await
     }
 
@@ -352,43 +402,66 @@ impl L1Client for DevnetClient {
         from: u64,
         count: u64,
     ) -> Result<Vec<Anchor>, L1ClientError> {
-        self.call("l2_getanchors", json!([chain, from, count]))
+        self.call(m::L2_GETANCHORS, json!([chain, from, count]))
             .await
     }
 
     async fn anchor_count(&self, chain: u64) -> Result<u64, L1ClientError> {
-        let info: Value = self.call("l2_getchain", json!([chain])).await?;
-        info.get("anchors")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| L1ClientError::Decode("l2_getchain: no anchor count".into()))
+        Ok(self.chain_state(chain).await?.anchors)
     }
 
     async fn sequencers_with_hat(
         &self,
         chain: u64,
     ) -> Result<Vec<(Sequencer, u32)>, L1ClientError> {
-        let raw: Vec<Value> = self.call("l2_getsequencers", json!([chain])).await?;
+        let raw: Vec<Value> = self.call(m::L2_GETSEQUENCERS, json!([chain])).await?;
         raw.into_iter()
             .map(|r| {
                 let hat = r
                     .get("hatScore")
                     .and_then(Value::as_u64)
                     .and_then(|h| u32::try_from(h).ok())
-                    .ok_or_else(|| L1ClientError::Decode("l2_getsequencers: no hatScore".into()))?;
+                    .ok_or_else(|| {
+                        L1ClientError::Decode(format!("{}: no hatScore", m::L2_GETSEQUENCERS))
+                    })?;
                 let s: Sequencer = serde_json::from_value(r)
-                    .map_err(|e| L1ClientError::Decode(format!("l2_getsequencers: {e}")))?;
+                    .map_err(|e| L1ClientError::Decode(format!("{}: {e}", m::L2_GETSEQUENCERS)))?;
                 Ok((s, hat))
             })
             .collect()
     }
 
     async fn paid_withdrawals(&self, chain: u64) -> Result<Vec<(H256, i64)>, L1ClientError> {
-        #[derive(Deserialize)]
-        struct Paid {
-            id: H256,
-            amount: i64,
-        }
-        let list: Vec<Paid> = self.call("l2_getwithdrawals", json!([chain])).await?;
+        let list: Vec<PaidWithdrawal> = self.call(m::L2_GETWITHDRAWALS, json!([chain])).await?;
         Ok(list.into_iter().map(|p| (p.id, p.amount)).collect())
+    }
+
+    async fn chain_state(&self, chain: u64) -> Result<ChainState, L1ClientError> {
+        self.call(m::L2_GETCHAIN, json!([chain])).await
+    }
+
+    async fn exits(&self, chain: u64) -> Result<Vec<Address>, L1ClientError> {
+        self.call(m::L2_GETEXITS, json!([chain])).await
+    }
+
+    async fn queue_window(
+        &self,
+        chain: u64,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<QueuedMessage>, L1ClientError> {
+        self.call(m::L2_GETQUEUE, json!([chain, from, count])).await
+    }
+
+    async fn mempool(&self) -> Result<Vec<H256>, L1ClientError> {
+        self.call(m::GETRAWMEMPOOL, json!([])).await
+    }
+
+    async fn game(&self, id: u64) -> Result<Game, L1ClientError> {
+        self.call(m::L2_GETGAME, json!([id])).await
+    }
+
+    async fn block_verbose(&self, hash: &H256) -> Result<VerboseBlock, L1ClientError> {
+        self.call(m::GETBLOCK, json!([hash, 1])).await
     }
 }

@@ -5,12 +5,14 @@
 //! verified (proofs against L1 anchors, quorum signatures, samples) is verified by the caller
 //! through `casl2_verifier`.
 
+use crate::api::node as m;
+use crate::api::types::{Axis, ShareAnswer};
+use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::types::L2Transaction;
 use casl2_verifier::{Address, Encode, H256};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// Why a call to an L2 node failed.
@@ -46,104 +48,125 @@ pub struct NonceInfo {
     pub pending: u64,
 }
 
+impl From<RpcError> for NodeError {
+    fn from(e: RpcError) -> NodeError {
+        match e {
+            RpcError::Rpc { code, message, .. } => NodeError::Rpc { code, message },
+            RpcError::Decode { method, message } => {
+                NodeError::Decode(format!("{method}: {message}"))
+            }
+            e @ RpcError::TooLarge { .. } => NodeError::Transport {
+                url: url_of(&e),
+                message: e.to_string(),
+            },
+            RpcError::Transport { url, message, .. } => NodeError::Transport { url, message },
+            e @ (RpcError::Unauthorized { .. } | RpcError::Cookie(_)) => NodeError::Transport {
+                url: url_of(&e),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn url_of(e: &RpcError) -> String {
+    match e {
+        RpcError::Transport { url, .. }
+        | RpcError::Unauthorized { url, .. }
+        | RpcError::TooLarge { url, .. } => url.clone(),
+        _ => String::new(),
+    }
+}
+
 /// A JSON-RPC client of one L2 node.
 #[derive(Debug)]
 pub struct NodeClient {
-    url: String,
-    http: reqwest::Client,
-    next_id: AtomicU64,
+    rpc: RpcClient,
 }
 
 impl NodeClient {
     /// A client of the node at `url` (e.g. `http://127.0.0.1:18546/`).
     pub fn new(url: impl Into<String>) -> NodeClient {
         NodeClient {
-            url: url.into(),
-            http: reqwest::Client::new(),
-            next_id: AtomicU64::new(1),
+            rpc: RpcClient::new(url),
         }
+    }
+
+    /// A client over an existing [`RpcClient`] (shared HTTP pool, another response cap).
+    pub fn with_rpc(rpc: RpcClient) -> NodeClient {
+        NodeClient { rpc }
     }
 
     /// The node's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.rpc.url()
     }
 
-    /// Call `method` with positional `params` and decode the result.
+    /// Call `method` (one of [`crate::api::node`]) with positional `params` and decode the
+    /// result.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
     ) -> Result<T, NodeError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let req = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-        let transport = |e: reqwest::Error| NodeError::Transport {
-            url: self.url.clone(),
-            message: e.to_string(),
-        };
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&req)
-            .send()
-            .await
-            .map_err(transport)?;
-        let body: Value = resp.json().await.map_err(transport)?;
-        if let Some(err) = body.get("error") {
-            return Err(NodeError::Rpc {
-                code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            });
-        }
-        let result = body
-            .get("result")
-            .cloned()
-            .ok_or_else(|| NodeError::Decode(format!("{method}: no result")))?;
-        serde_json::from_value(result).map_err(|e| NodeError::Decode(format!("{method}: {e}")))
+        Ok(self.rpc.call_value(method, params).await?)
     }
 
     /// `l2_getchaininfo`.
     pub async fn chain_info(&self) -> Result<Value, NodeError> {
-        self.call("l2_getchaininfo", json!([])).await
+        self.call(m::L2_GETCHAININFO, json!([])).await
     }
 
     /// `l2_blocknumber`: the node's head height.
     pub async fn block_number(&self) -> Result<u64, NodeError> {
-        self.call("l2_blocknumber", json!([])).await
+        self.call(m::L2_BLOCKNUMBER, json!([])).await
     }
 
     /// `l2_getbalance` (unverified: the node's word).
     pub async fn balance(&self, address: &Address) -> Result<i64, NodeError> {
-        self.call("l2_getbalance", json!([address])).await
+        self.call(m::L2_GETBALANCE, json!([address])).await
     }
 
     /// `l2_gettransactioncount`.
     pub async fn nonce(&self, address: &Address) -> Result<NonceInfo, NodeError> {
-        self.call("l2_gettransactioncount", json!([address])).await
+        self.call(m::L2_GETTRANSACTIONCOUNT, json!([address])).await
     }
 
     /// `l2_sendrawtransaction`: submit a signed transaction; returns its hash.
     pub async fn send_transaction(&self, tx: &L2Transaction) -> Result<H256, NodeError> {
         let raw = hex::encode(tx.encode());
-        self.call("l2_sendrawtransaction", json!([raw])).await
+        self.call(m::L2_SENDRAWTRANSACTION, json!([raw])).await
     }
 
     /// `l2_gettransactionreceipt`: `None` when the node does not know the transaction.
     pub async fn receipt(&self, hash: &H256) -> Result<Option<Value>, NodeError> {
-        self.call("l2_gettransactionreceipt", json!([hash])).await
+        self.call(m::L2_GETTRANSACTIONRECEIPT, json!([hash])).await
     }
 
     /// `l2_getproof` at `"latest"` or `"finalized"`.
     pub async fn proof(&self, address: &Address, at: &str) -> Result<Value, NodeError> {
-        self.call("l2_getproof", json!([address, at])).await
+        self.call(m::L2_GETPROOF, json!([address, at])).await
     }
 
     /// `l2_getwithdrawalproof` at `"latest"` or `"finalized"`.
     pub async fn withdrawal_proof(&self, id: &H256, at: &str) -> Result<Value, NodeError> {
-        self.call("l2_getwithdrawalproof", json!([id, at])).await
+        self.call(m::L2_GETWITHDRAWALPROOF, json!([id, at])).await
+    }
+
+    /// `l2_getshare`: share (`row`, `column`) of batch `index`'s extended square with its
+    /// proof along `axis`.
+    pub async fn share(
+        &self,
+        index: u64,
+        row: u32,
+        column: u32,
+        axis: Axis,
+    ) -> Result<ShareAnswer, NodeError> {
+        self.call(m::L2_GETSHARE, json!([index, row, column, axis]))
+            .await
+    }
+
+    /// `l2_getblockbynumber`: block `n` as the node's JSON (`None` past its head).
+    pub async fn block_by_number(&self, n: u64) -> Result<Value, NodeError> {
+        self.call(m::L2_GETBLOCKBYNUMBER, json!([n])).await
     }
 }

@@ -9,6 +9,9 @@
 //!   `l2_*` RPCs). What the real node lacks (state anchors, the L1→L2 queue, escrowed and
 //!   emergency withdrawals, fraud games and proofs) is an [`l1::L1ClientError::Unsupported`]
 //!   that names it (`docs/protocol.md`, "cascoind backend").
+//! - [`rpc`]: the one JSON-RPC client beneath every client here (ids, auth, error objects,
+//!   a response-size cap); [`api`]: every server method's name and typed shapes, shared with
+//!   the servers; [`endpoint`]: an L1 URL of either backend and [`endpoint::AnyL1`].
 //! - [`l2`]: [`l2::NodeClient`], the L2 node's JSON-RPC, carried without trust.
 //! - [`verify`]: the checks, as small free functions over the evidence and the trusted root or
 //!   set (`verify_account_proof`, `verify_header_quorum`, `verify_batch_sample`, …).
@@ -21,10 +24,13 @@
 //! loops and timers (following the chain) belong to the caller. What is verified against what,
 //! and the JSON shapes: `docs/protocol.md`, "Light client".
 
+pub mod api;
 pub mod cascoind;
 mod client;
+pub mod endpoint;
 pub mod l1;
 pub mod l2;
+pub mod rpc;
 pub mod sampling;
 pub mod verify;
 

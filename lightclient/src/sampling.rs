@@ -7,13 +7,13 @@
 //! (`l2_getshare`) and checks each against the committed row root. Any share missing, refused
 //! or failing its proof ends sampling with [`LightError::Unavailable`]: never a pass.
 
+use crate::api::types::Axis;
 use crate::client::{LightClient, LightError};
 use crate::l1::L1Client;
 use crate::verify::{verify_batch_commitment, verify_batch_sample};
-use casl2_verifier::da::{availability_confidence, samples_needed, sampling_plan, Sample};
+use casl2_verifier::da::{availability_confidence, samples_needed, sampling_plan};
 use casl2_verifier::H256;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Serialize;
 
 /// The outcome of sampling a batch that passed: every share verified.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,13 +63,6 @@ pub struct SampleProgress {
     pub column: u32,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ShareAnswer {
-    data_root: H256,
-    sample: Sample,
-}
-
 /// 32 random bytes for a sampling plan (the OS, or the browser's `crypto.getRandomValues`).
 pub fn fresh_seed() -> Result<[u8; 32], LightError> {
     let mut seed = [0u8; 32];
@@ -79,6 +72,12 @@ pub fn fresh_seed() -> Result<[u8; 32], LightError> {
 }
 
 impl<L: L1Client> LightClient<L> {
+    /// Sample batch `index` until `confidence` with a fresh random plan.
+    pub async fn sample(&self, index: u64, confidence: f64) -> Result<SampleReport, LightError> {
+        let seed = fresh_seed()?;
+        self.sample_with(index, confidence, seed, |_| {}).await
+    }
+
     /// Sample batch `index` until `confidence` with the plan of `seed`, calling `progress`
     /// after each verified share. Fails with [`LightError::Unavailable`] at the first share
     /// that is not served or not proven, and with [`LightError::Rejected`] when L1's
@@ -113,9 +112,9 @@ impl<L: L1Client> LightClient<L> {
             reason,
         };
         for (row, column) in plan {
-            let answer: ShareAnswer = self
+            let answer = self
                 .node
-                .call("l2_getshare", json!([index, row, column, "row"]))
+                .share(index, row, column, Axis::Row)
                 .await
                 .map_err(|e| unavailable(verified, format!("share ({row}, {column}): {e}")))?;
             if answer.data_root != a.data_root {

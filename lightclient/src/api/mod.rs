@@ -1,0 +1,14 @@
+//! The typed face of casl2's JSON-RPC servers, shared by their clients (in this crate) and the
+//! servers' dispatch (in `casl2-fullnode`): a method's name is written once, here, and so is
+//! the shape of its parameters and answer where it has a type of its own.
+//!
+//! - [`node`]: the L2 node's methods (`l2_*`, `eth_*`, `admin_status`).
+//! - [`devnet`]: the devnet L1's methods (bitcoind-style names and `l2_*`).
+//! - [`types`]: parameter and result structs (serde, byte-compatible with `docs/protocol.md`).
+//!
+//! A new RPC method goes here first: its const, then its types, then the client method, then
+//! the server's handler that matches on the const.
+
+pub mod devnet;
+pub mod node;
+pub mod types;
