@@ -476,9 +476,8 @@ fn transact(t: TxArgs, send: Option<Send>, cmd: &str, json_out: bool) -> Result<
 async fn estimate(c: &Conn, from: &Address, s: &Send, value: i64) -> Result<u64> {
     let gas: u64 = c
         .node
-        .call(
-            "l2_estimategas",
-            json!([{ "from": from, "to": s.to, "data": format!("0x{}", hex::encode(&s.data)), "value": value }]),
+        .estimate_gas(
+            &json!({ "from": from, "to": s.to, "data": format!("0x{}", hex::encode(&s.data)), "value": value }),
         )
         .await
         .map_err(|e| anyhow!("{} would fail: {}", s.what, c.ne(e)))?;
@@ -534,9 +533,9 @@ fn call(a: CallArgs, json_out: bool) -> Result<(), crate::Failure> {
     let r: Value = crate::run::runtime()?.block_on(async {
         let c = Conn::open(&a.net, json_out).await?;
         c.node
-            .call(
-                "l2_call",
-                json!([{ "from": from, "to": to, "data": format!("0x{}", hex::encode(&data)), "value": value }, block]),
+            .call_contract(
+                &json!({ "from": from, "to": to, "data": format!("0x{}", hex::encode(&data)), "value": value }),
+                &block,
             )
             .await
             .map_err(|e| c.ne(e))

@@ -8,6 +8,8 @@ use crate::net::{Conn, NetArgs, Progress};
 use crate::wallet::KeyArgs;
 use anyhow::{anyhow, bail, Result};
 use casl2_fullnode::watch::{ChainData, Replica, Verdict};
+use casl2_lightclient::endpoint::Role;
+use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{L1Op, L2Status};
 use casl2_verifier::smt::{empty_root, verify_account_proof, MemoryStore};
 use casl2_verifier::{AccountState, Address, Decode};
@@ -32,9 +34,7 @@ pub struct ExitArgs {
 }
 
 async fn exited(c: &Conn, a: &Address) -> Result<bool> {
-    let v = c.l1_call("l2_getexits", json!([c.chain])).await?;
-    let list: Vec<Address> =
-        serde_json::from_value(v).map_err(|e| anyhow!("the L1's l2_getexits answer: {e}"))?;
+    let list = c.l1q("the exits", c.l1.exits(c.chain)).await?;
     Ok(list.contains(a))
 }
 
@@ -44,6 +44,7 @@ pub fn exit(a: ExitArgs, json_out: bool) -> Result<()> {
     let me = key.address();
     let rt = crate::run::runtime()?;
     rt.block_on(async move {
+        a.net.require(Role::Exit)?;
         let c = Conn::open_l1(&a.net, json_out).await?;
         let status = |info: &casl2_verifier::l1::L2ChainInfo| info.status;
         let info = ChainData::fetch(&c.l1, c.chain)

@@ -114,11 +114,9 @@ fn parse_hash(flag: &str, s: &str) -> Result<H256> {
 /// `from` on.
 async fn find_message(c: &Conn, id: &H256, mut from: u64) -> Result<Option<QueuedMessage>> {
     loop {
-        let v = c
-            .l1_call("l2_getqueue", json!([c.chain, from, 1000]))
+        let page = c
+            .l1q("the queue", c.l1.queue_window(c.chain, from, 1000))
             .await?;
-        let page: Vec<QueuedMessage> =
-            serde_json::from_value(v).map_err(|e| anyhow!("the L1's queue: {e}"))?;
         if let Some(m) = page.iter().find(|m| m.message.l1_tx_hash == *id) {
             return Ok(Some(m.clone()));
         }
@@ -135,8 +133,8 @@ async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
         if let Some(m) = find_message(c, id, 0).await? {
             return Ok(Some(m));
         }
-        let pool = c.l1_call("getrawmempool", json!([])).await?;
-        if pool.as_array().is_some_and(|l| l.contains(&json!(id))) {
+        let pool = c.l1q("the mempool", c.l1.mempool()).await?;
+        if pool.contains(id) {
             return Ok(None);
         }
         // Mined between the two looks?
@@ -263,7 +261,7 @@ async fn send_deposit(
         );
     }
     let chain = c.l1_chain().await?;
-    let queued_before = chain["queueLength"].as_u64().unwrap_or(0);
+    let queued_before = chain.queue_length;
     let op = if burn {
         let chain32 = u32::try_from(c.chain).map_err(|_| {
             anyhow!(
@@ -362,7 +360,7 @@ pub fn transfer(a: TransferArgs, json_out: bool) -> Result<()> {
             // The transaction as the block holds it (a resumed run knows only its hash).
             let b = c
                 .node
-                .call::<Value>("l2_getblockbynumber", json!([block]))
+                .block_by_number(block)
                 .await
                 .map_err(|e| c.ne(e))?;
             let tx: Option<L2Transaction> = b["transactions"]

@@ -6,7 +6,8 @@
 
 use crate::Failure;
 use anyhow::{anyhow, Context};
-use casl2_lightclient::l1::{DevnetClient, L1Client};
+use casl2_lightclient::endpoint::{AnyL1, Role};
+use casl2_lightclient::l1::L1Client;
 use casl2_lightclient::verifier::params::COIN;
 use casl2_lightclient::verifier::{Address, H256};
 use casl2_lightclient::{
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 /// Flags of `casl2 light`.
 #[derive(Debug, Args)]
 pub struct LightArgs {
-    /// The L1's JSON-RPC URL (trusted).
+    /// The L1's URL (trusted): `http://host:port/` (the devnet),
+    /// `cascoind+http://user:pass@host:port/` or `cascoind+http://host:port/?cookie=PATH` (a real
+    /// Cascoin node).
     #[arg(
         long,
         value_name = "URL",
@@ -142,7 +145,7 @@ fn print_balance(b: &VerifiedBalance) {
 }
 
 /// The node to ask: `--node`, or the first active sequencer's endpoint L1 lists.
-async fn node_url(a: &LightArgs, l1: &DevnetClient) -> Result<String, Failure> {
+async fn node_url(a: &LightArgs, l1: &AnyL1) -> Result<String, Failure> {
     if let Some(n) = &a.node {
         return Ok(n.clone());
     }
@@ -182,7 +185,9 @@ fn progress(p: &SampleProgress) {
 pub fn run(a: LightArgs, json_out: bool) -> Result<(), Failure> {
     let rt = crate::run::runtime()?;
     rt.block_on(async move {
-        let l1 = DevnetClient::new(a.l1.clone());
+        let l1 = AnyL1::from_url(&a.l1).map_err(|e| anyhow!("--l1: {e}"))?;
+        l1.check_role(Role::Light)
+            .map_err(|e| anyhow!("--l1 {}: {e}", a.l1))?;
         let node = node_url(&a, &l1).await?;
         let lc = LightClient::new(l1, node, a.chain_id);
         match &a.command {
@@ -255,7 +260,7 @@ pub fn run(a: LightArgs, json_out: bool) -> Result<(), Failure> {
 /// Poll L1, verify the head, sample each new batch; failures are printed as failures and make
 /// the command end with exit 1 when it stops.
 async fn follow(
-    lc: &LightClient,
+    lc: &LightClient<AnyL1>,
     confidence: f64,
     interval_ms: u64,
     run_for: u64,

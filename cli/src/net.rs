@@ -4,14 +4,15 @@
 //! the progress bar (stderr, only on a terminal and without `--json`).
 
 use anyhow::{anyhow, bail, Result};
-use casl2_lightclient::l1::{DevnetClient, L1Client, L1ClientError};
+use casl2_lightclient::api::types::ChainState;
+use casl2_lightclient::endpoint::{AnyL1, Role};
+use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_lightclient::l2::{NodeClient, NodeError};
 use casl2_verifier::l1::{L1Op, L1Receipt, L1Tx, L2ChainInfo, SequencerStatus};
 use casl2_verifier::params::ChainParams;
 use casl2_verifier::{Address, PrivateKey, H256};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{json, Value};
 use std::future::Future;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -22,7 +23,8 @@ pub const DEFAULT_L1: &str = "http://127.0.0.1:18545/";
 /// Where the L1, the L2 node and the chain are; how long to wait.
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
-    /// The devnet L1's JSON-RPC URL.
+    /// The L1's URL: `http://host:port/` (the devnet), `cascoind+http://user:pass@host:port/`
+    /// or `cascoind+http://host:port/?cookie=PATH` (a real Cascoin node).
     #[arg(long, value_name = "URL", env = "CASL2_L1", default_value = DEFAULT_L1)]
     pub l1: String,
     /// The L2 node's JSON-RPC URL [default: the endpoint of the chain's first active sequencer
@@ -35,6 +37,17 @@ pub struct NetArgs {
     /// Give up waiting after this many seconds (0: wait as long as it takes).
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub timeout: u64,
+}
+
+impl NetArgs {
+    /// Fail in one line, before anything is sent, when the L1 of `--l1` lacks an RPC that
+    /// `role` needs.
+    pub fn require(&self, role: Role) -> Result<()> {
+        AnyL1::from_url(&self.l1)
+            .map_err(|e| anyhow!("--l1: {e}"))?
+            .check_role(role)
+            .map_err(|e| anyhow!("--l1 {}: {e}", self.l1))
+    }
 }
 
 fn check_url(flag: &str, url: &str) -> Result<()> {
@@ -87,8 +100,8 @@ where
 pub struct Conn {
     /// The L1 URL.
     pub l1_url: String,
-    /// The L1.
-    pub l1: DevnetClient,
+    /// The L1 (either backend).
+    pub l1: AnyL1,
     /// The L2 node.
     pub node: NodeClient,
     /// The chain id.
@@ -149,11 +162,10 @@ impl Conn {
     /// such as an emergency exit. Its `node` is a client of `--node` if given, never contacted
     /// by this constructor.
     pub async fn open_l1(net: &NetArgs, json_out: bool) -> Result<Conn> {
-        check_url("--l1", &net.l1)?;
         if let Some(n) = &net.node {
             check_url("--node", n)?;
         }
-        let l1 = DevnetClient::new(net.l1.clone());
+        let l1 = AnyL1::from_url(&net.l1).map_err(|e| anyhow!("--l1: {e}"))?;
         let chains = timed("the L1", l1.chains()).await.map_err(|e| {
             match e.downcast::<L1ClientError>() {
                 Ok(e) => l1_err(&net.l1, e),
@@ -207,27 +219,27 @@ impl Conn {
         node_err(self.node.url(), e)
     }
 
-    /// A raw L1 call.
-    pub async fn l1_call(&self, method: &str, params: Value) -> Result<Value> {
-        match tokio::time::timeout(Duration::from_secs(30), self.l1.call(method, params)).await {
+    /// An L1 call with a 30 s limit, its error in plain words.
+    pub async fn l1q<T>(
+        &self,
+        what: &str,
+        f: impl Future<Output = Result<T, L1ClientError>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(Duration::from_secs(30), f).await {
             Ok(r) => r.map_err(|e| self.l1e(e)),
-            Err(_) => bail!(
-                "the L1 at {}: no answer to {method} within 30 s",
-                self.l1_url
-            ),
+            Err(_) => bail!("the L1 at {}: no answer to {what} within 30 s", self.l1_url),
         }
     }
 
     /// The L1 tip height.
     pub async fn l1_height(&self) -> Result<u64> {
-        let v = self.l1_call("getblockcount", json!([])).await?;
-        v.as_u64()
-            .ok_or_else(|| anyhow!("the L1 answered getblockcount with {v}"))
+        self.l1q("the tip height", self.l1.tip_height()).await
     }
 
-    /// The chain as the L1 holds it (`l2_getchain`).
-    pub async fn l1_chain(&self) -> Result<Value> {
-        self.l1_call("l2_getchain", json!([self.chain])).await
+    /// The chain as the L1 holds it.
+    pub async fn l1_chain(&self) -> Result<ChainState> {
+        self.l1q("the chain state", self.l1.chain_state(self.chain))
+            .await
     }
 
     /// Sign `op` with `key` at its next L1 nonce and send it. Returns (transaction id, nonce,
@@ -270,13 +282,14 @@ impl Conn {
             // Mined: find its block (from the height it was sent at).
             let tip = self.l1_height().await?;
             for h in since..=tip {
-                let hash = self.l1_call("getblockhash", json!([h])).await?;
-                let b = self.l1_call("getblock", json!([hash, 1])).await?;
-                let ids: Vec<H256> = serde_json::from_value(b["txids"].clone())
-                    .map_err(|e| anyhow!("the L1's block {h}: {e}"))?;
-                if let Some(i) = ids.iter().position(|t| t == id) {
-                    let r: L1Receipt = serde_json::from_value(b["receipts"][i].clone())
-                        .map_err(|e| anyhow!("the L1's receipt in block {h}: {e}"))?;
+                let hash = self.l1q("a block hash", self.l1.block_hash(h)).await?;
+                let b = self.l1q("a block", self.l1.block_verbose(&hash)).await?;
+                if let Some(i) = b.txids.iter().position(|t| t == id) {
+                    let r = b
+                        .receipts
+                        .get(i)
+                        .cloned()
+                        .ok_or_else(|| anyhow!("the L1's block {h} has no receipt {i}"))?;
                     return Ok(Some((h, r)));
                 }
             }

@@ -20,6 +20,7 @@ use crate::flows::wait_l2_receipt;
 use crate::net::{l1_failure, parse_address, Conn, NetArgs, Progress};
 use crate::wallet::{KeyArgs, WalletArgs};
 use anyhow::{anyhow, bail, Context, Result};
+use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{Anchor, L1Error, L1Op, L2Status};
 use casl2_verifier::smt::{verify_compact_proof, CompactProof};
@@ -237,6 +238,7 @@ pub fn withdraw(a: WithdrawArgs, json_out: bool) -> Result<()> {
     };
     let key = a.key.private_key()?;
     crate::run::runtime()?.block_on(async move {
+        a.net.require(Role::Withdraw)?;
         let c = Conn::open(&a.net, json_out).await?;
         let mut w = match (start, resumed) {
             (_, Some(w)) => {
@@ -326,18 +328,16 @@ async fn start_new(
 
 /// Is withdrawal `id` paid on L1?
 async fn paid_on_l1(c: &Conn, id: &H256) -> Result<bool> {
-    let list = c.l1_call("l2_getwithdrawals", json!([c.chain])).await?;
-    Ok(list
-        .as_array()
-        .is_some_and(|l| l.iter().any(|x| x["id"] == json!(id))))
+    let list = c
+        .l1q("the paid withdrawals", c.l1.paid_withdrawals(c.chain))
+        .await?;
+    Ok(list.iter().any(|(paid, _)| paid == id))
 }
 
 async fn anchor_at(c: &Conn, index: u64) -> Result<Anchor> {
-    let v = c
-        .l1_call("l2_getanchors", json!([c.chain, index, 1]))
+    let mut list = c
+        .l1q("an anchor", c.l1.anchors_window(c.chain, index, 1))
         .await?;
-    let mut list: Vec<Anchor> =
-        serde_json::from_value(v).map_err(|e| anyhow!("the L1's anchor {index}: {e}"))?;
     if list.is_empty() {
         bail!("the L1 has no anchor {index} of chain {}", c.chain);
     }
@@ -427,11 +427,10 @@ async fn poll_ready(
         return Ok(Some(Ready::Paid));
     }
     let chain = c.l1_chain().await?;
-    let info = &chain["info"];
-    let finalized_block = info["finalizedL2Block"].as_u64().unwrap_or(0);
-    let latest_block = info["latestL2Block"].as_u64().unwrap_or(0);
-    let finalized = chain["finalizedAnchors"].as_u64().unwrap_or(0);
-    let anchors = chain["anchors"].as_u64().unwrap_or(0);
+    let finalized_block = chain.info.finalized_l2_block;
+    let latest_block = chain.info.latest_l2_block;
+    let finalized = chain.finalized_anchors;
+    let anchors = chain.anchors;
     let tip = c.l1_height().await?;
     if finalized_block >= l2_block && finalized > 0 {
         let v = c
@@ -471,7 +470,7 @@ async fn poll_ready(
         }
     }
     let Some(a) = holder else { return Ok(None) };
-    let status: Option<L2Status> = serde_json::from_value(info["status"].clone()).ok();
+    let status: Option<L2Status> = Some(chain.info.status);
     let (end, kind) = if fast_ok {
         (a.fast_deadline, "fast")
     } else {
@@ -640,10 +639,8 @@ async fn drive(
                 // The mempool first, then the nonce: a transaction mined in between shows in
                 // the nonce, so only a lost one is seen as neither.
                 let sender = w.l1_from.unwrap_or_else(|| key.address());
-                let pool = c.l1_call("getrawmempool", json!([])).await?;
-                let waiting = pool
-                    .as_array()
-                    .is_some_and(|l| l.iter().any(|x| *x == json!(id)));
+                let pool = c.l1q("the mempool", c.l1.mempool()).await?;
+                let waiting = pool.contains(&id);
                 let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
                 if acct.nonce <= nonce && !waiting {
                     // Lost (the devnet's mempool is memory only): sign a new one.
@@ -742,15 +739,14 @@ pub fn withdrawals(a: WithdrawalsArgs, json_out: bool) -> Result<()> {
     crate::run::runtime()?.block_on(async move {
         let c = Conn::open(&a.net, json_out).await?;
         let chain = c.l1_chain().await?;
-        let info = &chain["info"];
-        let finalized_block = info["finalizedL2Block"].as_u64().unwrap_or(0);
-        let latest_block = info["latestL2Block"].as_u64().unwrap_or(0);
-        let paid = c.l1_call("l2_getwithdrawals", json!([c.chain])).await?;
+        let finalized_block = chain.info.finalized_l2_block;
+        let latest_block = chain.info.latest_l2_block;
+        let paid = c
+            .l1q("the paid withdrawals", c.l1.paid_withdrawals(c.chain))
+            .await?;
         let mut out = Vec::new();
         for w in &mine {
-            let is_paid = paid
-                .as_array()
-                .is_some_and(|l| l.iter().any(|x| x["id"] == json!(w.id)));
+            let is_paid = paid.iter().any(|(id, _)| *id == w.id);
             let receipt = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
             let l2_block = receipt
                 .as_ref()

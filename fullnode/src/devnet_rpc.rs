@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
+use casl2_lightclient::api::devnet as m;
 use casl2_verifier::l1::{L1Error, L1Tx};
 use casl2_verifier::{Decode, H256};
 use serde_json::{json, Value};
@@ -133,37 +134,13 @@ pub fn dispatch_body(devnet: &SharedDevnet, body: Value) -> Option<Value> {
 }
 
 /// The method names the server answers.
-pub const METHODS: &[&str] = &[
-    "getblockcount",
-    "getblockhash",
-    "getblock",
-    "getbestblockhash",
-    "sendrawtransaction",
-    "getrawmempool",
-    "generate",
-    "getbalance",
-    "getaccount",
-    "invalidateblock",
-    "reconsiderblock",
-    "l2_listchains",
-    "l2_getchain",
-    "l2_getsequencers",
-    "l2_getanchors",
-    "l2_getqueue",
-    "l2_getdeposits",
-    "l2_getwithdrawals",
-    "l2_getforcedqueue",
-    "l2_getgames",
-    "l2_getavailability",
-    "l2_getexits",
-    "l2_getgame",
-];
+pub use casl2_lightclient::api::devnet::METHODS;
 
 fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcError> {
     match method {
-        "getblockcount" => Ok(json!(lock(devnet).height())),
-        "getbestblockhash" => to_json(&lock(devnet).state().tip_hash()),
-        "getblockhash" => {
+        m::GETBLOCKCOUNT => Ok(json!(lock(devnet).height())),
+        m::GETBESTBLOCKHASH => to_json(&lock(devnet).state().tip_hash()),
+        m::GETBLOCKHASH => {
             let h = p_u64(p, 0, "height")?;
             let d = lock(devnet);
             let hash = d
@@ -172,7 +149,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 .ok_or_else(|| RpcError::params(format!("no block at height {h}")))?;
             to_json(&hash)
         }
-        "getblock" => {
+        m::GETBLOCK => {
             let hash = p_hash(p, 0)?;
             let verbosity = p_u64_or(p, 1, "verbosity", 1)?;
             let d = lock(devnet);
@@ -212,7 +189,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 "events": match outcome { Some(o) => to_json(&o.events)?, None => json!([]) },
             }))
         }
-        "sendrawtransaction" => {
+        m::SENDRAWTRANSACTION => {
             let raw = p_str(p, 0, "transaction hex")?;
             let raw = raw.strip_prefix("0x").unwrap_or(raw);
             let bytes =
@@ -222,21 +199,21 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
             let id = lock(devnet).submit(tx)?;
             to_json(&id)
         }
-        "getrawmempool" => {
+        m::GETRAWMEMPOOL => {
             let d = lock(devnet);
             let ids: Vec<H256> = d.mempool().iter().map(L1Tx::hash).collect();
             to_json(&ids)
         }
-        "generate" => {
+        m::GENERATE => {
             let n = p_u64_or(p, 0, "blocks", 1)?;
             let hashes = lock(devnet).generate(n, now_secs())?;
             to_json(&hashes)
         }
-        "getbalance" => {
+        m::GETBALANCE => {
             let a = p_address(p, 0)?;
             Ok(json!(lock(devnet).state().balance(&a)))
         }
-        "getaccount" => {
+        m::GETACCOUNT => {
             let a = p_address(p, 0)?;
             let d = lock(devnet);
             let acct = d.state().account(&a);
@@ -248,17 +225,17 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 "hatScore": d.state().hat_score(&a),
             }))
         }
-        "invalidateblock" => {
+        m::INVALIDATEBLOCK => {
             let h = p_hash(p, 0)?;
             lock(devnet).invalidate_block(&h)?;
             Ok(Value::Null)
         }
-        "reconsiderblock" => {
+        m::RECONSIDERBLOCK => {
             let h = p_hash(p, 0)?;
             lock(devnet).reconsider_block(&h)?;
             Ok(Value::Null)
         }
-        "l2_listchains" => {
+        m::L2_LISTCHAINS => {
             let d = lock(devnet);
             let list: Vec<Value> = d
                 .state()
@@ -268,7 +245,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 .collect::<Result<_, _>>()?;
             Ok(Value::Array(list))
         }
-        "l2_getgame" => {
+        m::L2_GETGAME => {
             let id = p_u64(p, 0, "game id")?;
             let d = lock(devnet);
             match d.state().game(id) {
@@ -284,7 +261,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 .chain(chain_id)
                 .ok_or(L1Error::UnknownChain(chain_id))?;
             match m {
-                "l2_getchain" => Ok(json!({
+                m::L2_GETCHAIN => Ok(json!({
                     "info": to_json(&c.info)?,
                     "escrow": c.escrow,
                     "totalDeposited": c.total_deposited,
@@ -300,7 +277,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                     "finalizedAnchors": c.finalized_count,
                     "sequencers": c.sequencers.len(),
                 })),
-                "l2_getsequencers" => {
+                m::L2_GETSEQUENCERS => {
                     let list: Vec<Value> = c
                         .sequencers
                         .iter()
@@ -312,14 +289,14 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                         .collect::<Result<_, RpcError>>()?;
                     Ok(Value::Array(list))
                 }
-                "l2_getanchors" => to_json(&window(&c.anchors, p, 1)?),
-                "l2_getqueue" => to_json(&window(&c.queue, p, 1)?),
-                "l2_getdeposits" => {
+                m::L2_GETANCHORS => to_json(&window(&c.anchors, p, 1)?),
+                m::L2_GETQUEUE => to_json(&window(&c.queue, p, 1)?),
+                m::L2_GETDEPOSITS => {
                     let deposits: Vec<_> =
                         c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
                     to_json(&window(&deposits, p, 1)?)
                 }
-                "l2_getwithdrawals" => {
+                m::L2_GETWITHDRAWALS => {
                     let list: Vec<Value> = c
                         .paid_withdrawals
                         .iter()
@@ -327,12 +304,12 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                         .collect();
                     Ok(Value::Array(list))
                 }
-                "l2_getforcedqueue" => {
+                m::L2_GETFORCEDQUEUE => {
                     let pending: Vec<_> = c.pending_forced().cloned().collect();
                     to_json(&pending)
                 }
-                "l2_getexits" => to_json(&c.exited),
-                "l2_getgames" => {
+                m::L2_GETEXITS => to_json(&c.exited),
+                m::L2_GETGAMES => {
                     let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
                     let games: Vec<_> = d
                         .state()
@@ -342,7 +319,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                         .collect();
                     to_json(&games)
                 }
-                "l2_getavailability" => {
+                m::L2_GETAVAILABILITY => {
                     let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
                     let list: Vec<_> = d
                         .state()

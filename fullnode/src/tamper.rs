@@ -6,6 +6,7 @@ use crate::jsonrpc;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use casl2_lightclient::api::node as m;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -128,29 +129,29 @@ fn flip_hex_byte(v: &mut Value, byte: usize) {
 
 fn alter(mode: Tamper, method: &str, r: &mut Value) {
     match (mode, method) {
-        (Tamper::Balance, "l2_getproof") => {
+        (Tamper::Balance, m::L2_GETPROOF) => {
             if let Some(b) = r["account"]["balance"].as_i64() {
                 r["account"]["balance"] = json!(b + 1);
             }
         }
-        (Tamper::Proof, "l2_getproof") => {
+        (Tamper::Proof, m::L2_GETPROOF) => {
             // The value's first byte is the balance's low byte (little-endian i64).
             flip_hex_byte(&mut r["proof"]["value"], 0);
             if let Some(b) = r["account"]["balance"].as_i64() {
                 r["account"]["balance"] = json!(b ^ 1);
             }
         }
-        (Tamper::Signatures, "l2_getproof") => {
+        (Tamper::Signatures, m::L2_GETPROOF) => {
             if let Some(s) = r["finality"]["signatures"].as_array_mut() {
                 s.truncate(1);
             }
         }
-        (Tamper::Signatures, "l2_getblockbynumber") => {
+        (Tamper::Signatures, m::L2_GETBLOCKBYNUMBER) => {
             if let Some(s) = r["signatures"].as_array_mut() {
                 s.truncate(1);
             }
         }
-        (Tamper::Share, "l2_getshare") => flip_hex_byte(&mut r["sample"]["share"], 0),
+        (Tamper::Share, m::L2_GETSHARE) => flip_hex_byte(&mut r["sample"]["share"], 0),
         _ => {}
     }
 }

@@ -169,4 +169,16 @@ impl NodeClient {
     pub async fn block_by_number(&self, n: u64) -> Result<Value, NodeError> {
         self.call(m::L2_GETBLOCKBYNUMBER, json!([n])).await
     }
+
+    /// `l2_estimategas`: the gas the call or creation `request` (`{from, to, data, value}`)
+    /// would use.
+    pub async fn estimate_gas(&self, request: &Value) -> Result<u64, NodeError> {
+        self.call(m::L2_ESTIMATEGAS, json!([request])).await
+    }
+
+    /// `l2_call`: run `request` (`{from, to, data, value}`) at `block` (a number or a tag)
+    /// without a transaction; the node's answer (`success`, `output`, …).
+    pub async fn call_contract(&self, request: &Value, block: &Value) -> Result<Value, NodeError> {
+        self.call(m::L2_CALL, json!([request, block])).await
+    }
 }

@@ -9,6 +9,7 @@ use super::engine::{params_of, Engine};
 use super::l1view::L1View;
 use super::Shared;
 use crate::jsonrpc::{p_address, param, RpcError};
+use casl2_lightclient::api::node as m;
 use casl2_verifier::smt::empty_root;
 use casl2_verifier::stf::cvm::{self, CallResult, CVM_BLOCK_GAS_LIMIT};
 use casl2_verifier::stf::rules::RentParams;
@@ -17,21 +18,7 @@ use casl2_verifier::{Address, H256};
 use serde_json::{json, Map, Value};
 
 /// The contract methods (listed with the node's other methods in `rpc::METHODS`).
-pub const METHODS: &[&str] = &[
-    "l2_call",
-    "l2_estimategas",
-    "l2_getcode",
-    "l2_getstorageat",
-    "l2_getlogs",
-    "eth_chainId",
-    "eth_blockNumber",
-    "eth_getBalance",
-    "eth_getCode",
-    "eth_getStorageAt",
-    "eth_call",
-    "eth_estimateGas",
-    "eth_getLogs",
-];
+pub use casl2_lightclient::api::node::CVM_METHODS as METHODS;
 
 /// Most blocks one `l2_getlogs` / `eth_getLogs` request may span.
 pub const MAX_LOG_BLOCKS: u64 = 10_000;
@@ -72,27 +59,27 @@ pub fn call(shared: &Shared, method: &str, p: &[Value]) -> Option<Result<Value, 
         Style::L2
     };
     Some(match method {
-        "eth_chainId" => Ok(style.num(shared.cfg.chain_id)),
-        "eth_blockNumber" => Ok(style.num(shared.engine().height())),
-        "eth_getBalance" => with_state(shared, p.get(1), |st| {
+        m::ETH_CHAIN_ID => Ok(style.num(shared.cfg.chain_id)),
+        m::ETH_BLOCK_NUMBER => Ok(style.num(shared.engine().height())),
+        m::ETH_GET_BALANCE => with_state(shared, p.get(1), |st| {
             let a = p_address(p, 0)?;
             let acct = casl2_verifier::stf::Overlay::new(&st.view())
                 .account(&a)
                 .map_err(state_err)?;
             Ok(style.num(u64::try_from(acct.balance).unwrap_or(0)))
         }),
-        "l2_getcode" | "eth_getCode" => with_state(shared, p.get(1), |st| {
+        m::L2_GETCODE | m::ETH_GET_CODE => with_state(shared, p.get(1), |st| {
             let a = p_address(p, 0)?;
             let code = cvm::code_at(&st.view(), &st.ctx, &a).map_err(state_err)?;
             Ok(json!(format!("0x{}", hex::encode(code))))
         }),
-        "l2_getstorageat" | "eth_getStorageAt" => with_state(shared, p.get(2), |st| {
+        m::L2_GETSTORAGEAT | m::ETH_GET_STORAGE_AT => with_state(shared, p.get(2), |st| {
             let a = p_address(p, 0)?;
             let slot = p_word(p, 1, "storage slot")?;
             let v = cvm::storage_at(&st.view(), &st.ctx, &a, &slot).map_err(state_err)?;
             Ok(json!(format!("0x{}", hex::encode(v))))
         }),
-        "l2_call" | "eth_call" => {
+        m::L2_CALL | m::ETH_CALL => {
             let req = match CallRequest::parse(p) {
                 Ok(r) => r,
                 Err(e) => return Some(Err(e)),
@@ -123,7 +110,7 @@ pub fn call(shared: &Shared, method: &str, p: &[Value]) -> Option<Result<Value, 
                 }
             })
         }
-        "l2_estimategas" | "eth_estimateGas" => {
+        m::L2_ESTIMATEGAS | m::ETH_ESTIMATE_GAS => {
             let req = match CallRequest::parse(p) {
                 Ok(r) => r,
                 Err(e) => return Some(Err(e)),
@@ -145,7 +132,7 @@ pub fn call(shared: &Shared, method: &str, p: &[Value]) -> Option<Result<Value, 
                 }
             })
         }
-        "l2_getlogs" | "eth_getLogs" => get_logs(shared, style, p),
+        m::L2_GETLOGS | m::ETH_GET_LOGS => get_logs(shared, style, p),
         _ => return None,
     })
 }

@@ -2,11 +2,10 @@
 //! sequencers with their HAT scores, and its L1→L2 queue. Refreshed by [`L1View::refresh`]
 //! (outside the engine's lock); the consensus code reads it.
 
-use casl2_lightclient::l1::{DevnetClient, L1Client, L1ClientError};
+use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_verifier::consensus::{RegisteredSequencer, SequencerSet};
 use casl2_verifier::l1::{L2ChainInfo, QueuedMessage, Sequencer, SequencerStatus};
 use casl2_verifier::H256;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// A sequencer with its HAT score.
@@ -62,7 +61,7 @@ impl L1View {
 
     /// Fetch a fresh view of `chain` from `l1`, keeping what `self` already knows of block
     /// hashes (re-checked near the tip, for reorgs) and of the queue.
-    pub async fn refresh(&self, l1: &DevnetClient, chain: u64) -> Result<L1View, L1ClientError> {
+    pub async fn refresh(&self, l1: &impl L1Client, chain: u64) -> Result<L1View, L1ClientError> {
         let mut v = self.clone();
         v.tip = l1.tip_height().await?;
         // Re-read the hashes near the tip (a reorg changes them); fetch a block (for its time)
@@ -78,7 +77,7 @@ impl L1View {
             if v.blocks.get(&h).is_some_and(|(known, _)| *known == hash) {
                 continue;
             }
-            let b = l1.block(&hash).await?;
+            let b = l1.block_header(&hash).await?;
             v.blocks.insert(h, (hash, b.time));
         }
         let chains = l1.chains().await?;
@@ -98,21 +97,18 @@ impl L1View {
             }
             missing += 1;
             let hash = l1.block_hash(h).await?;
-            let b = l1.block(&hash).await?;
+            let b = l1.block_header(&hash).await?;
             v.blocks.insert(h, (hash, b.time));
         }
-        let raw: Vec<Value> = l1.call("l2_getsequencers", json!([chain])).await?;
-        let mut seqs = Vec::with_capacity(raw.len());
-        for r in raw {
-            let hat = r.get("hatScore").and_then(Value::as_u64).unwrap_or(0) as u32;
-            let s: Sequencer = serde_json::from_value(r)
-                .map_err(|e| L1ClientError::Decode(format!("l2_getsequencers: {e}")))?;
-            seqs.push(SequencerEntry {
-                sequencer: s,
-                hat_score: hat,
-            });
-        }
-        v.sequencers = seqs;
+        v.sequencers = l1
+            .sequencers_with_hat(chain)
+            .await?
+            .into_iter()
+            .map(|(sequencer, hat_score)| SequencerEntry {
+                sequencer,
+                hat_score,
+            })
+            .collect();
         // The queue: re-read the last known entries too (a reorg can replace them).
         let start = (v.queue.len() as u64).saturating_sub(16);
         v.queue.truncate(start as usize);
@@ -124,26 +120,23 @@ impl L1View {
                 break;
             }
         }
-        let info: Value = l1.call("l2_getchain", json!([chain])).await?;
-        v.anchors = info.get("anchors").and_then(Value::as_u64).unwrap_or(0);
-        v.finalized_anchors = info
-            .get("finalizedAnchors")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let state = l1.chain_state(chain).await?;
+        v.anchors = state.anchors;
+        v.finalized_anchors = state.finalized_anchors;
         Ok(v)
     }
 
     /// Ensure the hash of `height` is known (older heights than the refresh window).
     pub async fn fetch_block(
         &mut self,
-        l1: &DevnetClient,
+        l1: &impl L1Client,
         height: u64,
     ) -> Result<(H256, u64), L1ClientError> {
         if let Some(b) = self.block(height) {
             return Ok(b);
         }
         let hash = l1.block_hash(height).await?;
-        let b = l1.block(&hash).await?;
+        let b = l1.block_header(&hash).await?;
         self.blocks.insert(height, (hash, b.time));
         Ok((hash, b.time))
     }

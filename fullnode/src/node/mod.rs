@@ -21,7 +21,8 @@ pub mod mempool;
 pub mod rpc;
 
 use crate::RedbNodeStore;
-use casl2_lightclient::l1::{DevnetClient, L1Client};
+use casl2_lightclient::endpoint::{AnyL1, Role};
+use casl2_lightclient::l1::L1Client;
 use casl2_verifier::consensus::quorum_reached;
 use casl2_verifier::fraud::Move;
 use casl2_verifier::l1::{L1Op, L1Tx};
@@ -121,6 +122,9 @@ pub enum NodeError {
     /// Storage could not be opened.
     #[error("node storage: {0}")]
     Storage(String),
+    /// The L1 URL is not of a known form, or its L1 lacks an RPC the node needs.
+    #[error("--l1: {0}")]
+    L1(String),
     /// The listen address could not be bound.
     #[error("binding {addr}: {source}")]
     Bind {
@@ -161,7 +165,7 @@ pub struct Shared {
     /// The L1 view.
     pub view: RwLock<L1View>,
     /// The L1 client.
-    pub l1: DevnetClient,
+    pub l1: AnyL1,
     /// HTTP client for peers.
     pub http: reqwest::Client,
     /// Counters.
@@ -273,6 +277,8 @@ impl Node {
     /// Open the node's databases, bind its server and start its tasks on the current tokio
     /// runtime.
     pub async fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
+        let l1 = AnyL1::from_url(&cfg.l1_url).map_err(NodeError::L1)?;
+        l1.check_role(Role::Node).map_err(NodeError::L1)?;
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| NodeError::Storage(e.to_string()))?;
         let tree = RedbNodeStore::open(&cfg.data_dir.join("state.redb"))
             .map_err(|e| NodeError::Storage(e.to_string()))?;
@@ -308,7 +314,7 @@ impl Node {
             .build()
             .map_err(|e| NodeError::Storage(format!("HTTP client: {e}")))?;
         let shared = Arc::new(Shared {
-            l1: DevnetClient::new(cfg.l1_url.clone()),
+            l1,
             cfg,
             url,
             engine: Mutex::new(engine),

@@ -11,6 +11,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use casl2_lightclient::api::node as m;
+use casl2_lightclient::l1::L1Client;
+use casl2_lightclient::rpc::RpcClient;
 use casl2_verifier::da::{encode_payload, Axis, DaParams, ExtendedSquare};
 use casl2_verifier::l1::Anchor;
 use casl2_verifier::smt::CompactProof;
@@ -30,23 +33,7 @@ pub const MAX_RPC_BATCH: usize = 100;
 
 /// The JSON-RPC methods the node answers, besides the contract methods of
 /// [`super::cvm_rpc::METHODS`].
-pub const METHODS: &[&str] = &[
-    "l2_getchaininfo",
-    "l2_blocknumber",
-    "l2_getblockbynumber",
-    "l2_getbalance",
-    "l2_gettransactioncount",
-    "l2_getaccount",
-    "l2_sendrawtransaction",
-    "l2_gettransactionreceipt",
-    "l2_getproof",
-    "l2_getwithdrawalproof",
-    "l2_getbatch",
-    "l2_getshare",
-    "l2_getsequencers",
-    "l2_getleader",
-    "admin_status",
-];
+pub use casl2_lightclient::api::node::METHODS;
 
 /// The node's router.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -67,20 +54,11 @@ pub async fn call_peer(
     method: &str,
     params: Value,
 ) -> Result<Value, String> {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let v: Value = http
-        .post(url)
-        .json(&body)
-        .send()
+    RpcClient::new(url)
+        .with_http(http.clone())
+        .call_value(method, params)
         .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(e) = v.get("error") {
-        return Err(e.to_string());
-    }
-    v.get("result").cloned().ok_or_else(|| "no result".into())
+        .map_err(|e| e.to_string())
 }
 
 fn rate_limited(shared: &Shared) -> bool {
@@ -208,7 +186,7 @@ fn proof_at(
 fn anchor(shared: &Arc<Shared>, index: u64) -> Result<Anchor, RpcError> {
     let chain = shared.cfg.chain_id;
     let list: Vec<Anchor> = tokio::runtime::Handle::current()
-        .block_on(shared.l1.call("l2_getanchors", json!([chain, index, 1])))
+        .block_on(shared.l1.anchors_window(chain, index, 1))
         .map_err(|e| RpcError::new(-32011, format!("L1: {e}")))?;
     list.into_iter()
         .next()
@@ -257,8 +235,8 @@ fn call(
         return r;
     }
     match method {
-        "l2_blocknumber" => Ok(json!(shared.engine().height())),
-        "l2_getchaininfo" => {
+        m::L2_BLOCKNUMBER => Ok(json!(shared.engine().height())),
+        m::L2_GETCHAININFO => {
             let view = shared.view();
             let e = shared.engine();
             let head = e.head().cloned();
@@ -276,7 +254,7 @@ fn call(
                 "peers": shared.peers(),
             }))
         }
-        "l2_getblockbynumber" => {
+        m::L2_GETBLOCKBYNUMBER => {
             let n = p_u64(p, 0, "block number")?;
             let e = shared.engine();
             match e
@@ -292,20 +270,20 @@ fn call(
                 None => Ok(Value::Null),
             }
         }
-        "l2_getbalance" | "l2_gettransactioncount" | "l2_getaccount" => {
+        m::L2_GETBALANCE | m::L2_GETTRANSACTIONCOUNT | m::L2_GETACCOUNT => {
             let a = p_address(p, 0)?;
             let e = shared.engine();
             let st = e.account(&a).map_err(engine_err)?;
             Ok(match method {
-                "l2_getbalance" => json!(st.balance),
-                "l2_gettransactioncount" => json!({
+                m::L2_GETBALANCE => json!(st.balance),
+                m::L2_GETTRANSACTIONCOUNT => json!({
                     "nonce": st.nonce,
                     "pending": e.mempool.next_nonce(&a, st.nonce),
                 }),
                 _ => to_json(&st)?,
             })
         }
-        "l2_sendrawtransaction" => {
+        m::L2_SENDRAWTRANSACTION => {
             let raw = p_str(p, 0, "raw transaction hex")?;
             let bytes = hex::decode(raw.trim_start_matches("0x"))
                 .map_err(|e| RpcError::params(format!("parameter 0 (raw transaction hex): {e}")))?;
@@ -322,7 +300,7 @@ fn call(
                 .push(tx);
             Ok(json!(h))
         }
-        "l2_gettransactionreceipt" => {
+        m::L2_GETTRANSACTIONRECEIPT => {
             let h = p_h256(p, 0, "transaction hash")?;
             let e = shared.engine();
             let r = e
@@ -335,7 +313,7 @@ fn call(
                 None => Ok(Value::Null),
             }
         }
-        "l2_getproof" => {
+        m::L2_GETPROOF => {
             let a = p_address(p, 0)?;
             let (root, block, finality, proof) = proof_at(shared, &a.tree_key(), p.get(1))?;
             let latest = finality["kind"] == json!("soft");
@@ -353,7 +331,7 @@ fn call(
                 "finality": finality,
             }))
         }
-        "l2_getwithdrawalproof" => {
+        m::L2_GETWITHDRAWALPROOF => {
             let id = p_h256(p, 0, "withdrawal id (the WITHDRAWAL transaction's hash)")?;
             let key = WithdrawalRecord::key_for(&id);
             let (root, block, finality, proof) = proof_at(shared, &key, p.get(1))?;
@@ -374,7 +352,7 @@ fn call(
                 "finality": finality,
             }))
         }
-        "l2_getbatch" => {
+        m::L2_GETBATCH => {
             let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
             Ok(json!({
                 "index": a.index,
@@ -390,7 +368,7 @@ fn call(
                 "payload": hex::encode(&a.payload),
             }))
         }
-        "l2_getshare" => {
+        m::L2_GETSHARE => {
             let withheld = shared.cfg.dishonest.is_some_and(|d| {
                 let v = shared.view.read().unwrap_or_else(|p| p.into_inner());
                 v.chain.as_ref().is_some_and(|info| d.withholds(info))
@@ -425,7 +403,7 @@ fn call(
                 .ok_or_else(|| RpcError::internal("no sample".to_string()))?;
             Ok(json!({ "index": a.index, "dataRoot": a.data_root, "sample": sample }))
         }
-        "l2_getsequencers" => {
+        m::L2_GETSEQUENCERS => {
             let view = shared.view();
             let list: Vec<Value> = view
                 .sequencers
@@ -443,7 +421,7 @@ fn call(
                 .collect();
             Ok(Value::Array(list))
         }
-        "l2_getleader" => {
+        m::L2_GETLEADER => {
             let view = shared.view();
             let mut e = shared.engine();
             let now = now_ms();
@@ -460,7 +438,7 @@ fn call(
                 "seed": election.seed,
             }))
         }
-        "admin_status" => {
+        m::ADMIN_STATUS => {
             match (&shared.cfg.admin_token, token) {
                 (Some(t), Some(given)) if t == given => {}
                 (None, _) => {
