@@ -15,6 +15,7 @@
 
 pub mod amount;
 pub mod base58;
+pub mod methods;
 pub mod rpc;
 pub mod types;
 
@@ -23,6 +24,7 @@ use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
     Anchor, AvailabilityChallenge, L1Block, L1Op, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
 };
+use casl2_verifier::params::ChainParams;
 use casl2_verifier::types::BurnData;
 use casl2_verifier::{Address, H256};
 use rpc::{amount_param, param, Auth, Transport, METHOD_NOT_FOUND};
@@ -141,7 +143,7 @@ impl CascoindClient {
     pub async fn node_block(&self, hash: &H256) -> Result<NodeBlock, L1ClientError> {
         let b: NodeBlock = self
             .rpc
-            .call("getblock", &[param(&hash.to_node_hex()), param(&1)])
+            .call(methods::GETBLOCK, &[param(&hash.to_node_hex()), param(&1)])
             .await?;
         if b.hash != *hash {
             return Err(L1ClientError::Decode(format!(
@@ -154,14 +156,14 @@ impl CascoindClient {
 
     /// `l2_getchaininfo`: the L2 chain this node runs.
     pub async fn chain_info(&self) -> Result<NodeChainInfo, L1ClientError> {
-        self.rpc.call("l2_getchaininfo", &[]).await
+        self.rpc.call(methods::L2_GETCHAININFO, &[]).await
     }
 
     /// `l2_getregisteredchain <id>`: `None` when the registry does not know it.
     pub async fn registered_chain(&self, chain: u64) -> Result<Option<NodeChain>, L1ClientError> {
         let raw = self
             .rpc
-            .call_raw("l2_getregisteredchain", &[param(&chain)])
+            .call_raw(methods::L2_GETREGISTEREDCHAIN, &[param(&chain)])
             .await?;
         let found: types::FoundFlag = serde_json::from_str(raw.get())
             .map_err(|e| L1ClientError::Decode(format!("l2_getregisteredchain: {e}")))?;
@@ -175,7 +177,7 @@ impl CascoindClient {
 
     /// `l2_listregisteredchains`.
     pub async fn registered_chains(&self) -> Result<Vec<NodeChainSummary>, L1ClientError> {
-        self.rpc.call("l2_listregisteredchains", &[]).await
+        self.rpc.call(methods::L2_LISTREGISTEREDCHAINS, &[]).await
     }
 
     /// `l2_getsequencers`: the node's own chain's sequencers (`eligible_only` as the node's
@@ -185,19 +187,19 @@ impl CascoindClient {
         eligible_only: bool,
     ) -> Result<Vec<NodeSequencer>, L1ClientError> {
         self.rpc
-            .call("l2_getsequencers", &[param(&eligible_only)])
+            .call(methods::L2_GETSEQUENCERS, &[param(&eligible_only)])
             .await
     }
 
     /// `l2_getleader`.
     pub async fn leader(&self) -> Result<NodeLeader, L1ClientError> {
-        self.rpc.call("l2_getleader", &[]).await
+        self.rpc.call(methods::L2_GETLEADER, &[]).await
     }
 
     /// `l2_getburnstatus <txid>` (sent reversed).
     pub async fn burn_status(&self, txid: &H256) -> Result<BurnStatus, L1ClientError> {
         self.rpc
-            .call("l2_getburnstatus", &[param(&txid.to_node_hex())])
+            .call(methods::L2_GETBURNSTATUS, &[param(&txid.to_node_hex())])
             .await
     }
 
@@ -205,11 +207,15 @@ impl CascoindClient {
     /// `signrawtransaction` when the node has no such method. Fails unless every input is signed.
     pub async fn sign_with_wallet(&self, hex: &str) -> Result<String, L1ClientError> {
         let p = [param(hex)];
-        let signed: types::Signed = match self.rpc.call("signrawtransactionwithwallet", &p).await {
+        let signed: types::Signed = match self
+            .rpc
+            .call(methods::SIGNRAWTRANSACTIONWITHWALLET, &p)
+            .await
+        {
             Err(L1ClientError::Rpc {
                 code: METHOD_NOT_FOUND,
                 ..
-            }) => self.rpc.call("signrawtransaction", &p).await?,
+            }) => self.rpc.call(methods::SIGNRAWTRANSACTION, &p).await?,
             r => r?,
         };
         if !signed.complete {
@@ -231,13 +237,16 @@ impl CascoindClient {
     async fn wallet_send(&self, outputs: Box<RawValue>) -> Result<H256, L1ClientError> {
         let raw: String = self
             .rpc
-            .call("createrawtransaction", &[param(&json!([])), outputs])
+            .call(methods::CREATERAWTRANSACTION, &[param(&json!([])), outputs])
             .await?;
-        let funded: types::Funded = self.rpc.call("fundrawtransaction", &[param(&raw)]).await?;
+        let funded: types::Funded = self
+            .rpc
+            .call(methods::FUNDRAWTRANSACTION, &[param(&raw)])
+            .await?;
         let signed = self.sign_with_wallet(&funded.hex).await?;
         let txid: String = self
             .rpc
-            .call("sendrawtransaction", &[param(&signed)])
+            .call(methods::SENDRAWTRANSACTION, &[param(&signed)])
             .await?;
         H256::from_node_hex(&txid)
             .map_err(|e| L1ClientError::Decode(format!("sendrawtransaction: txid {txid:?}: {e}")))
@@ -249,7 +258,7 @@ impl CascoindClient {
         let created: types::CreatedBurn = self
             .rpc
             .call(
-                "l2_createburntx",
+                methods::L2_CREATEBURNTX,
                 &[amount_param(burn.amount), param(&burn.recipient.to_hex())],
             )
             .await?;
@@ -269,8 +278,63 @@ impl CascoindClient {
             )));
         }
         let signed = self.sign_with_wallet(&created.hex).await?;
-        let sent: types::SentBurn = self.rpc.call("l2_sendburntx", &[param(&signed)]).await?;
+        let sent: types::SentBurn = self
+            .rpc
+            .call(methods::L2_SENDBURNTX, &[param(&signed)])
+            .await?;
         Ok(sent.txid)
+    }
+
+    /// `l2_registerchain` for an [`L1Op::RegisterChain`]: the node must assign the requested id.
+    async fn register_chain(
+        &self,
+        chain_id: u64,
+        name: &str,
+        params: &ChainParams,
+        deployer_stake: i64,
+    ) -> Result<Submitted, L1ClientError> {
+        let challenge_secs = params
+            .challenge_period
+            .checked_mul(L1_BLOCK_SECONDS)
+            .ok_or_else(|| {
+                L1ClientError::InvalidTransaction(format!(
+                    "RegisterChain: challenge period {} blocks overflows seconds",
+                    params.challenge_period
+                ))
+            })?;
+        let r: types::Registered = self
+            .rpc
+            .call(
+                methods::L2_REGISTERCHAIN,
+                &[
+                    param(name),
+                    amount_param(deployer_stake),
+                    param(&params.block_time_ms),
+                    param(&params.block_gas_limit),
+                    param(&challenge_secs),
+                    amount_param(params.min_sequencer_stake),
+                    param(&params.min_sequencer_hat),
+                ],
+            )
+            .await?;
+        if !r.success {
+            return Err(L1ClientError::Rpc {
+                code: -1,
+                message: format!("l2_registerchain failed: {}", r.message),
+                name: Some("RPC_MISC_ERROR".into()),
+            });
+        }
+        if r.chain_id != chain_id {
+            return Err(L1ClientError::Mismatch(format!(
+                "the node registered {name:?} as chain {} (it assigns ids itself), not \
+                 the requested chain {chain_id}; use chain {} from now on",
+                r.chain_id, r.chain_id
+            )));
+        }
+        Ok(Submitted::ChainRegistered {
+            chain_id: r.chain_id,
+            deployer: r.deployer,
+        })
     }
 
     /// Submit `tx` and say what the node did; [`L1Client::send_transaction`] is this with the
@@ -328,7 +392,7 @@ impl CascoindClient {
                 let a: types::Announced = self
                     .rpc
                     .call(
-                        "l2_announcesequencer",
+                        methods::L2_ANNOUNCESEQUENCER,
                         &[amount_param(*stake), param(&hat), param(endpoint)],
                     )
                     .await?;
@@ -351,48 +415,8 @@ impl CascoindClient {
                 deployer_stake,
                 ..
             } => {
-                let challenge_secs = params
-                    .challenge_period
-                    .checked_mul(L1_BLOCK_SECONDS)
-                    .ok_or_else(|| {
-                        L1ClientError::InvalidTransaction(format!(
-                            "RegisterChain: challenge period {} blocks overflows seconds",
-                            params.challenge_period
-                        ))
-                    })?;
-                let r: types::Registered = self
-                    .rpc
-                    .call(
-                        "l2_registerchain",
-                        &[
-                            param(name),
-                            amount_param(*deployer_stake),
-                            param(&params.block_time_ms),
-                            param(&params.block_gas_limit),
-                            param(&challenge_secs),
-                            amount_param(params.min_sequencer_stake),
-                            param(&params.min_sequencer_hat),
-                        ],
-                    )
-                    .await?;
-                if !r.success {
-                    return Err(L1ClientError::Rpc {
-                        code: -1,
-                        message: format!("l2_registerchain failed: {}", r.message),
-                        name: Some("RPC_MISC_ERROR".into()),
-                    });
-                }
-                if r.chain_id != *chain_id {
-                    return Err(L1ClientError::Mismatch(format!(
-                        "the node registered {name:?} as chain {} (it assigns ids itself), not \
-                         the requested chain {chain_id}; use chain {} from now on",
-                        r.chain_id, r.chain_id
-                    )));
-                }
-                Ok(Submitted::ChainRegistered {
-                    chain_id: r.chain_id,
-                    deployer: r.deployer,
-                })
+                self.register_chain(*chain_id, name, params, *deployer_stake)
+                    .await
             }
             L1Op::SetHatScore { .. } => Err(unsupported(
                 "L1Op::SetHatScore",
@@ -449,11 +473,14 @@ impl CascoindClient {
 
 impl L1Client for CascoindClient {
     async fn tip_height(&self) -> Result<u64, L1ClientError> {
-        self.rpc.call("getblockcount", &[]).await
+        self.rpc.call(methods::GETBLOCKCOUNT, &[]).await
     }
 
     async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError> {
-        let s: String = self.rpc.call("getblockhash", &[param(&height)]).await?;
+        let s: String = self
+            .rpc
+            .call(methods::GETBLOCKHASH, &[param(&height)])
+            .await?;
         H256::from_node_hex(&s)
             .map_err(|e| L1ClientError::Decode(format!("getblockhash: {s:?}: {e}")))
     }
@@ -487,7 +514,10 @@ impl L1Client for CascoindClient {
     async fn hat_score(&self, address: &Address) -> Result<u32, L1ClientError> {
         let t: types::SecureTrust = self
             .rpc
-            .call("getsecuretrust", &[param(&self.node_address(address))])
+            .call(
+                methods::GETSECURETRUST,
+                &[param(&self.node_address(address))],
+            )
             .await?;
         let text = t.trust_score.get();
         let score = match text.split_once('.') {

@@ -625,7 +625,7 @@ fn sync_from_peers(shared: Arc<Shared>) -> TaskFuture {
             }
             let mine = shared.engine().height();
             let theirs: Option<u64> =
-                rpc::call_peer(&shared.http, &p, "l2_blocknumber", serde_json::json!([]))
+                rpc::call_peer(&shared.http, &p, casl2_lightclient::api::node::L2_BLOCKNUMBER, serde_json::json!([]))
                     .await
                     .ok()
                     .and_then(|v| v.as_u64());
