@@ -12,12 +12,12 @@
 //! (Property 17) and the anchor and every later one are reverted. A challenge whose anchor was
 //! reverted by another proof is cancelled (bond refunded) the same way.
 
-use super::error::{add_u64, L1Error};
 use super::{L1Event, L1State};
 use crate::codec::{CodecError, Decode, Encode, Reader};
 use crate::da::{verify_sample, Sample};
 use crate::fraud::FraudKind;
 use crate::hash::{Address, H256};
+use crate::settlement::{add_u64, L1Error};
 use serde::{Deserialize, Serialize};
 
 /// Most shares one availability challenge may ask for.
@@ -309,7 +309,7 @@ impl L1State {
         result: AvailabilityResult,
         to: &Address,
     ) -> Result<Vec<L1Event>, L1Error> {
-        let b = super::error::add(self.balance(to), c.bond, "balance")?;
+        let b = crate::settlement::add(self.balance(to), c.bond, "balance")?;
         self.set_balance(to, b);
         if let Some(s) = self.availability.get_mut(&c.id) {
             s.result = Some(result);
