@@ -94,6 +94,14 @@ pub struct AvailabilityChallenge {
     pub result: Option<AvailabilityResult>,
 }
 
+impl AvailabilityChallenge {
+    /// True when the answer window is over at L1 height `height` (`height ≥ deadline`): an
+    /// answer mined there is refused and `TimeoutAvailability` is accepted.
+    pub fn answer_window_over(&self, height: u64) -> bool {
+        height >= self.deadline
+    }
+}
+
 impl L1State {
     /// Every availability challenge, open or over, by id.
     pub fn availability_challenges(
@@ -226,7 +234,7 @@ impl L1State {
                 "the anchor of availability challenge {id} is gone; `TimeoutAvailability` cancels it"
             )));
         }
-        if self.height >= c.deadline {
+        if c.answer_window_over(self.height) {
             return Err(L1Error::GameClockExpired(format!(
                 "availability challenge {id} had to be answered below L1 height {}",
                 c.deadline
@@ -283,7 +291,7 @@ impl L1State {
             let to = c.challenger;
             return self.close_availability(&c, AvailabilityResult::Cancelled, &to);
         }
-        if self.height < c.deadline {
+        if !c.answer_window_over(self.height) {
             return Err(L1Error::GameClockRunning(format!(
                 "availability challenge {id} may be answered until L1 height {}",
                 c.deadline

@@ -2,12 +2,12 @@
 //! chain, forced transactions, withdrawals, emergency exits, and the end-of-block deadlines.
 
 use super::registry::{DailyDeposits, L2Status, QueuedMessage, SequencerStatus};
-use super::withdrawal::{undisputed_through, WithdrawalCase};
+use super::withdrawal::{check_withdrawal_proof, undisputed_through, WithdrawalCase};
 use super::{L1Event, L1State, MAX_MISSED_MESSAGES};
 use crate::codec::Encode;
 use crate::hash::{Address, H256};
 use crate::settlement::{add, sub, L1Error};
-use crate::smt::{verify_account_proof, verify_compact_proof, CompactProof};
+use crate::smt::{verify_account_proof, CompactProof};
 use crate::types::{
     queue_chain_next, AccountState, BurnData, L1Message, L1MessageBody, L2Transaction,
     WithdrawalRecord,
@@ -191,23 +191,7 @@ impl L1State {
             amount: record.amount,
         }
         .check(h)?;
-        if proof.key != record.key() {
-            return Err(L1Error::ProofInvalid(format!(
-                "proof is for key {}, the record's key is {}",
-                proof.key,
-                record.key()
-            )));
-        }
-        let root = anchor.header.post_state_root;
-        match verify_compact_proof(proof, &root) {
-            Ok(Some(v)) if v == record.encode() => {}
-            Ok(_) => {
-                return Err(L1Error::ProofInvalid(
-                    "the proven value is not the record".into(),
-                ))
-            }
-            Err(e) => return Err(L1Error::ProofInvalid(e.to_string())),
-        }
+        check_withdrawal_proof(record, proof, &anchor.header.post_state_root)?;
         let total = add(c.total_withdrawn, record.amount, "total withdrawn")?;
         self.pay_from_escrow(chain, &record.l1_recipient, record.amount)?;
         let c = self.chain_mut(chain)?;

@@ -71,7 +71,8 @@ pub use tx::{
     MAX_ENDPOINT, MAX_PAYLOAD,
 };
 pub use withdrawal::{
-    fast_withdrawal_eligible, undisputed_through, WithdrawalCase, WithdrawalPath,
+    check_withdrawal_proof, fast_withdrawal_eligible, undisputed_through, WithdrawalCase,
+    WithdrawalPath,
 };
 
 use crate::hash::{Address, H256};

@@ -5,8 +5,12 @@
 //! to learn when to ask.
 
 use super::registry::L2Status;
+use crate::codec::Encode;
+use crate::hash::H256;
 use crate::params::ChainParams;
 use crate::settlement::{Anchor, L1Error};
+use crate::smt::{verify_compact_proof, CompactProof};
+use crate::types::WithdrawalRecord;
 use serde::{Deserialize, Serialize};
 
 /// The path by which the L1 pays a withdrawal.
@@ -112,5 +116,119 @@ impl WithdrawalCase<'_> {
         } else {
             Some((WithdrawalPath::Standard, a.deadline))
         }
+    }
+}
+
+/// Check that `proof` proves `record` (its exact encoding, at its key) under the state root
+/// `root`, as the L1 does before it pays (`BRIDGE_PROOF_INVALID` otherwise).
+pub fn check_withdrawal_proof(
+    record: &WithdrawalRecord,
+    proof: &CompactProof,
+    root: &H256,
+) -> Result<(), L1Error> {
+    if proof.key != record.key() {
+        return Err(L1Error::ProofInvalid(format!(
+            "proof is for key {}, the record's key is {}",
+            proof.key,
+            record.key()
+        )));
+    }
+    match verify_compact_proof(proof, root) {
+        Ok(Some(v)) if v == record.encode() => Ok(()),
+        Ok(_) => Err(L1Error::ProofInvalid(
+            "the proven value is not the record".into(),
+        )),
+        Err(e) => Err(L1Error::ProofInvalid(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Address;
+    use crate::params::Network;
+    use crate::types::BatchHeader;
+
+    fn anchor(index: u64, disputed: bool) -> Anchor {
+        Anchor {
+            index,
+            l1_height: 10,
+            header: BatchHeader::default(),
+            batch_hash: H256::ZERO,
+            data_root: H256::ZERO,
+            poster: Address::default(),
+            deadline: 110,
+            fast_deadline: 20,
+            messages_start: 0,
+            messages_end: 0,
+            disputed,
+            finalized: false,
+            payload: Vec::new(),
+            commitment: None,
+            steps: 0,
+            sequencers: Vec::new(),
+            signers: Vec::new(),
+            l1_time: 0,
+            last_timestamp: 0,
+        }
+    }
+
+    #[test]
+    fn the_path_follows_hat_amount_status_and_disputes() {
+        let p = ChainParams::for_network(Network::Regtest);
+        let a = anchor(1, false);
+        let case = WithdrawalCase {
+            chain: 1,
+            params: &p,
+            status: L2Status::Active,
+            anchor: &a,
+            finalized: false,
+            undisputed: true,
+            hat: p.fast_withdrawal_hat,
+            amount: 1,
+        };
+        assert_eq!(case.payable_from(), Some((WithdrawalPath::Fast, 20)));
+        assert!(matches!(case.check(19), Err(L1Error::NotFinal(_))));
+        assert_eq!(case.check(20), Ok(WithdrawalPath::Fast));
+        let low = WithdrawalCase {
+            hat: p.fast_withdrawal_hat - 1,
+            ..case
+        };
+        assert_eq!(low.payable_from(), Some((WithdrawalPath::Standard, 110)));
+        assert!(matches!(low.check(50), Err(L1Error::NotFinal(_))));
+        let big = WithdrawalCase {
+            amount: p.max_deposit_per_tx + 1,
+            ..case
+        };
+        assert!(!fast_withdrawal_eligible(&p, big.hat, big.amount));
+        assert_eq!(big.payable_from(), Some((WithdrawalPath::Standard, 110)));
+        assert!(matches!(big.check(50), Err(L1Error::WithdrawalLimit(_))));
+        let emergency = WithdrawalCase {
+            status: L2Status::Emergency,
+            ..case
+        };
+        assert_eq!(emergency.payable_from(), None);
+        assert!(matches!(emergency.check(50), Err(L1Error::NotFinal(_))));
+        let held = WithdrawalCase {
+            undisputed: false,
+            ..case
+        };
+        assert_eq!(held.payable_from(), None);
+        let fin = WithdrawalCase {
+            finalized: true,
+            status: L2Status::Emergency,
+            ..big
+        };
+        assert_eq!(fin.check(0), Ok(WithdrawalPath::Standard));
+        assert_eq!(fin.payable_from(), Some((WithdrawalPath::Standard, 110)));
+    }
+
+    #[test]
+    fn a_dispute_holds_back_later_anchors() {
+        let anchors = vec![anchor(0, false), anchor(1, true), anchor(2, false)];
+        assert!(undisputed_through(&anchors, 0, 0));
+        assert!(!undisputed_through(&anchors, 0, 1));
+        assert!(!undisputed_through(&anchors, 0, 2));
+        assert!(undisputed_through(&anchors, 2, 2));
     }
 }
