@@ -3,7 +3,7 @@
 //! are anchored on L1, a killed leader is replaced, and a restarted node catches up.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;

@@ -41,7 +41,7 @@ pub struct LocalNetConfig {
     /// Stake of each sequencer.
     pub stake: i64,
     /// Every sequencer posts this kind of bad batch (they collude; regtest only).
-    pub dishonest: Option<crate::node::dishonest::Dishonest>,
+    pub dishonest: Option<super::dishonest::Dishonest>,
 }
 
 impl LocalNetConfig {
@@ -256,7 +256,9 @@ impl LocalNet {
             c.key = Some(k.clone());
             c.peers = urls.clone();
             c.filter = filters.get(i).cloned();
-            c.dishonest = cfg.dishonest;
+            c.misbehaviour = cfg
+                .dishonest
+                .map(|d| Arc::new(d) as Arc<dyn crate::node::Misbehaviour>);
             nodes.push(Some(Node::start(c.clone()).await?));
             configs.push(c);
         }
