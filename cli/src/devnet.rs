@@ -78,14 +78,24 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
         let mut net = LocalNet::start(&cfg)
             .await
             .with_context(|| format!("starting the devnet in {}", a.data_dir.display()))?;
-        let node_urls: Vec<String> = net.configs.iter().map(|c| format!("http://{}/", c.listen)).collect();
+        let node_urls: Vec<String> = net
+            .configs
+            .iter()
+            .map(|c| format!("http://{}/", c.listen))
+            .collect();
         let page = match &www_root {
             Some(root) => Some(serve_page(&net, &node_urls, root, a.www_port, cfg.chain_id).await?),
             None => None,
         };
         let load_stats = crate::load::SharedStats::default();
         let load_task = (a.load > 0).then(|| {
-            tokio::spawn(crate::load::run(net.l1.clone(), cfg.chain_id, node_urls.clone(), a.load, load_stats.clone()))
+            tokio::spawn(crate::load::run(
+                net.l1.clone(),
+                cfg.chain_id,
+                node_urls.clone(),
+                a.load,
+                load_stats.clone(),
+            ))
         });
         print_start(&a, &cfg, &net, page.as_ref(), challenger, json_out)?;
         let challenger_task = if challenger {
@@ -172,7 +182,9 @@ async fn serve_page(
 ) -> Result<(String, bool)> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .with_context(|| format!("binding the light-client page to 127.0.0.1:{port} (--www-port, or --no-www)"))?;
+        .with_context(|| {
+            format!("binding the light-client page to 127.0.0.1:{port} (--www-port, or --no-www)")
+        })?;
     let addr = listener.local_addr()?;
     let cfg = PageConfig {
         root: root.to_path_buf(),
@@ -180,9 +192,13 @@ async fn serve_page(
     };
     let built = cfg.package_built();
     let mut stop = net.stop_signal();
-    tokio::spawn(casl2_fullnode::harness::www::serve(cfg, listener, async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }));
+    tokio::spawn(casl2_fullnode::harness::www::serve(
+        cfg,
+        listener,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    ));
     Ok((format!("http://{addr}/"), built))
 }
 
@@ -199,7 +215,9 @@ fn print_start(
         .configs
         .iter()
         .zip(&net.keys)
-        .map(|(c, k)| json!({ "rpcUrl": format!("http://{}/", c.listen), "sequencer": k.address() }))
+        .map(
+            |(c, k)| json!({ "rpcUrl": format!("http://{}/", c.listen), "sequencer": k.address() }),
+        )
         .collect();
     let last_user = if challenger { CHALLENGER_KEY } else { 10 };
     let user_keys: Vec<_> = ((a.sequencers as u32 + 1)..last_user)
@@ -226,10 +244,19 @@ fn print_start(
         );
         return Ok(());
     }
-    println!("casl2 devnet: L1 + chain {} with {} sequencers (data {})", cfg.chain_id, a.sequencers, a.data_dir.display());
+    println!(
+        "casl2 devnet: L1 + chain {} with {} sequencers (data {})",
+        cfg.chain_id,
+        a.sequencers,
+        a.data_dir.display()
+    );
     println!("L1 JSON-RPC   {}", net.l1_url);
     for (i, n) in nodes.iter().enumerate() {
-        println!("node {i}        {}  (sequencer {})", n["rpcUrl"].as_str().unwrap_or(""), n["sequencer"].as_str().unwrap_or(""));
+        println!(
+            "node {i}        {}  (sequencer {})",
+            n["rpcUrl"].as_str().unwrap_or(""),
+            n["sequencer"].as_str().unwrap_or("")
+        );
     }
     match page {
         Some((url, true)) => println!("light client  {url}  (the browser page, verifying against L1)"),
@@ -241,11 +268,18 @@ fn print_start(
         println!("load          about {} L2 transfers/s between 32 load accounts (funded from dev key 0)", a.load);
     }
     println!();
-    println!("Funded L1 accounts (keys are public knowledge: devnet only; {} CAS each)", casl2_fullnode::devnet::DEFAULT_DEV_BALANCE / COIN);
+    println!(
+        "Funded L1 accounts (keys are public knowledge: devnet only; {} CAS each)",
+        casl2_fullnode::devnet::DEFAULT_DEV_BALANCE / COIN
+    );
     for (i, k) in &user_keys {
         println!("({i}) {}  key {}", k.address(), k.to_hex());
     }
-    println!("Authority (SetHatScore): {}  key {}", authority.address(), authority.to_hex());
+    println!(
+        "Authority (SetHatScore): {}  key {}",
+        authority.address(),
+        authority.to_hex()
+    );
     println!();
     println!("Ctrl-C stops everything; the same --data-dir resumes the network.");
     Ok(())
@@ -266,7 +300,11 @@ fn start_challenger(
     };
     let c = Challenger::open(cc).context("opening the devnet's challenger")?;
     if !json_out {
-        println!("challenger    {} (dev key {CHALLENGER_KEY}; `casl2 challenger status --data-dir {}`)", c.state().address, a.data_dir.join("challenger").display());
+        println!(
+            "challenger    {} (dev key {CHALLENGER_KEY}; `casl2 challenger status --data-dir {}`)",
+            c.state().address,
+            a.data_dir.join("challenger").display()
+        );
         if let Some(d) = &cfg.dishonest {
             println!("scenario fraud: the sequencers will anchor a bad batch ({}) until {} fraud(s) are proven", d.kind, d.batches);
         }

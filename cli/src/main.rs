@@ -94,8 +94,12 @@ impl From<anyhow::Error> for Failure {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let base = std::env::var("RUST_LOG").unwrap_or_default();
-    let mut filter = EnvFilter::try_new(if base.trim().is_empty() { "warn" } else { &base })
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let mut filter = EnvFilter::try_new(if base.trim().is_empty() {
+        "warn"
+    } else {
+        &base
+    })
+    .unwrap_or_else(|_| EnvFilter::new("warn"));
     if std::env::var_os("CASL2_LOG").is_some() {
         if let Ok(d) = "casl2_fullnode::node=debug".parse() {
             filter = filter.add_directive(d);

@@ -5,8 +5,8 @@
 
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
-use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::harness::tamper::{Tamper, TamperProxy};
+use casl2_fullnode::node::rpc::call_peer;
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::{Finality, LightClient, LightError, WithdrawalState};
 use casl2_verifier::params::COIN;

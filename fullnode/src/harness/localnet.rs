@@ -7,8 +7,8 @@
 //! and each announces itself with its stake and endpoint. A reused directory keeps its L1
 //! chain, its registration and every node's databases.
 
-use crate::devnet::{authority_key, dev_key, Devnet, DevnetConfig, DevnetError};
 use crate::devnet::rpc::{mine_every, now_secs, serve, SharedDevnet};
+use crate::devnet::{authority_key, dev_key, Devnet, DevnetConfig, DevnetError};
 use crate::node::{Node, NodeConfig, NodeError};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::{ChainParams, Network, COIN};

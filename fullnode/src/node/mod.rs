@@ -51,7 +51,6 @@ use tokio::task::JoinHandle;
 /// the network; `None` delivers everything).
 pub type PeerFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-
 /// How to run a node.
 #[derive(Clone)]
 pub struct NodeConfig {
@@ -158,7 +157,6 @@ pub struct NodeMetrics {
     /// Fraud-proof game moves this node sent in defence of its anchors.
     pub game_moves: AtomicU64,
 }
-
 
 /// What the tasks and handlers share: the configuration, the engine, the L1 view and client,
 /// the peers, the counters, and the RPC server's small caches. Each background task keeps its
@@ -295,7 +293,6 @@ impl Shared {
         })
     }
 }
-
 
 /// `u` with a trailing slash.
 pub fn normalize_url(u: &str) -> String {

@@ -117,7 +117,10 @@ async fn handle_rpc(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
         })
     })
     .await;
-    shared.metrics().rpc_requests.fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics()
+        .rpc_requests
+        .fetch_add(1, Ordering::Relaxed);
     jsonrpc::respond(result.map_err(|e| e.to_string()))
 }
 

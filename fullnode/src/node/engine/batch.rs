@@ -133,7 +133,6 @@ impl Engine {
     }
 }
 
-
 /// The batch header of `blocks` (final, in order) after `pre_state_root`, posted by `poster`:
 /// anchored at the last block's L1 anchor, timestamped with its time in seconds, the
 /// transactions root over every transaction hash of the batch in order.

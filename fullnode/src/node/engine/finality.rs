@@ -112,7 +112,6 @@ impl Engine {
         Ok(Some(keep))
     }
 
-
     /// Handle a final block (a commit, or one fetched while catching up): it must be
     /// `head + 1`, carry a quorum of the height's set, and re-execute to its state root.
     pub fn on_commit(
@@ -157,5 +156,4 @@ impl Engine {
         self.apply_final(block, root, &receipts, now_ms)?;
         Ok(true)
     }
-
 }

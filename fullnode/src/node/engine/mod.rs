@@ -23,8 +23,8 @@ pub use batch::batch_header;
 
 use super::chain::ChainStore;
 use super::l1view::L1View;
-use super::misbehaviour::Misbehaviour;
 use super::mempool::{Mempool, MempoolConfig, MempoolError, SenderState};
+use super::misbehaviour::Misbehaviour;
 use crate::RedbNodeStore;
 use casl2_verifier::consensus::{
     check_producer, elect_leader, election_seed_from_hash, election_seed_l1_height,

@@ -6,7 +6,11 @@ use super::*;
 impl Engine {
     /// The messages the next block must apply: the queue entries from the state's cursor whose
     /// L1 block is at most `anchor`.
-    pub(super) fn due_messages(&self, view: &L1View, anchor: u64) -> Result<Vec<L1Message>, EngineError> {
+    pub(super) fn due_messages(
+        &self,
+        view: &L1View,
+        anchor: u64,
+    ) -> Result<Vec<L1Message>, EngineError> {
         let (next, _) = queue_cursor(&self.tree).map_err(storage)?;
         Ok(view
             .queue
@@ -17,7 +21,6 @@ impl Engine {
             .map(|q| q.message.clone())
             .collect())
     }
-
 
     /// The L1 messages `block` claims, looked up in the queue from the state's cursor.
     pub(super) fn block_messages(
@@ -49,7 +52,6 @@ impl Engine {
         Ok(out)
     }
 
-
     /// The other active sequencers (registry order, producer excluded): the fee pool's payees,
     /// the same list fraud proofs use (the L1's active set at posting).
     pub(super) fn others(view: &L1View, producer: &Address) -> Vec<Address> {
@@ -60,7 +62,6 @@ impl Engine {
             .filter(|a| a != producer)
             .collect()
     }
-
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn build_block(

@@ -86,7 +86,6 @@ impl Engine {
         Ok(())
     }
 
-
     /// One tick of the leader: propose if this node leads `head + 1` now and has not proposed
     /// in this turn. Returns the messages to send.
     pub fn tick(&mut self, view: &L1View, now_ms: u64) -> Result<Vec<Outgoing>, EngineError> {
@@ -310,7 +309,6 @@ impl Engine {
         Ok((out.state_root, out.receipts))
     }
 
-
     /// Handle a proposal for the current height: validate it and vote (at most one ACCEPT per
     /// height). Also detects a producer signing two blocks at one height.
     pub fn on_proposal(
@@ -496,7 +494,11 @@ impl Engine {
     }
 
     /// Commit the current round's block if a quorum accepted one that this node validated.
-    pub(super) fn try_commit(&mut self, view: &L1View, now_ms: u64) -> Result<Vec<Outgoing>, EngineError> {
+    pub(super) fn try_commit(
+        &mut self,
+        view: &L1View,
+        now_ms: u64,
+    ) -> Result<Vec<Outgoing>, EngineError> {
         let params = params_of(view)?.clone();
         let r = self.round.as_ref().expect("round ensured");
         let Some(hash) = r

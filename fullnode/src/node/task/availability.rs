@@ -3,6 +3,7 @@
 
 use super::Task;
 use crate::node::Shared;
+use casl2_lightclient::l1::L1Client;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -34,7 +34,6 @@ pub fn broadcast(shared: &Arc<Shared>, msgs: Vec<Outgoing>) {
     }
 }
 
-
 /// Handle one peer message; returns what to send on.
 pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoing>, EngineError> {
     let view = shared.view();

@@ -3,6 +3,7 @@
 
 use super::Task;
 use crate::node::Shared;
+use casl2_lightclient::l1::L1Client;
 use casl2_verifier::fraud::Move;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
