@@ -26,6 +26,7 @@ pub mod rpc;
 pub mod task;
 
 pub use misbehaviour::Misbehaviour;
+pub use peer::{BatchSignRequest, PeerFilter};
 pub use task::consensus::{broadcast, handle_message};
 
 use crate::RedbNodeStore;
@@ -38,7 +39,6 @@ use engine::Engine;
 use l1view::L1View;
 use mempool::MempoolConfig;
 use peer::{HttpPeers, PeerTransport};
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,10 +46,6 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Decides whether a peer message from this node to `to_url` is delivered (tests use it to cut
-/// the network; `None` delivers everything).
-pub type PeerFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// How to run a node.
 #[derive(Clone)]
@@ -408,14 +404,4 @@ impl Node {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
     }
-}
-
-/// A batch-signing request between sequencers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchSignRequest {
-    /// The header to sign.
-    pub header: casl2_verifier::BatchHeader,
-    /// L1's latest anchored root the batch continues.
-    pub pre_state_root: casl2_verifier::H256,
 }

@@ -4,11 +4,26 @@
 //! `POST /p2p/batch-sign`). The tests' [`PeerFilter`] applies here: a peer it cuts off is
 //! never contacted.
 
-use super::{BatchSignRequest, PeerFilter};
-use casl2_verifier::{BlockSignature, L2Block};
+use casl2_verifier::{BatchHeader, BlockSignature, L2Block, H256};
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Decides whether a peer message from this node to `to_url` is delivered (tests use it to cut
+/// the network; `None` delivers everything).
+pub type PeerFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A batch-signing request between sequencers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSignRequest {
+    /// The header to sign.
+    pub header: BatchHeader,
+    /// L1's latest anchored root the batch continues.
+    pub pre_state_root: H256,
+}
 
 /// A boxed future of a peer call.
 pub type PeerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PeerError>> + Send + 'a>>;

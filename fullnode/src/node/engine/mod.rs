@@ -13,13 +13,16 @@
 //!    most one block per height, recorded durably before the vote leaves (its lock).
 //! 3. ACCEPT votes worth the chain's threshold of the set's weight make the block final: its
 //!    signatures are the quorum certificate; it is stored and broadcast as a commit.
+//!
+//! The engine's methods are split by job: `round` (the consensus round: `tick`,
+//! `on_proposal`, `on_vote`, validation, the commit on a quorum, messages kept for later
+//! heights), `produce` (sealing the next block), `finality` (applying a final block, `on_commit`,
+//! the revert after an L1 reorganisation) and [`batch`] (planning and signing batches).
 
-mod batch;
+pub mod batch;
 mod finality;
 mod produce;
 mod round;
-
-pub use batch::batch_header;
 
 use super::chain::ChainStore;
 use super::l1view::L1View;
