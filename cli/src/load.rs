@@ -8,7 +8,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::devnet_rpc::SharedDevnet;
+use casl2_fullnode::devnet::rpc::SharedDevnet;
 use casl2_lightclient::l2::NodeClient;
 use casl2_verifier::hash::sha256d;
 use casl2_verifier::keys::PrivateKey;

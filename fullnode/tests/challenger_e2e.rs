@@ -9,8 +9,8 @@
 
 use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerState};
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
-use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
+use casl2_fullnode::harness::dishonest::{Dishonest, DishonestKind};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::watch::Verdict;
 use casl2_verifier::fraud::{Game, GamePhase, GameResult, Side, CHALLENGER_REWARD_PCT};
