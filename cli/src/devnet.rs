@@ -1,8 +1,8 @@
 //! `casl2 devnet`: the embedded devnet L1, one registered L2 chain and N sequencer nodes on
 //! 127.0.0.1 in one process, until Ctrl-C (`fullnode::localnet`). The data directory is reused.
 
+use crate::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
 use anyhow::{bail, Context, Result};
-use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::www::PageConfig;
@@ -203,7 +203,7 @@ pub fn run(a: DevnetArgs, json_out: bool) -> Result<()> {
                 l1_url: net.l1_url.clone(),
                 key: dev_key(CHALLENGER_KEY)?,
             };
-            let c = Challenger::open(cc).context("opening the devnet's challenger")?;
+            let c = crate::challenger::open(cc).context("opening the devnet's challenger")?;
             if !json_out {
                 println!("challenger    {} (dev key {CHALLENGER_KEY}; `casl2 challenger status --data-dir {}`)", c.state().address, a.data_dir.join("challenger").display());
                 if let Some(d) = &cfg.dishonest {

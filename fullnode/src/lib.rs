@@ -11,7 +11,6 @@
 //!   process (the end-to-end tests and `casl2 devnet`).
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share.
 
-pub mod challenger;
 pub mod devnet;
 pub mod devnet_rpc;
 pub mod jsonrpc;
@@ -19,7 +18,6 @@ pub mod localnet;
 pub mod node;
 pub mod store;
 pub mod tamper;
-pub mod watch;
 pub mod www;
 
 pub use casl2_lightclient as lightclient;

@@ -23,7 +23,6 @@ pub mod rpc;
 use crate::RedbNodeStore;
 use casl2_lightclient::l1::{DevnetClient, L1Client};
 use casl2_verifier::consensus::quorum_reached;
-use casl2_verifier::fraud::Move;
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::{BlockSignature, PrivateKey};
 use chain::ChainStore;
@@ -190,14 +189,9 @@ pub struct Shared {
     pub answered: Mutex<std::collections::HashMap<u64, u64>>,
 }
 
-/// What a sequencer needs to defend its anchors: the chain's L1 data, the state replayed from
-/// it, and the moves sent (key → L1 tip when sent).
-#[derive(Debug)]
-pub struct Defence {
-    data: crate::watch::ChainData,
-    replica: crate::watch::Replica<casl2_verifier::smt::MemoryStore>,
-    sent: std::collections::HashMap<(u64, u32, bool), u64>,
-}
+/// What a sequencer needs to defend its anchors (the watcher's game player over an in-memory
+/// replica of the chain rebuilt from L1).
+pub type Defence = casl2_lightclient::watcher::Defence<casl2_verifier::smt::MemoryStore>;
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -756,7 +750,8 @@ fn run_batcher(shared: Arc<Shared>) -> TaskFuture {
 }
 
 /// Defend this node's anchors: in every open game where it is the defender, reveal its roots
-/// (its trace from the state rebuilt from L1), and claim the challenger's timeouts.
+/// (its trace from the state rebuilt from L1), and claim the challenger's timeouts. The moves
+/// are the watcher's game player's ([`Defence`]); a dishonest node defends its lie.
 fn defend(shared: Arc<Shared>) -> TaskFuture {
     Box::pin(async move {
         let Some(key) = shared.cfg.key.clone() else {
@@ -784,7 +779,7 @@ fn defend(shared: Arc<Shared>) -> TaskFuture {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let mut d = match taken {
-            Some(mut d) => match d.data.refresh(&shared.l1).await {
+            Some(mut d) => match d.refresh(&shared.l1).await {
                 Ok(()) => d,
                 Err(e) => {
                     log(&format!("defence: {e}"));
@@ -793,65 +788,34 @@ fn defend(shared: Arc<Shared>) -> TaskFuture {
                 }
             },
             None => {
-                let data = match crate::watch::ChainData::fetch(&shared.l1, chain).await {
-                    Ok(x) => x,
-                    Err(e) => return log(&format!("defence: {e}")),
-                };
                 let store = casl2_verifier::smt::MemoryStore::new();
-                match crate::watch::Replica::new(chain, store, Vec::new()) {
-                    Ok(replica) => Defence {
-                        data,
-                        replica,
-                        sent: Default::default(),
-                    },
+                match Defence::open(&shared.l1, chain, store).await {
+                    Ok(d) => d,
                     Err(e) => return log(&format!("defence: {e}")),
                 }
             }
         };
-        let mut ops = Vec::new();
-        match d.replica.sync(&d.data, |_, _| {}) {
-            Ok(_) => {
-                for g in &mine {
-                    let trace = match d.replica.trace(&d.data, g.anchor) {
-                        Ok(Some(t)) => t,
-                        Ok(None) => continue,
-                        Err(e) => {
-                            log(&format!("defence of game {}: {e}", g.id));
-                            continue;
-                        }
-                    };
-                    // A batch this node rewrote is defended with the lie it anchored.
-                    let lied = d
-                        .replica
-                        .judged()
-                        .get(g.anchor as usize)
-                        .is_some_and(|j| j.verdict.is_bad());
-                    let trace = match shared.cfg.dishonest {
-                        Some(x) if lied => match d.data.batch(g.anchor) {
-                            Ok(batch) => x.lying_trace(&trace, &batch.blocks),
-                            Err(e) => {
-                                log(&format!("defence of game {}: {e}", g.id));
-                                continue;
-                            }
-                        },
-                        _ => trace,
-                    };
-                    let Some(m) = casl2_verifier::fraud::honest_move(g, &me, &trace, tip + 1)
-                    else {
-                        continue;
-                    };
-                    let key = (g.id, g.rounds, matches!(m, Move::Timeout { .. }));
-                    if d.sent.get(&key).is_some_and(|t| tip < t + 3) {
-                        continue;
-                    }
-                    if let Some(op) = crate::watch::move_op(m, None) {
-                        d.sent.insert(key, tip);
-                        ops.push(op);
-                    }
-                }
+        // A batch this node rewrote is defended with the lie it anchored.
+        let lie = shared.cfg.dishonest.map(|x| {
+            move |trace: &[casl2_verifier::H256], batch: &casl2_verifier::fraud::BatchData| {
+                x.lying_trace(trace, &batch.blocks)
             }
-            Err(e) => log(&format!("defence: replaying L1: {e}")),
-        }
+        });
+        let lie = lie
+            .as_ref()
+            .map(|f| f as casl2_lightclient::watcher::LyingTrace<'_>);
+        let ops = match d.moves(&mine, &me, tip, lie) {
+            Ok((ops, failures)) => {
+                for f in failures {
+                    log(&format!("defence of {f}"));
+                }
+                ops
+            }
+            Err(e) => {
+                log(&format!("defence: replaying L1: {e}"));
+                Vec::new()
+            }
+        };
         *shared.defence.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
         for op in ops {
             match send_l1(&shared, &key, op).await {
