@@ -4,12 +4,11 @@
 
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
-use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_lightclient::watcher::ChallengerState;
 use casl2_lightclient::watcher::Verdict;
-use casl2_verifier::fraud::{Game, GamePhase, GameResult, Side, CHALLENGER_REWARD_PCT};
-use casl2_verifier::l1::{AvailabilityResult, L1Event, L1Op, L1Tx, SharePosition};
+use casl2_verifier::fraud::GameResult;
+use casl2_verifier::l1::{L1Event, L1Op};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
 use serde_json::json;

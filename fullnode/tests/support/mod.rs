@@ -5,10 +5,13 @@
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::dishonest::{Dishonest, DishonestKind};
+use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::RedbNodeStore;
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::watcher::ChallengerConfig;
-use casl2_verifier::{Address, L2Transaction, PrivateKey};
+use casl2_verifier::params::COIN;
+use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
