@@ -2,7 +2,7 @@
 //! 127.0.0.1 in one process, until Ctrl-C (`fullnode::harness::localnet`). The data directory is reused.
 
 use anyhow::{bail, Context, Result};
-use casl2_fullnode::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
+use crate::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::harness::www::PageConfig;
@@ -298,7 +298,7 @@ fn start_challenger(
         l1_url: net.l1_url.clone(),
         key: dev_key(CHALLENGER_KEY)?,
     };
-    let c = Challenger::open(cc).context("opening the devnet's challenger")?;
+    let c = crate::challenger::open(cc).context("opening the devnet's challenger")?;
     if !json_out {
         println!(
             "challenger    {} (dev key {CHALLENGER_KEY}; `casl2 challenger status --data-dir {}`)",

@@ -11,14 +11,12 @@
 //!   L1, a registered chain and N sequencers in one process), `dishonest`, `tamper` and `www`.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share.
 
-pub mod challenger;
 pub mod devnet;
 #[cfg(feature = "harness")]
 pub mod harness;
 pub mod jsonrpc;
 pub mod node;
 pub mod store;
-pub mod watch;
 
 pub use casl2_lightclient as lightclient;
 pub use store::RedbNodeStore;

@@ -5,6 +5,7 @@
 //! verified (proofs against L1 anchors, quorum signatures, samples) is verified by the caller
 //! through `casl2_verifier`.
 
+use casl2_verifier::da::Sample;
 use casl2_verifier::types::L2Transaction;
 use casl2_verifier::{Address, Encode, H256};
 use serde::de::DeserializeOwned;
@@ -46,6 +47,20 @@ pub struct NonceInfo {
     pub pending: u64,
 }
 
+/// A share of a batch's extended square with its proof, as `l2_getshare` serves it
+/// (unverified: check `sample` against L1's DA commitment, e.g. with
+/// [`crate::verify::verify_batch_sample`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Share {
+    /// The anchor index.
+    pub index: u64,
+    /// The data root the node built the square from.
+    pub data_root: H256,
+    /// The share and its proof.
+    pub sample: Sample,
+}
+
 /// A JSON-RPC client of one L2 node.
 #[derive(Debug)]
 pub struct NodeClient {
@@ -60,6 +75,15 @@ impl NodeClient {
         NodeClient {
             url: url.into(),
             http: reqwest::Client::new(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A client of the node at `url` over `http` (e.g. one with a timeout).
+    pub fn with_client(url: impl Into<String>, http: reqwest::Client) -> NodeClient {
+        NodeClient {
+            url: url.into(),
+            http,
             next_id: AtomicU64::new(1),
         }
     }
@@ -145,5 +169,18 @@ impl NodeClient {
     /// `l2_getwithdrawalproof` at `"latest"` or `"finalized"`.
     pub async fn withdrawal_proof(&self, id: &H256, at: &str) -> Result<Value, NodeError> {
         self.call("l2_getwithdrawalproof", json!([id, at])).await
+    }
+
+    /// `l2_getshare`: share (`row`, `column`) of anchor `index`'s extended square with its
+    /// proof along `axis` (`"row"` or `"column"`).
+    pub async fn share(
+        &self,
+        index: u64,
+        row: u32,
+        column: u32,
+        axis: &str,
+    ) -> Result<Share, NodeError> {
+        self.call("l2_getshare", json!([index, row, column, axis]))
+            .await
     }
 }

@@ -1,21 +1,20 @@
 //! The defence: in every open game where this node is the defender, reveal its roots (its
-//! trace from the state rebuilt from L1), and claim the challenger's timeouts.
+//! trace from the state rebuilt from L1), and claim the challenger's timeouts. The moves come
+//! from the watcher's game player ([`casl2_lightclient::watcher::Defence`]), the same one the
+//! challenger plays with.
 
 use super::Task;
 use crate::node::Shared;
 use casl2_lightclient::l1::L1Client;
-use casl2_verifier::fraud::Move;
+use casl2_lightclient::watcher::LyingTrace;
+use casl2_verifier::fraud::BatchData;
+use casl2_verifier::H256;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// What a sequencer needs to defend its anchors: the chain's L1 data, the state replayed from
-/// it, and the moves sent (key → L1 tip when sent).
-#[derive(Debug)]
-pub struct Defence {
-    data: crate::watch::ChainData,
-    replica: crate::watch::Replica<casl2_verifier::smt::MemoryStore>,
-    sent: std::collections::HashMap<(u64, u32, bool), u64>,
-}
+/// What a sequencer needs to defend its anchors (the watcher's game player over an in-memory
+/// replica of the chain rebuilt from L1).
+pub type Defence = casl2_lightclient::watcher::Defence<casl2_verifier::smt::MemoryStore>;
 
 /// The defence task's state: the [`Defence`], built when the first game against this node
 /// opens.
@@ -24,8 +23,6 @@ pub struct Defend {
     defence: Option<Defence>,
 }
 
-/// Defend this node's anchors: in every open game where it is the defender, reveal its roots
-/// (its trace from the state rebuilt from L1), and claim the challenger's timeouts.
 impl Task for Defend {
     async fn tick(&mut self, shared: &Arc<Shared>) {
         let Some(key) = shared.cfg().key.clone() else {
@@ -35,10 +32,7 @@ impl Task for Defend {
         let chain = shared.cfg().chain_id;
         let games = match shared.l1().games(chain, true).await {
             Ok(g) => g,
-            Err(e) => {
-                tracing::debug!("games: {e}");
-                return;
-            }
+            Err(e) => return tracing::debug!("games: {e}"),
         };
         let mine: Vec<_> = games.into_iter().filter(|g| g.defender == me).collect();
         if mine.is_empty() {
@@ -47,9 +41,8 @@ impl Task for Defend {
         let Ok(tip) = shared.l1().tip_height().await else {
             return;
         };
-        let taken = self.defence.take();
-        let mut d = match taken {
-            Some(mut d) => match d.data.refresh(shared.l1()).await {
+        let mut d = match self.defence.take() {
+            Some(mut d) => match d.refresh(shared.l1()).await {
                 Ok(()) => d,
                 Err(e) => {
                     tracing::debug!("defence: {e}");
@@ -58,65 +51,30 @@ impl Task for Defend {
                 }
             },
             None => {
-                let data = match crate::watch::ChainData::fetch(shared.l1(), chain).await {
-                    Ok(x) => x,
-                    Err(e) => return tracing::debug!("defence: {e}"),
-                };
                 let store = casl2_verifier::smt::MemoryStore::new();
-                match crate::watch::Replica::new(chain, store, Vec::new()) {
-                    Ok(replica) => Defence {
-                        data,
-                        replica,
-                        sent: Default::default(),
-                    },
+                match Defence::open(shared.l1(), chain, store).await {
+                    Ok(d) => d,
                     Err(e) => return tracing::debug!("defence: {e}"),
                 }
             }
         };
-        let mut ops = Vec::new();
-        match d.replica.sync(&d.data, |_, _| {}) {
-            Ok(_) => {
-                for g in &mine {
-                    let trace = match d.replica.trace(&d.data, g.anchor) {
-                        Ok(Some(t)) => t,
-                        Ok(None) => continue,
-                        Err(e) => {
-                            tracing::debug!("defence of game {}: {e}", g.id);
-                            continue;
-                        }
-                    };
-                    // A batch this node rewrote is defended with the lie it anchored.
-                    let lied = d
-                        .replica
-                        .judged()
-                        .get(g.anchor as usize)
-                        .is_some_and(|j| j.verdict.is_bad());
-                    let trace = match &shared.cfg().misbehaviour {
-                        Some(x) if lied => match d.data.batch(g.anchor) {
-                            Ok(batch) => x.defence_trace(&trace, &batch.blocks),
-                            Err(e) => {
-                                tracing::debug!("defence of game {}: {e}", g.id);
-                                continue;
-                            }
-                        },
-                        _ => trace,
-                    };
-                    let Some(m) = casl2_verifier::fraud::honest_move(g, &me, &trace, tip + 1)
-                    else {
-                        continue;
-                    };
-                    let key = (g.id, g.rounds, matches!(m, Move::Timeout { .. }));
-                    if d.sent.get(&key).is_some_and(|t| tip < t + 3) {
-                        continue;
-                    }
-                    if let Some(op) = crate::watch::move_op(m, None) {
-                        d.sent.insert(key, tip);
-                        ops.push(op);
-                    }
+        // A batch this node rewrote is defended with the lie it anchored.
+        let lie = shared.cfg().misbehaviour.clone().map(|x| {
+            move |trace: &[H256], batch: &BatchData| x.defence_trace(trace, &batch.blocks)
+        });
+        let lie = lie.as_ref().map(|f| f as LyingTrace<'_>);
+        let ops = match d.moves(&mine, &me, tip, lie) {
+            Ok((ops, failures)) => {
+                for f in failures {
+                    tracing::debug!("defence of {f}");
                 }
+                ops
             }
-            Err(e) => tracing::debug!("defence: replaying L1: {e}"),
-        }
+            Err(e) => {
+                tracing::debug!("defence: replaying L1: {e}");
+                Vec::new()
+            }
+        };
         self.defence = Some(d);
         for op in ops {
             match shared.send_l1(&key, op).await {
