@@ -1,13 +1,12 @@
 //! `casl2 challenger`: watch a chain's anchors on L1 and dispute the bad ones
-//! (`fullnode::challenger`). `run` keeps going until Ctrl-C; `status`, `games` and `game` read
+//! (`lightclient::watcher`). `run` keeps going until Ctrl-C; `status`, `games` and `game` read
 //! what `run` persisted in the data directory (and, for `game`, the L1).
 
 use anyhow::{anyhow, bail, Context, Result};
-use casl2_fullnode::challenger::{
-    Challenger, ChallengerConfig, ChallengerEvent, ChallengerState, GameRecord,
-};
-use casl2_fullnode::watch::Verdict;
-use casl2_lightclient::l1::DevnetClient;
+use casl2_fullnode::RedbNodeStore;
+use casl2_lightclient::l1::{DevnetClient, L1Client};
+pub use casl2_lightclient::watcher::{ChallengerConfig, ChallengerEvent};
+use casl2_lightclient::watcher::{ChallengerState, GameRecord, Verdict};
 use casl2_verifier::fraud::{Game, GamePhase};
 use casl2_verifier::params::COIN;
 use clap::{Args, Subcommand};
@@ -17,6 +16,37 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The challenger as the CLI runs it: its tree in `state.redb`, the L1 reached at
+/// [`ChallengerConfig::l1_url`].
+pub type Challenger = casl2_lightclient::watcher::Challenger<RedbNodeStore, DevnetClient>;
+
+/// Open the challenger of `cfg` (its data directory, the tree's redb store, the L1 client).
+pub fn open(cfg: ChallengerConfig) -> Result<Challenger> {
+    let l1 = DevnetClient::new(cfg.l1_url.clone());
+    let open_store = |path: &std::path::Path| RedbNodeStore::open(path).map_err(|e| e.to_string());
+    Ok(Challenger::open(cfg, l1, open_store)?)
+}
+
+/// Game `id` as the L1 reports it: looked up among the games of `chain` when known (the
+/// challenger's chain), else of every chain the L1 has.
+async fn live_game<C: L1Client>(l1: &C, id: u64, chain: Option<u64>) -> Result<Game> {
+    let chains = match chain {
+        Some(c) => vec![c],
+        None => l1.chains().await?.into_iter().map(|c| c.chain_id).collect(),
+    };
+    for chain in chains {
+        if let Some(g) = l1
+            .games(chain, false)
+            .await?
+            .into_iter()
+            .find(|g| g.id == id)
+        {
+            return Ok(g);
+        }
+    }
+    bail!("no game {id}")
+}
 
 /// `casl2 challenger …`.
 #[derive(Debug, Subcommand)]
@@ -225,14 +255,11 @@ fn games(d: &DirArgs, json_out: bool) -> Result<()> {
 }
 
 fn game(a: &GameArgs, json_out: bool) -> Result<()> {
-    let record = ChallengerState::load(&a.dir.data_dir)?.and_then(|s| s.games.get(&a.id).cloned());
+    let state = ChallengerState::load(&a.dir.data_dir)?;
+    let chain = state.as_ref().map(|s| s.chain_id);
+    let record = state.and_then(|s| s.games.get(&a.id).cloned());
     let rt = crate::run::runtime()?;
-    let live: Result<Game> = rt.block_on(async {
-        DevnetClient::new(a.l1.clone())
-            .call("l2_getgame", json!([a.id]))
-            .await
-            .map_err(|e| anyhow!("{e}"))
-    });
+    let live = rt.block_on(live_game(&DevnetClient::new(a.l1.clone()), a.id, chain));
     let (game, source) = match (live, &record) {
         (Ok(g), _) => (g, "L1"),
         (Err(_), Some(r)) => (r.game.clone(), "the challenger's last tick"),
@@ -357,7 +384,7 @@ fn run_challenger(a: RunArgs, json_out: bool) -> Result<()> {
         l1_url: a.l1.clone(),
         key,
     };
-    let mut c = Challenger::open(cfg).context("opening the challenger")?;
+    let mut c = open(cfg).context("opening the challenger")?;
     let shared = Arc::new(Mutex::new(c.state().clone()));
     let rt = crate::run::runtime()?;
     rt.block_on(async move {

@@ -1,13 +1,13 @@
 //! `casl2 exit`: the emergency exit. When a chain is in EMERGENCY (its sequencers stopped
 //! anchoring), every account's balance in the last finalised root can be taken back to L1 with a
 //! proof. This needs no L2 node: the state is rebuilt from the batches anchored on L1
-//! (`fullnode::watch::Replica`), the account and its proof are read at the finalised root, and
+//! (`lightclient::watcher::Replica`), the account and its proof are read at the finalised root, and
 //! `EmergencyWithdraw` is sent. Running it again after the payment says so and sends nothing.
 
 use crate::net::{Conn, NetArgs, Progress};
 use crate::wallet::KeyArgs;
 use anyhow::{anyhow, bail, Result};
-use casl2_fullnode::watch::{ChainData, Replica, Verdict};
+use casl2_lightclient::watcher::{ChainData, Replica, Verdict};
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{L1Op, L2Status};

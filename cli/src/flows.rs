@@ -13,9 +13,6 @@ use casl2_verifier::{Address, L2Transaction, PrivateKey, TxType, H256};
 use clap::Args;
 use serde_json::{json, Value};
 
-/// Intrinsic gas of a plain transfer.
-pub const TRANSFER_GAS: u64 = 21_000;
-
 /// Flags of `casl2 deposit`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -320,7 +317,10 @@ pub fn transfer(a: TransferArgs, json_out: bool) -> Result<()> {
         )),
         _ => None,
     };
-    let (price, max_fee) = gas_price(a.gas_price, TRANSFER_GAS)?;
+    let (price, max_fee) = gas_price(
+        a.gas_price,
+        casl2_verifier::stf::rules::intrinsic_gas(TxType::Transfer, &[]),
+    )?;
     let key = match (resume, new) {
         (None, Some(_)) => Some(a.key.private_key()?),
         (Some(_), _) => None,
@@ -413,7 +413,7 @@ async fn send_transfer(
         to,
         value: amount,
         nonce,
-        gas_limit: TRANSFER_GAS,
+        gas_limit: casl2_verifier::stf::rules::intrinsic_gas(TxType::Transfer, &[]),
         gas_price: price,
         tx_type: TxType::Transfer,
         l2_chain_id: c.chain,

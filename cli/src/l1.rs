@@ -3,8 +3,8 @@
 
 use crate::Failure;
 use anyhow::{anyhow, Context};
+use casl2_fullnode::devnet::rpc::{mine_every, serve, SharedDevnet};
 use casl2_fullnode::devnet::{authority_key, dev_key, Devnet, DevnetConfig};
-use casl2_fullnode::devnet_rpc::{mine_every, serve, SharedDevnet};
 use casl2_verifier::params::COIN;
 use clap::Subcommand;
 use serde_json::{json, Value};

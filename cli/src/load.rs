@@ -8,7 +8,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::devnet_rpc::SharedDevnet;
+use casl2_fullnode::devnet::rpc::SharedDevnet;
 use casl2_lightclient::l2::NodeClient;
 use casl2_verifier::hash::sha256d;
 use casl2_verifier::keys::PrivateKey;
@@ -161,7 +161,7 @@ async fn run_inner(
                 to,
                 value: 1 + (i % 1_000) as i64,
                 nonce: nonces[s],
-                gas_limit: crate::flows::TRANSFER_GAS,
+                gas_limit: casl2_verifier::stf::rules::intrinsic_gas(TxType::Transfer, &[]),
                 gas_price: 1,
                 tx_type: TxType::Transfer,
                 l2_chain_id: chain,

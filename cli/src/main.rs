@@ -89,8 +89,32 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// Install the log subscriber: `tracing` events to stderr, filtered by `RUST_LOG` (default:
+/// warnings only); `CASL2_LOG` (any value) turns the node's debug log on, as it always did.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let base = std::env::var("RUST_LOG").unwrap_or_default();
+    let mut filter = EnvFilter::try_new(if base.trim().is_empty() {
+        "warn"
+    } else {
+        &base
+    })
+    .unwrap_or_else(|_| EnvFilter::new("warn"));
+    if std::env::var_os("CASL2_LOG").is_some() {
+        if let Ok(d) = "casl2_fullnode::node=debug".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::L1(cmd) => l1::run(cmd, cli.json),

@@ -183,10 +183,10 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
         if cfg.key.is_none() {
             bail!("--dishonest needs --key (a follower posts no batches)");
         }
-        let mut d: casl2_fullnode::node::dishonest::Dishonest =
+        let mut d: casl2_fullnode::harness::dishonest::Dishonest =
             d.parse().map_err(|e: String| anyhow!("--dishonest: {e}"))?;
         d.batches = a.dishonest_batches;
-        cfg.dishonest = Some(d);
+        cfg.misbehaviour = Some(std::sync::Arc::new(d));
     }
     if let Some(n) = a.max_block_txs.or(f.max_block_txs) {
         if n == 0 || n > 16_384 {

@@ -31,9 +31,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// Intrinsic gas of a withdrawal (21 000 + 20 000).
-pub const WITHDRAWAL_GAS: u64 = 41_000;
-
 /// Where a withdrawal is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -223,7 +220,10 @@ pub fn withdraw(a: WithdrawArgs, json_out: bool) -> Result<()> {
         (None, Some(id)) => Start::Resume(parse_id(id)?),
         _ => bail!("give an amount to withdraw, or --resume ID to continue one"),
     };
-    let (price, max_fee) = crate::flows::gas_price(a.gas_price, WITHDRAWAL_GAS)?;
+    let (price, max_fee) = crate::flows::gas_price(
+        a.gas_price,
+        casl2_verifier::stf::rules::intrinsic_gas(TxType::Withdrawal, &[]),
+    )?;
     // Look up a resumed withdrawal before asking for the passphrase.
     let resumed = match &start {
         Start::Resume(id) => Some(store.all()?.into_iter().find(|w| w.id == *id).ok_or_else(
@@ -290,7 +290,7 @@ async fn start_new(
         to,
         value: amount,
         nonce,
-        gas_limit: WITHDRAWAL_GAS,
+        gas_limit: casl2_verifier::stf::rules::intrinsic_gas(TxType::Withdrawal, &[]),
         gas_price,
         tx_type: TxType::Withdrawal,
         l2_chain_id: c.chain,

@@ -3,8 +3,8 @@
 //! lying node rejected with exit 1, and bad input refused with exit 2.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
-use casl2_fullnode::tamper::{Tamper, TamperProxy};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::tamper::{Tamper, TamperProxy};
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::{Finality, LightClient};
 use casl2_verifier::l1::{L1Op, L1Tx};

@@ -9,7 +9,7 @@
 //! finality on node 0 (p50/p99), and the process's CPU time per wall second.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::now_ms;
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_verifier::params::COIN;

@@ -6,21 +6,17 @@
 //! - [`store::RedbNodeStore`]: the persistent home of the state tree (a
 //!   [`casl2_verifier::smt::NodeStore`] in a redb file) with the history of recent block roots.
 //! - [`devnet::Devnet`]: the embedded devnet L1 (the `verifier::l1` rules over a single-miner
-//!   chain persisted in redb), and [`devnet_rpc`], its JSON-RPC 2.0 server (`casl2 l1 devnet`).
-//! - [`localnet`]: the devnet L1, a registered chain and N sequencers on 127.0.0.1 in one
-//!   process (the end-to-end tests and `casl2 devnet`).
+//!   chain persisted in redb), and [`devnet::rpc`], its JSON-RPC 2.0 server (`casl2 l1 devnet`).
+//! - `harness` (cargo feature `harness`): the demo and test harness — `localnet` (the devnet
+//!   L1, a registered chain and N sequencers in one process), `dishonest`, `tamper` and `www`.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share.
 
-pub mod challenger;
 pub mod devnet;
-pub mod devnet_rpc;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod jsonrpc;
-pub mod localnet;
 pub mod node;
 pub mod store;
-pub mod tamper;
-pub mod watch;
-pub mod www;
 
 pub use casl2_lightclient as lightclient;
 pub use store::RedbNodeStore;

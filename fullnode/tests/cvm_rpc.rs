@@ -4,7 +4,7 @@
 //! `verifier/tests/contracts/build.json` deployed and called by signed transactions.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_verifier::params::COIN;
 use casl2_verifier::stf::cvm::{create_address, keccak256};
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType, H256};

@@ -1,7 +1,7 @@
 //! The devnet L1's JSON-RPC server on 127.0.0.1: round trips and every error class.
 
+use casl2_fullnode::devnet::rpc::{serve, SharedDevnet, MAX_BODY_BYTES};
 use casl2_fullnode::devnet::{dev_key, Devnet, DevnetConfig};
-use casl2_fullnode::devnet_rpc::{serve, SharedDevnet, MAX_BODY_BYTES};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::Encode;

@@ -4,9 +4,9 @@
 //! with a balance, a proof, the signatures or a share is rejected with the reason.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::tamper::{Tamper, TamperProxy};
 use casl2_fullnode::node::rpc::call_peer;
-use casl2_fullnode::tamper::{Tamper, TamperProxy};
 use casl2_lightclient::l1::DevnetClient;
 use casl2_lightclient::{Finality, LightClient, LightError, WithdrawalState};
 use casl2_verifier::params::COIN;

@@ -3,7 +3,7 @@
 //! are anchored on L1, a killed leader is replaced, and a restarted node catches up.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::localnet::{LocalNet, LocalNetConfig};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
@@ -423,7 +423,7 @@ async fn a_double_signing_sequencer_is_slashed_on_l1() {
 /// deposit is credited again, exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_l1_reorg_reverts_l2_and_the_deposit_comes_back() {
-    use casl2_fullnode::devnet_rpc::now_secs;
+    use casl2_fullnode::devnet::rpc::now_secs;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();

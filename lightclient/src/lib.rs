@@ -19,6 +19,8 @@
 //!   balances and withdrawals against L1's finalised root (hard) or a quorum-signed head (soft)
 //!   and says which and at which L1 height, and samples each batch's availability
 //!   ([`sampling`]) to a wanted confidence, reporting failures as failures.
+//! - [`watcher`] (native only): the replica rebuilt from L1 data, the judgement of anchors, the
+//!   one game player (the challenger's and a sequencer's defence) and the challenger.
 //!
 //! Everything here is async over `reqwest` only (no tokio), so it runs natively and in wasm;
 //! loops and timers (following the chain) belong to the caller. What is verified against what,
@@ -33,6 +35,8 @@ pub mod l2;
 pub mod rpc;
 pub mod sampling;
 pub mod verify;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod watcher;
 
 pub use casl2_verifier as verifier;
 pub use client::{

@@ -17,3 +17,5 @@ pub fn mine_l1_block(state: &mut L1State, txs: Vec<L1Tx>) -> Vec<Result<Vec<L1Ev
     assert_eq!(state.total_supply(), Some(state.genesis_supply()));
     out.receipts.into_iter().map(|r| r.outcome).collect()
 }
+
+pub mod layout;

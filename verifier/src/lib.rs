@@ -11,6 +11,7 @@ pub mod hash;
 pub mod keys;
 pub mod l1;
 pub mod params;
+pub mod settlement;
 pub mod smt;
 pub mod stf;
 pub mod types;

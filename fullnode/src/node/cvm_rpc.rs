@@ -59,7 +59,7 @@ pub fn call(shared: &Shared, method: &str, p: &[Value]) -> Option<Result<Value, 
         Style::L2
     };
     Some(match method {
-        m::ETH_CHAIN_ID => Ok(style.num(shared.cfg.chain_id)),
+        m::ETH_CHAIN_ID => Ok(style.num(shared.cfg().chain_id)),
         m::ETH_BLOCK_NUMBER => Ok(style.num(shared.engine().height())),
         m::ETH_GET_BALANCE => with_state(shared, p.get(1), |st| {
             let a = p_address(p, 0)?;
@@ -189,7 +189,7 @@ fn with_state(
     let rent = params_of(&view).map(RentParams::of).unwrap_or_default();
     let (root, ctx) = if number == 0 {
         let ctx = BlockContext {
-            chain_id: shared.cfg.chain_id,
+            chain_id: shared.cfg().chain_id,
             number: 0,
             timestamp: 0,
             producer: Address::ZERO,
@@ -209,7 +209,7 @@ fn with_state(
         }
         .ok_or_else(|| RpcError::new(NOT_HELD, format!("block {number} is not stored")))?;
         let ctx = BlockContext {
-            chain_id: shared.cfg.chain_id,
+            chain_id: shared.cfg().chain_id,
             number,
             timestamp: header.timestamp,
             producer: header.sequencer,

@@ -7,31 +7,39 @@
 //!
 //! The pieces: [`engine::Engine`] (the deterministic core: chain, state, mempool, consensus
 //! round), [`l1view::L1View`] (what the node knows of L1), [`chain::ChainStore`] (redb),
-//! [`mempool::Mempool`], the HTTP server ([`rpc`]: JSON-RPC 2.0 on `POST /`, peer messages on
-//! `POST /p2p/message`, `GET /p2p/block/{n}`, `POST /p2p/batch-sign`, and `GET /metrics`), and
-//! the background tasks started by [`Node::start`]: the L1 poller, the consensus ticker, the
-//! catch-up sync and the batcher.
+//! [`mempool::Mempool`], [`peer::PeerTransport`] (how sequencers reach each other), the HTTP
+//! server ([`rpc`]: JSON-RPC 2.0 on `POST /`, peer messages on `POST /p2p/message`,
+//! `GET /p2p/block/{n}`, `POST /p2p/batch-sign`, and `GET /metrics` from [`metrics`]), and the
+//! background tasks started by [`Node::start`] (in [`task`], each owning its state): the L1
+//! poller, the consensus ticker, the catch-up sync, the batcher, the defence in games and the
+//! availability answers. [`Misbehaviour`] is the one hook through which demos make a node lie.
 
 pub mod chain;
 pub mod cvm_rpc;
-pub mod dishonest;
 pub mod engine;
 pub mod l1view;
 pub mod mempool;
+pub mod metrics;
+pub mod misbehaviour;
+pub mod peer;
 pub mod rpc;
+pub mod task;
+
+pub use misbehaviour::Misbehaviour;
+pub use peer::{BatchSignRequest, PeerFilter};
+pub use task::consensus::{broadcast, handle_message};
 
 use crate::RedbNodeStore;
 use casl2_lightclient::endpoint::{AnyL1, Role};
 use casl2_lightclient::l1::L1Client;
-use casl2_verifier::consensus::quorum_reached;
-use casl2_verifier::fraud::Move;
+use casl2_verifier::da::ExtendedSquare;
 use casl2_verifier::l1::{L1Op, L1Tx};
-use casl2_verifier::{BlockSignature, PrivateKey};
+use casl2_verifier::{L2Transaction, PrivateKey, H256};
 use chain::ChainStore;
-use engine::{Engine, EngineError, Outgoing};
+use engine::Engine;
 use l1view::L1View;
 use mempool::MempoolConfig;
-use serde::{Deserialize, Serialize};
+use peer::{HttpPeers, PeerTransport};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,10 +47,6 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Decides whether a peer message from this node to `to_url` is delivered (tests use it to cut
-/// the network; `None` delivers everything).
-pub type PeerFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// How to run a node.
 #[derive(Clone)]
@@ -75,9 +79,9 @@ pub struct NodeConfig {
     pub rpc_rate_limit: u64,
     /// Peer message filter (tests).
     pub filter: Option<PeerFilter>,
-    /// Post bad batches (tests and demos; only ever applied on a chain with regtest
-    /// parameters). See [`dishonest`].
-    pub dishonest: Option<dishonest::Dishonest>,
+    /// How the node deviates from the protocol (demos and tests of the fraud proofs: the
+    /// harness's `Dishonest`); `None`, the default, is the honest node.
+    pub misbehaviour: Option<Arc<dyn Misbehaviour>>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -111,7 +115,7 @@ impl NodeConfig {
             l1_poll_ms: 200,
             rpc_rate_limit: 5_000,
             filter: None,
-            dishonest: None,
+            misbehaviour: None,
         }
     }
 }
@@ -154,54 +158,27 @@ pub struct NodeMetrics {
     pub game_moves: AtomicU64,
 }
 
-/// What the tasks and handlers share.
+/// What the tasks and handlers share: the configuration, the engine, the L1 view and client,
+/// the peers, the counters, and the RPC server's small caches. Each background task keeps its
+/// own state (see [`task`]).
 pub struct Shared {
-    /// The configuration.
-    pub cfg: NodeConfig,
-    /// This node's URL.
-    pub url: String,
-    /// The core.
-    pub engine: Mutex<Engine>,
-    /// The L1 view.
-    pub view: RwLock<L1View>,
-    /// The L1 client.
-    pub l1: AnyL1,
-    /// HTTP client for peers.
-    pub http: reqwest::Client,
-    /// Counters.
-    pub metrics: NodeMetrics,
-    /// The batch in flight: (end block, since ms).
-    pub batch_inflight: Mutex<Option<(u64, u64)>>,
+    cfg: NodeConfig,
+    url: String,
+    engine: Mutex<Engine>,
+    view: RwLock<L1View>,
+    l1: AnyL1,
+    peers: Arc<dyn PeerTransport>,
+    metrics: NodeMetrics,
     /// RPC rate limiter: (second, count).
-    pub rate: Mutex<(u64, u64)>,
+    rate: Mutex<(u64, u64)>,
     /// Extended DA squares of recently served anchors: (anchor index, data root, square).
-    pub squares: Mutex<
-        Vec<(
-            u64,
-            casl2_verifier::H256,
-            Arc<casl2_verifier::da::ExtendedSquare>,
-        )>,
-    >,
-    /// Double-sign evidence ids this node already reported to L1.
-    pub reported: Mutex<std::collections::BTreeSet<casl2_verifier::H256>>,
+    squares: Mutex<Vec<SquareEntry>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
-    pub relay: Mutex<Vec<casl2_verifier::L2Transaction>>,
-    /// The state rebuilt from L1 to defend this node's anchors in games (built when the first
-    /// game against it opens).
-    pub defence: Mutex<Option<Defence>>,
-    /// Availability challenges this node answered, with the L1 tip when it sent the answer (a
-    /// challenge still open 5 blocks later is answered again).
-    pub answered: Mutex<std::collections::HashMap<u64, u64>>,
+    relay: Mutex<Vec<L2Transaction>>,
 }
 
-/// What a sequencer needs to defend its anchors: the chain's L1 data, the state replayed from
-/// it, and the moves sent (key → L1 tip when sent).
-#[derive(Debug)]
-pub struct Defence {
-    data: crate::watch::ChainData,
-    replica: crate::watch::Replica<casl2_verifier::smt::MemoryStore>,
-    sent: std::collections::HashMap<(u64, u32, bool), u64>,
-}
+/// A cached extended DA square: (anchor index, data root, square).
+pub type SquareEntry = (u64, H256, Arc<ExtendedSquare>);
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -211,10 +188,24 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
+    /// The configuration.
+    pub fn cfg(&self) -> &NodeConfig {
+        &self.cfg
+    }
+
+    /// This node's URL (with a trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Lock the engine (a poisoned lock is taken over: the engine's state is in its stores).
     pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+        unpoisoned(&self.engine)
     }
 
     /// A copy of the L1 view.
@@ -222,9 +213,53 @@ impl Shared {
         self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Whether the peer filter lets a message to `url` through.
-    pub fn delivers(&self, url: &str) -> bool {
-        self.cfg.filter.as_ref().is_none_or(|f| f(url))
+    /// Replace the L1 view (the L1 poller).
+    pub fn set_view(&self, v: L1View) {
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = v;
+    }
+
+    /// The L1 client.
+    pub fn l1(&self) -> &AnyL1 {
+        &self.l1
+    }
+
+    /// How this node reaches its peers.
+    pub fn transport(&self) -> &dyn PeerTransport {
+        self.peers.as_ref()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
+    }
+
+    /// The RPC rate limiter's (second, count).
+    pub fn rate(&self) -> MutexGuard<'_, (u64, u64)> {
+        unpoisoned(&self.rate)
+    }
+
+    /// The cache of extended DA squares the RPC server built (newest last).
+    pub fn squares(&self) -> MutexGuard<'_, Vec<SquareEntry>> {
+        unpoisoned(&self.squares)
+    }
+
+    /// Queue `tx`, admitted over RPC, for relay to the peers by the next consensus tick.
+    pub fn relay(&self, tx: L2Transaction) {
+        unpoisoned(&self.relay).push(tx);
+    }
+
+    /// Take the transactions queued for relay.
+    pub fn take_relay(&self) -> Vec<L2Transaction> {
+        std::mem::take(&mut *unpoisoned(&self.relay))
+    }
+
+    /// Whether this node withholds its batches' data now (only ever with a
+    /// [`Misbehaviour`] that says so).
+    pub fn withholds(&self) -> bool {
+        self.cfg.misbehaviour.as_ref().is_some_and(|m| {
+            let v = self.view.read().unwrap_or_else(|p| p.into_inner());
+            v.chain.as_ref().is_some_and(|info| m.withholds(info))
+        })
     }
 
     /// The peers to send to: announced endpoints and configured peers, without this node.
@@ -242,6 +277,20 @@ impl Shared {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Sign `op` with `key` at its next L1 nonce and send it to L1 (a failed send is counted).
+    pub async fn send_l1(&self, key: &PrivateKey, op: L1Op) -> Result<H256, String> {
+        let acct = self
+            .l1
+            .account(&key.address())
+            .await
+            .map_err(|e| e.to_string())?;
+        let tx = L1Tx::signed(key, acct.next_nonce, op).map_err(|e| e.to_string())?;
+        self.l1.send_transaction(&tx).await.map_err(|e| {
+            self.metrics.l1_errors.fetch_add(1, Ordering::Relaxed);
+            e.to_string()
+        })
     }
 }
 
@@ -284,7 +333,7 @@ impl Node {
             .map_err(|e| NodeError::Storage(e.to_string()))?;
         let chain = ChainStore::open(&cfg.data_dir.join("chain.redb"))
             .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let engine = Engine::open(
+        let mut engine = Engine::open(
             cfg.chain_id,
             cfg.key.clone(),
             tree,
@@ -293,6 +342,7 @@ impl Node {
             cfg.max_block_txs,
         )
         .map_err(|e| NodeError::Storage(e.to_string()))?;
+        engine.set_misbehaviour(cfg.misbehaviour.clone());
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| NodeError::Bind {
@@ -308,10 +358,7 @@ impl Node {
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}/")),
         );
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(4)
-            .build()
+        let peers = HttpPeers::new(cfg.filter.clone())
             .map_err(|e| NodeError::Storage(format!("HTTP client: {e}")))?;
         let shared = Arc::new(Shared {
             l1,
@@ -319,17 +366,12 @@ impl Node {
             url,
             engine: Mutex::new(engine),
             view: RwLock::new(L1View::default()),
-            http,
+            peers: Arc::new(peers),
             metrics: NodeMetrics::default(),
-            batch_inflight: Mutex::new(None),
             rate: Mutex::new((0, 0)),
             relay: Mutex::new(Vec::new()),
-            reported: Mutex::new(Default::default()),
             squares: Mutex::new(Vec::new()),
-            defence: Mutex::new(None),
-            answered: Mutex::new(Default::default()),
         });
-        shared.engine().dishonest = shared.cfg.dishonest;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         {
@@ -347,39 +389,7 @@ impl Node {
                     .await;
             }));
         }
-        tasks.push(spawn_loop(
-            shared.clone(),
-            stop_rx.clone(),
-            shared.cfg.l1_poll_ms,
-            poll_l1,
-        ));
-        tasks.push(spawn_loop(
-            shared.clone(),
-            stop_rx.clone(),
-            20,
-            consensus_tick,
-        ));
-        tasks.push(spawn_loop(
-            shared.clone(),
-            stop_rx.clone(),
-            300,
-            sync_from_peers,
-        ));
-        if shared.cfg.key.is_some() {
-            tasks.push(spawn_loop(
-                shared.clone(),
-                stop_rx.clone(),
-                250,
-                run_batcher,
-            ));
-            tasks.push(spawn_loop(shared.clone(), stop_rx.clone(), 400, defend));
-            tasks.push(spawn_loop(
-                shared.clone(),
-                stop_rx.clone(),
-                400,
-                answer_availability,
-            ));
-        }
+        tasks.extend(task::spawn_all(&shared, &stop_rx));
         Ok(Node {
             addr,
             shared,
@@ -400,557 +410,4 @@ impl Node {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
     }
-}
-
-/// A task body run on every tick.
-type TaskFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-type LoopFn = fn(Arc<Shared>) -> TaskFuture;
-
-fn spawn_loop(
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-    every_ms: u64,
-    f: LoopFn,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(every_ms.max(1)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let stopped = tokio::select! {
-                r = stop.changed() => r.is_err() || *stop.borrow(),
-                _ = tick.tick() => false,
-            };
-            if stopped || *stop.borrow() {
-                return;
-            }
-            f(shared.clone()).await;
-        }
-    })
-}
-
-fn log(msg: &str) {
-    if std::env::var_os("CASL2_LOG").is_some() {
-        eprintln!("[{}] casl2 node: {msg}", now_ms());
-    }
-}
-
-/// Refresh the L1 view; announce this sequencer if configured and not registered yet.
-fn poll_l1(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let old = shared.view();
-        match old.refresh(&shared.l1, shared.cfg.chain_id).await {
-            Ok(v) => {
-                let announce = match (&shared.cfg.key, shared.cfg.announce_stake, &v.chain) {
-                    (Some(k), Some(stake), Some(_)) => (!v
-                        .sequencers
-                        .iter()
-                        .any(|s| s.sequencer.address == k.address()))
-                    .then(|| (k.clone(), stake)),
-                    _ => None,
-                };
-                if v.chain.is_some() {
-                    if let Err(e) = shared.engine().revert_to_l1(&v) {
-                        log(&format!("checking the chain against L1: {e}"));
-                    }
-                }
-                *shared.view.write().unwrap_or_else(|p| p.into_inner()) = v;
-                report_double_signs(&shared).await;
-                if let Some((k, stake)) = announce {
-                    let op = L1Op::AnnounceSequencer {
-                        chain: shared.cfg.chain_id,
-                        stake,
-                        endpoint: shared.url.clone(),
-                    };
-                    if let Err(e) = send_l1(&shared, &k, op).await {
-                        log(&format!("announce: {e}"));
-                    }
-                }
-            }
-            Err(e) => log(&format!("L1 poll: {e}")),
-        }
-    })
-}
-
-/// Post the double-sign evidence this node saw to L1 (`L1Op::ReportDoubleSign`), once each.
-async fn report_double_signs(shared: &Arc<Shared>) {
-    let Some(key) = shared.cfg.key.clone() else {
-        return;
-    };
-    let fresh: Vec<_> = {
-        let e = shared.engine();
-        let done = shared.reported.lock().unwrap_or_else(|p| p.into_inner());
-        e.evidence
-            .iter()
-            .filter(|ev| !done.contains(&ev.id()))
-            .cloned()
-            .collect()
-    };
-    for ev in fresh {
-        let id = ev.id();
-        let op = L1Op::ReportDoubleSign {
-            chain: shared.cfg.chain_id,
-            evidence: Box::new(ev),
-        };
-        match send_l1(shared, &key, op).await {
-            Ok(_) => log(&format!("reported double sign {id} to L1")),
-            Err(e) => log(&format!("reporting double sign {id}: {e}")),
-        }
-        shared
-            .reported
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id);
-    }
-}
-
-async fn send_l1(
-    shared: &Shared,
-    key: &PrivateKey,
-    op: L1Op,
-) -> Result<casl2_verifier::H256, String> {
-    let acct = shared
-        .l1
-        .account(&key.address())
-        .await
-        .map_err(|e| e.to_string())?;
-    let tx = L1Tx::signed(key, acct.next_nonce, op).map_err(|e| e.to_string())?;
-    shared.l1.send_transaction(&tx).await.map_err(|e| {
-        shared.metrics.l1_errors.fetch_add(1, Ordering::Relaxed);
-        e.to_string()
-    })
-}
-
-/// Send `msgs` to every peer (fire and forget, each with a timeout).
-pub fn broadcast(shared: &Arc<Shared>, msgs: Vec<Outgoing>) {
-    if msgs.is_empty() {
-        return;
-    }
-    let peers = shared.peers();
-    for m in msgs {
-        let body = match serde_json::to_vec(&m) {
-            Ok(b) => b,
-            Err(_) => continue,
-        };
-        for p in &peers {
-            if !shared.delivers(p) {
-                continue;
-            }
-            let s = shared.clone();
-            let url = format!("{p}p2p/message");
-            let body = body.clone();
-            s.metrics.messages_out.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(async move {
-                let _ = s
-                    .http
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-            });
-        }
-    }
-}
-
-/// Handle one peer message; returns what to send on.
-pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoing>, EngineError> {
-    let view = shared.view();
-    let now = now_ms();
-    let mut e = shared.engine();
-    let mut out = match msg {
-        Outgoing::Proposal { block } => e.on_proposal(&view, *block, now)?,
-        Outgoing::Vote {
-            height,
-            vote,
-            signature,
-        } => e.on_vote(&view, vote, signature, height, now)?,
-        Outgoing::Commit { block } => {
-            e.on_commit(&view, *block, now)?;
-            Vec::new()
-        }
-        Outgoing::Transactions { txs } => {
-            // Relayed once by the node that took them; not relayed further. A refusal (a
-            // duplicate, a nonce already used here) is normal and not an error of the sender.
-            for tx in txs {
-                let _ = e.submit(tx);
-            }
-            Vec::new()
-        }
-    };
-    out.extend(e.replay_future(&view, now));
-    Ok(out)
-}
-
-fn consensus_tick(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let view = shared.view();
-        if view.chain.is_none() {
-            return;
-        }
-        let mut out = {
-            let mut e = shared.engine();
-            let now = now_ms();
-            let mut out = match e.tick(&view, now) {
-                Ok(o) => o,
-                Err(EngineError::NotYet(_)) => Vec::new(),
-                Err(err) => {
-                    log(&format!("tick: {err}"));
-                    Vec::new()
-                }
-            };
-            out.extend(e.replay_future(&view, now));
-            out.extend(e.rebroadcast(now));
-            out
-        };
-        let relay = std::mem::take(&mut *shared.relay.lock().unwrap_or_else(|p| p.into_inner()));
-        for chunk in relay.chunks(1_000) {
-            out.push(Outgoing::Transactions {
-                txs: chunk.to_vec(),
-            });
-        }
-        broadcast(&shared, out);
-    })
-}
-
-/// Fetch final blocks this node lacks from any peer that has them.
-fn sync_from_peers(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let view = shared.view();
-        if view.chain.is_none() {
-            return;
-        }
-        for p in shared.peers() {
-            if !shared.delivers(&p) {
-                continue;
-            }
-            let mine = shared.engine().height();
-            let theirs: Option<u64> =
-                rpc::call_peer(&shared.http, &p, casl2_lightclient::api::node::L2_BLOCKNUMBER, serde_json::json!([]))
-                    .await
-                    .ok()
-                    .and_then(|v| v.as_u64());
-            let Some(theirs) = theirs else { continue };
-            if theirs <= mine {
-                continue;
-            }
-            for n in (mine + 1)..=theirs.min(mine + 200) {
-                let url = format!("{p}p2p/block/{n}");
-                let Ok(resp) = shared.http.get(&url).send().await else {
-                    break;
-                };
-                let Ok(block) = resp.json::<casl2_verifier::L2Block>().await else {
-                    break;
-                };
-                let res = {
-                    let mut e = shared.engine();
-                    e.on_commit(&view, block, now_ms())
-                };
-                if let Err(err) = res {
-                    log(&format!("sync block {n} from {p}: {err}"));
-                    break;
-                }
-            }
-        }
-    })
-}
-
-/// When this node leads, anchor the next batch: collect signatures from peers and post it.
-fn run_batcher(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let Some(key) = shared.cfg.key.clone() else {
-            return;
-        };
-        let view = shared.view();
-        let Some(info) = view.chain.clone() else {
-            return;
-        };
-        let now = now_ms();
-        {
-            let mut inflight = shared
-                .batch_inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some((end, since)) = *inflight {
-                if info.latest_l2_block >= end || now > since + 15_000 {
-                    *inflight = None;
-                } else {
-                    return;
-                }
-            }
-        }
-        let plan = {
-            let mut e = shared.engine();
-            match e.leader(&view, now) {
-                Ok(t) if t.leader == key.address() => {}
-                _ => return,
-            }
-            match e.plan_batch(&view, key.address(), now, 2_000) {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(err) => {
-                    log(&format!("batch: {err}"));
-                    return;
-                }
-            }
-        };
-        // Signatures: this node's own, then the peers'.
-        let hash = plan.header.hash();
-        let mut sigs: Vec<BlockSignature> = Vec::new();
-        if let Ok(s) = shared
-            .engine()
-            .sign_batch(&plan.header, info.latest_state_root, Some(&info))
-        {
-            sigs.push(s);
-        }
-        let req =
-            serde_json::json!({ "header": plan.header, "preStateRoot": info.latest_state_root });
-        for p in shared.peers() {
-            if !shared.delivers(&p) {
-                continue;
-            }
-            let url = format!("{p}p2p/batch-sign");
-            if let Ok(resp) = shared.http.post(&url).json(&req).send().await {
-                if let Ok(s) = resp.json::<BlockSignature>().await {
-                    sigs.push(s);
-                }
-            }
-        }
-        // Keep valid signatures of L1-active sequencers and check the L1's quorum rule.
-        let set = view.set_at(None);
-        sigs.retain(|s| {
-            set.get(&s.sequencer)
-                .is_some_and(|m| s.verify(&hash, &m.public_key).is_ok())
-        });
-        sigs.sort_by_key(|s| s.sequencer);
-        sigs.dedup_by_key(|s| s.sequencer);
-        let signed: u128 = sigs.iter().map(|s| set.weight_of(&s.sequencer)).sum();
-        if !quorum_reached(
-            signed,
-            set.total_weight(),
-            info.params.consensus_threshold_pct,
-        ) {
-            log(&format!(
-                "batch {}..={}: signatures of weight {signed} of {}, no quorum yet",
-                plan.header.start_block,
-                plan.header.end_block,
-                set.total_weight()
-            ));
-            return;
-        }
-        let end = plan.header.end_block;
-        let op = L1Op::PostBatch {
-            chain: shared.cfg.chain_id,
-            header: plan.header,
-            commitment: plan.commitment,
-            payload: plan.payload,
-            signatures: sigs,
-        };
-        match send_l1(&shared, &key, op).await {
-            Ok(_) => {
-                shared
-                    .metrics
-                    .batches_posted
-                    .fetch_add(1, Ordering::Relaxed);
-                *shared
-                    .batch_inflight
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some((end, now));
-            }
-            Err(e) => log(&format!("post batch: {e}")),
-        }
-    })
-}
-
-/// Defend this node's anchors: in every open game where it is the defender, reveal its roots
-/// (its trace from the state rebuilt from L1), and claim the challenger's timeouts.
-fn defend(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let Some(key) = shared.cfg.key.clone() else {
-            return;
-        };
-        let me = key.address();
-        let chain = shared.cfg.chain_id;
-        let games = match shared.l1.games(chain, true).await {
-            Ok(g) => g,
-            Err(e) => {
-                log(&format!("games: {e}"));
-                return;
-            }
-        };
-        let mine: Vec<_> = games.into_iter().filter(|g| g.defender == me).collect();
-        if mine.is_empty() {
-            return;
-        }
-        let Ok(tip) = shared.l1.tip_height().await else {
-            return;
-        };
-        let taken = shared
-            .defence
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        let mut d = match taken {
-            Some(mut d) => match d.data.refresh(&shared.l1).await {
-                Ok(()) => d,
-                Err(e) => {
-                    log(&format!("defence: {e}"));
-                    *shared.defence.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
-                    return;
-                }
-            },
-            None => {
-                let data = match crate::watch::ChainData::fetch(&shared.l1, chain).await {
-                    Ok(x) => x,
-                    Err(e) => return log(&format!("defence: {e}")),
-                };
-                let store = casl2_verifier::smt::MemoryStore::new();
-                match crate::watch::Replica::new(chain, store, Vec::new()) {
-                    Ok(replica) => Defence {
-                        data,
-                        replica,
-                        sent: Default::default(),
-                    },
-                    Err(e) => return log(&format!("defence: {e}")),
-                }
-            }
-        };
-        let mut ops = Vec::new();
-        match d.replica.sync(&d.data, |_, _| {}) {
-            Ok(_) => {
-                for g in &mine {
-                    let trace = match d.replica.trace(&d.data, g.anchor) {
-                        Ok(Some(t)) => t,
-                        Ok(None) => continue,
-                        Err(e) => {
-                            log(&format!("defence of game {}: {e}", g.id));
-                            continue;
-                        }
-                    };
-                    // A batch this node rewrote is defended with the lie it anchored.
-                    let lied = d
-                        .replica
-                        .judged()
-                        .get(g.anchor as usize)
-                        .is_some_and(|j| j.verdict.is_bad());
-                    let trace = match shared.cfg.dishonest {
-                        Some(x) if lied => match d.data.batch(g.anchor) {
-                            Ok(batch) => x.lying_trace(&trace, &batch.blocks),
-                            Err(e) => {
-                                log(&format!("defence of game {}: {e}", g.id));
-                                continue;
-                            }
-                        },
-                        _ => trace,
-                    };
-                    let Some(m) = casl2_verifier::fraud::honest_move(g, &me, &trace, tip + 1)
-                    else {
-                        continue;
-                    };
-                    let key = (g.id, g.rounds, matches!(m, Move::Timeout { .. }));
-                    if d.sent.get(&key).is_some_and(|t| tip < t + 3) {
-                        continue;
-                    }
-                    if let Some(op) = crate::watch::move_op(m, None) {
-                        d.sent.insert(key, tip);
-                        ops.push(op);
-                    }
-                }
-            }
-            Err(e) => log(&format!("defence: replaying L1: {e}")),
-        }
-        *shared.defence.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
-        for op in ops {
-            match send_l1(&shared, &key, op).await {
-                Ok(_) => {
-                    shared.metrics.game_moves.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => log(&format!("game move: {e}")),
-            }
-        }
-    })
-}
-
-/// Answer the availability challenges on anchors this node posted or signed: publish the asked
-/// shares, built from the anchor's payload on L1, before the deadline; claim the timeouts of
-/// challenges whose anchor is gone. A node run with `--dishonest withhold` does not answer.
-fn answer_availability(shared: Arc<Shared>) -> TaskFuture {
-    Box::pin(async move {
-        let Some(key) = shared.cfg.key.clone() else {
-            return;
-        };
-        let me = key.address();
-        let chain = shared.cfg.chain_id;
-        let withholding = shared.cfg.dishonest.is_some_and(|d| {
-            let v = shared.view.read().unwrap_or_else(|p| p.into_inner());
-            v.chain.as_ref().is_some_and(|info| d.withholds(info))
-        });
-        if withholding {
-            return;
-        }
-        let open = match shared.l1.availability_challenges(chain, true).await {
-            Ok(c) => c,
-            Err(e) => return log(&format!("availability challenges: {e}")),
-        };
-        if open.is_empty() {
-            return;
-        }
-        let Ok(tip) = shared.l1.tip_height().await else {
-            return;
-        };
-        for c in open {
-            let sent = shared
-                .answered
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&c.id)
-                .copied();
-            if sent.is_some_and(|t| tip < t + 5) {
-                continue;
-            }
-            let anchor = match shared.l1.anchors_window(chain, c.anchor, 1).await {
-                Ok(v) => v.into_iter().next(),
-                Err(e) => return log(&format!("availability challenge {}: {e}", c.id)),
-            };
-            let Some(a) = anchor.filter(|a| a.batch_hash == c.batch_hash) else {
-                continue;
-            };
-            if a.poster != me && !a.signers.contains(&me) {
-                continue;
-            }
-            let samples = match casl2_verifier::l1::answer_samples(&a, &c.positions) {
-                Ok(s) => s,
-                Err(e) => {
-                    log(&format!("availability challenge {}: {e}", c.id));
-                    continue;
-                }
-            };
-            let op = casl2_verifier::l1::L1Op::AnswerAvailability { id: c.id, samples };
-            match send_l1(&shared, &key, op).await {
-                Ok(_) => {
-                    shared
-                        .answered
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(c.id, tip);
-                    log(&format!(
-                        "answered availability challenge {} on anchor {} ({} shares)",
-                        c.id,
-                        c.anchor,
-                        c.positions.len()
-                    ));
-                }
-                Err(e) => log(&format!("availability answer {}: {e}", c.id)),
-            }
-        }
-    })
-}
-
-/// A batch-signing request between sequencers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchSignRequest {
-    /// The header to sign.
-    pub header: casl2_verifier::BatchHeader,
-    /// L1's latest anchored root the batch continues.
-    pub pre_state_root: casl2_verifier::H256,
 }

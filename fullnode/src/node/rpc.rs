@@ -42,7 +42,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/p2p/message", post(handle_p2p))
         .route("/p2p/block/{n}", get(handle_block))
         .route("/p2p/batch-sign", post(handle_batch_sign))
-        .route("/metrics", get(handle_metrics))
+        .route("/metrics", get(super::metrics::handle))
         .layer(axum::middleware::from_fn(jsonrpc::cors))
         .with_state(shared)
 }
@@ -63,12 +63,12 @@ pub async fn call_peer(
 
 fn rate_limited(shared: &Shared) -> bool {
     let sec = now_ms() / 1000;
-    let mut r = shared.rate.lock().unwrap_or_else(|p| p.into_inner());
+    let mut r = shared.rate();
     if r.0 != sec {
         *r = (sec, 0);
     }
     r.1 += 1;
-    r.1 > shared.cfg.rpc_rate_limit
+    r.1 > shared.cfg().rpc_rate_limit
 }
 
 async fn handle_rpc(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -95,7 +95,10 @@ async fn handle_rpc(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
         })
     })
     .await;
-    shared.metrics.rpc_requests.fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics()
+        .rpc_requests
+        .fetch_add(1, Ordering::Relaxed);
     jsonrpc::respond(result.map_err(|e| e.to_string()))
 }
 
@@ -184,9 +187,9 @@ fn proof_at(
 
 /// Anchor `index` of this chain as L1 holds it (fetched from L1 for this request).
 fn anchor(shared: &Arc<Shared>, index: u64) -> Result<Anchor, RpcError> {
-    let chain = shared.cfg.chain_id;
+    let chain = shared.cfg().chain_id;
     let list: Vec<Anchor> = tokio::runtime::Handle::current()
-        .block_on(shared.l1.anchors_window(chain, index, 1))
+        .block_on(shared.l1().anchors_window(chain, index, 1))
         .map_err(|e| RpcError::new(-32011, format!("L1: {e}")))?;
     list.into_iter()
         .next()
@@ -196,9 +199,7 @@ fn anchor(shared: &Arc<Shared>, index: u64) -> Result<Anchor, RpcError> {
 /// The extended square of anchor `index`'s payload (cached for the last few anchors).
 fn square(shared: &Arc<Shared>, a: &Anchor) -> Result<Arc<ExtendedSquare>, RpcError> {
     if let Some((_, _, sq)) = shared
-        .squares
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .squares()
         .iter()
         .find(|(i, root, _)| *i == a.index && *root == a.data_root)
     {
@@ -217,7 +218,7 @@ fn square(shared: &Arc<Shared>, a: &Anchor) -> Result<Arc<ExtendedSquare>, RpcEr
         )));
     }
     let sq = Arc::new(enc.square);
-    let mut cache = shared.squares.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = shared.squares();
     cache.push((a.index, a.data_root, sq.clone()));
     if cache.len() > 4 {
         cache.remove(0);
@@ -241,7 +242,7 @@ fn call(
             let e = shared.engine();
             let head = e.head().cloned();
             Ok(json!({
-                "chainId": shared.cfg.chain_id,
+                "chainId": shared.cfg().chain_id,
                 "blockNumber": e.height(),
                 "blockHash": head.as_ref().map(|h| h.hash()),
                 "stateRoot": e.tree().root(),
@@ -293,11 +294,7 @@ fn call(
                 .engine()
                 .submit(tx.clone())
                 .map_err(|e| RpcError::new(-32020, e.to_string()))?;
-            shared
-                .relay
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(tx);
+            shared.relay(tx);
             Ok(json!(h))
         }
         m::L2_GETTRANSACTIONRECEIPT => {
@@ -369,11 +366,7 @@ fn call(
             }))
         }
         m::L2_GETSHARE => {
-            let withheld = shared.cfg.dishonest.is_some_and(|d| {
-                let v = shared.view.read().unwrap_or_else(|p| p.into_inner());
-                v.chain.as_ref().is_some_and(|info| d.withholds(info))
-            });
-            if withheld {
+            if shared.withholds() {
                 return Err(RpcError::new(
                     -32011,
                     "share withheld (this node runs --dishonest withhold)".to_string(),
@@ -439,7 +432,7 @@ fn call(
             }))
         }
         m::ADMIN_STATUS => {
-            match (&shared.cfg.admin_token, token) {
+            match (&shared.cfg().admin_token, token) {
                 (Some(t), Some(given)) if t == given => {}
                 (None, _) => {
                     return Err(RpcError::new(
@@ -459,7 +452,7 @@ fn call(
                 "stats": e.stats,
                 "evidence": e.evidence.len(),
                 "peers": shared.peers(),
-                "url": shared.url,
+                "url": shared.url(),
             }))
         }
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
@@ -475,7 +468,7 @@ async fn handle_p2p(State(shared): State<Arc<Shared>>, body: Body) -> Response {
         Ok(m) => m,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad message: {e}")).into_response(),
     };
-    shared.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+    shared.metrics().messages_in.fetch_add(1, Ordering::Relaxed);
     let s = shared.clone();
     let res = tokio::task::spawn_blocking(move || handle_message(&s, msg)).await;
     match res {
@@ -523,130 +516,4 @@ async fn handle_batch_sign(
         Ok(s) => Json(s).into_response(),
         Err(e) => (StatusCode::CONFLICT, e.to_string()).into_response(),
     }
-}
-
-async fn handle_metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let view = shared.view();
-    let (height, stats, mempool, last_final) = {
-        let e = shared.engine();
-        (
-            e.height(),
-            e.stats.clone(),
-            e.mempool.len(),
-            e.last_final_ms,
-        )
-    };
-    let m = &shared.metrics;
-    let l1_lag = view
-        .chain
-        .as_ref()
-        .map(|c| height.saturating_sub(c.latest_l2_block))
-        .unwrap_or(0);
-    let lines = [
-        ("casl2_l2_height", "Newest final L2 block.", "gauge", height),
-        (
-            "casl2_l2_transactions_total",
-            "Transactions in final blocks.",
-            "counter",
-            stats.transactions,
-        ),
-        (
-            "casl2_mempool_size",
-            "Transactions in the mempool.",
-            "gauge",
-            mempool as u64,
-        ),
-        (
-            "casl2_consensus_proposed_total",
-            "Blocks this node proposed.",
-            "counter",
-            stats.proposed,
-        ),
-        (
-            "casl2_consensus_votes_total",
-            "Votes this node cast.",
-            "counter",
-            stats.votes,
-        ),
-        (
-            "casl2_consensus_rejected_total",
-            "Proposals this node rejected.",
-            "counter",
-            stats.rejected,
-        ),
-        (
-            "casl2_consensus_failovers_total",
-            "Final blocks produced by a backup leader.",
-            "counter",
-            stats.failovers,
-        ),
-        (
-            "casl2_consensus_conflicting_votes_total",
-            "Conflicting votes seen.",
-            "counter",
-            stats.conflicting_votes,
-        ),
-        (
-            "casl2_l2_reverts_total",
-            "Reverts after L1 reorganisations.",
-            "counter",
-            stats.reverts,
-        ),
-        ("casl2_l1_tip", "L1 tip height.", "gauge", view.tip),
-        (
-            "casl2_l1_lag_blocks",
-            "Final L2 blocks not yet anchored on L1.",
-            "gauge",
-            l1_lag,
-        ),
-        (
-            "casl2_batches_posted_total",
-            "Batches this node posted to L1.",
-            "counter",
-            m.batches_posted.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_l1_errors_total",
-            "L1 transactions that failed to send.",
-            "counter",
-            m.l1_errors.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_p2p_messages_in_total",
-            "Peer messages received.",
-            "counter",
-            m.messages_in.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_p2p_messages_out_total",
-            "Peer messages sent.",
-            "counter",
-            m.messages_out.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_p2p_invalid_total",
-            "Peer messages refused.",
-            "counter",
-            m.invalid_messages.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_rpc_requests_total",
-            "JSON-RPC requests answered.",
-            "counter",
-            m.rpc_requests.load(Ordering::Relaxed),
-        ),
-        (
-            "casl2_last_final_ms",
-            "When the newest block became final here (Unix ms).",
-            "gauge",
-            last_final,
-        ),
-    ];
-    let mut out = String::new();
-    for (name, help, kind, v) in lines {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-        ));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -15,6 +15,7 @@
 pub mod election;
 pub mod evidence;
 pub mod failover;
+mod quorum;
 pub mod votes;
 
 pub use election::{
@@ -24,6 +25,7 @@ pub use election::{
 };
 pub use evidence::{check_no_double_sign, find_double_signs, DoubleSignEvidence};
 pub use failover::{check_producer, leader_now, LastBlock, LeaderTurn};
+pub use quorum::{batch_weight, BatchSignatureError, BatchWeight};
 pub use votes::{
     check_threshold, verify_block_quorum, verify_vote, ConflictingVotes, QuorumCertificate,
     VoteOutcome, VoteTally, VoteWeights,

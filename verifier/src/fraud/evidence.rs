@@ -5,7 +5,7 @@ use super::BatchData;
 use crate::codec::{CodecError, Decode, Encode, Reader};
 use crate::da::{verify_bad_encoding_proof, BadEncodingProof, DACommitment};
 use crate::hash::H256;
-use crate::l1::L1Error;
+use crate::settlement::L1Error;
 use crate::stf::{execute_step, execute_step_stateless, Overlay, StateView, StepWitness, StfError};
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The bisection game with its chess clocks, as a pure state machine over L1 heights.
 
 use crate::hash::{Address, H256};
-use crate::l1::L1Error;
+use crate::settlement::L1Error;
 use crate::stf::StfError;
 use serde::{Deserialize, Serialize};
 

@@ -38,8 +38,8 @@ pub use strategy::{find_evidence, find_evidence_with_senders, honest_move, judge
 use crate::da::{decode_blocks, decompress_batch, DaParams};
 use crate::hash::{Address, H256};
 use crate::keys::PublicKey;
-use crate::l1::{Anchor, L1Error};
 use crate::params::ChainParams;
+use crate::settlement::{Anchor, L1Error};
 use crate::smt::{NodeStore, SparseMerkleTree};
 use crate::stf::{
     block_steps, build_step_witness, execute_block_steps, execute_block_steps_with_senders,
@@ -90,8 +90,8 @@ impl BatchData {
         messages: &[L1Message],
         params: &ChainParams,
     ) -> Result<BatchData, L1Error> {
-        let bytes =
-            decompress_batch(&anchor.payload, &DaParams::default()).map_err(crate::l1::da_error)?;
+        let bytes = decompress_batch(&anchor.payload, &DaParams::default())
+            .map_err(crate::settlement::da_error)?;
         let blocks = decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))?;
         let expected = anchor.messages_end.saturating_sub(anchor.messages_start);
         if messages.len() as u64 != expected {

@@ -1,86 +1,23 @@
 //! State anchors: batches posted with their data and quorum signatures, challenge deadlines,
 //! finality, and the dispute hooks the fraud-proof rules drive.
 
-use super::error::{add_u64, L1Error};
-use super::registry::{L2Status, SequencerStatus};
+use super::registry::{ChainState, L2Status, SequencerStatus};
 use super::{L1Event, L1State};
-use crate::consensus::{quorum_reached, sequencer_weight};
-use crate::da::{decode_blocks, decompress_batch, encode_payload, DACommitment, DaError, DaParams};
+use crate::consensus::{batch_weight, sequencer_weight, BatchSignatureError, BatchWeight};
+use crate::da::{decode_blocks, decompress_batch, encode_payload, DACommitment, DaParams};
 use crate::hash::{sha256d, Address, H256};
-use crate::keys::PublicKey;
-use crate::types::{BatchHeader, BlockSignature};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
-
-/// A batch anchored on L1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Anchor {
-    /// Position in the chain's anchors (0, 1, …).
-    pub index: u64,
-    /// L1 height of the `PostBatch`.
-    pub l1_height: u64,
-    /// The batch header.
-    pub header: BatchHeader,
-    /// Its hash.
-    pub batch_hash: H256,
-    /// The DA data root of its payload.
-    pub data_root: H256,
-    /// The sequencer that posted it.
-    pub poster: Address,
-    /// Final from this L1 height on, unless disputed (`l1_height + challenge_period`).
-    pub deadline: u64,
-    /// Final for fast withdrawals from this L1 height on (`l1_height + fast_challenge_period`).
-    pub fast_deadline: u64,
-    /// First queue index its blocks consumed.
-    pub messages_start: u64,
-    /// Queue index after the last message its blocks consumed.
-    pub messages_end: u64,
-    /// An open dispute holds its finality (and that of later anchors).
-    pub disputed: bool,
-    /// Final.
-    pub finalized: bool,
-    /// The compressed batch as posted (the data fraud proofs read).
-    #[serde(default, with = "crate::smt::hex_bytes")]
-    pub payload: Vec<u8>,
-    /// The DA commitment of the payload (for bad-encoding proofs).
-    #[serde(default)]
-    pub commitment: Option<DACommitment>,
-    /// Steps in the batch's execution trace (see `verifier::fraud`).
-    #[serde(default)]
-    pub steps: u64,
-    /// Active sequencers at posting, registry order, with their keys (the blocks' context).
-    #[serde(default)]
-    pub sequencers: Vec<(Address, PublicKey)>,
-    /// Sequencers whose signatures carried the batch (slashed on proven fraud).
-    #[serde(default)]
-    pub signers: Vec<Address>,
-    /// L1 tip time at posting.
-    #[serde(default)]
-    pub l1_time: u64,
-    /// Timestamp of the batch's last block.
-    #[serde(default)]
-    pub last_timestamp: u64,
-}
-
-pub(crate) fn da_error(e: DaError) -> L1Error {
-    match e {
-        DaError::CompressionUnavailable => L1Error::NotSupported(
-            "reading a batch payload needs zstd (this build has the `zstd` feature off)".into(),
-        ),
-        e => L1Error::DaMismatch(e.to_string()),
-    }
-}
+use crate::settlement::{add_u64, da_error, Anchor, L1Error};
+use crate::types::{BatchHeader, BlockSignature, L2Block};
 
 impl L1State {
-    /// Total and signed weight of a batch's signatures over `hash` by `chain`'s active
-    /// sequencers (each at most once, each valid).
+    /// The weight of a batch's signatures over `hash` by `chain`'s active sequencers (the
+    /// rule of [`batch_weight`]).
     fn signed_weight(
         &self,
         chain: u64,
         hash: &H256,
         signatures: &[BlockSignature],
-    ) -> Result<(u128, u128), L1Error> {
+    ) -> Result<BatchWeight, L1Error> {
         let c = self.chain_ref(chain)?;
         let active: Vec<_> = c
             .sequencers
@@ -89,40 +26,29 @@ impl L1State {
             .map(|s| (s, sequencer_weight(s.stake, self.hat_score(&s.address))))
             .collect();
         let total = active.iter().fold(0u128, |t, (_, w)| t.saturating_add(*w));
-        let mut seen = BTreeSet::new();
-        let mut signed = 0u128;
-        for sig in signatures {
-            let (s, w) = active
+        batch_weight(hash, signatures, total, |a| {
+            active
                 .iter()
-                .find(|(s, _)| s.address == sig.sequencer)
-                .ok_or_else(|| {
-                    L1Error::InvalidVote(format!(
-                        "{} is not an active sequencer of chain {chain}",
-                        sig.sequencer
-                    ))
-                })?;
-            if !seen.insert(sig.sequencer) {
-                return Err(L1Error::InvalidVote(format!(
-                    "{} signed twice",
-                    sig.sequencer
-                )));
+                .find(|(s, _)| s.address == *a)
+                .map(|(s, w)| (&s.public_key, *w))
+        })
+        .map_err(|e| match e {
+            BatchSignatureError::NotActive(a) => {
+                L1Error::InvalidVote(format!("{a} is not an active sequencer of chain {chain}"))
             }
-            sig.verify(hash, &s.public_key)
-                .map_err(|e| L1Error::InvalidVote(format!("{}: {e}", sig.sequencer)))?;
-            signed = signed.saturating_add(*w);
-        }
-        Ok((signed, total))
+            e => L1Error::InvalidVote(e.to_string()),
+        })
     }
 
-    pub(crate) fn post_batch(
-        &mut self,
+    /// The header checks of a `PostBatch`: the chain accepts batches, `from` is an active
+    /// sequencer and named by the header, and the header continues the chain from an earlier L1
+    /// block of this chain.
+    fn check_batch_header(
+        &self,
         from: &Address,
         chain: u64,
         header: &BatchHeader,
-        commitment: &DACommitment,
-        payload: &[u8],
-        signatures: &[BlockSignature],
-    ) -> Result<Vec<L1Event>, L1Error> {
+    ) -> Result<(), L1Error> {
         let h = self.height;
         let c = self.chain_ref(chain)?;
         if !matches!(c.info.status, L2Status::Active | L2Status::Deprecated) {
@@ -138,15 +64,14 @@ impl L1State {
                 detail: "an active sequencer".into(),
             });
         }
-        let bad = |m: String| Err(L1Error::BatchInvalid(m));
         if header.sequencer_address != *from {
-            return bad(format!(
+            return Err(bad(format!(
                 "header names sequencer {}, posted by {from}",
                 header.sequencer_address
-            ));
+            )));
         }
         if header.l2_chain_id != chain {
-            return bad(format!("header is for chain {}", header.l2_chain_id));
+            return Err(bad(format!("header is for chain {}", header.l2_chain_id)));
         }
         if header.pre_state_root != c.info.latest_state_root {
             return Err(L1Error::StateRootMismatch {
@@ -157,102 +82,46 @@ impl L1State {
         }
         let next = add_u64(c.info.latest_l2_block, 1, "L2 block number")?;
         if header.start_block != next || header.end_block < header.start_block {
-            return bad(format!(
+            return Err(bad(format!(
                 "blocks {}..={} do not continue from {}",
                 header.start_block, header.end_block, c.info.latest_l2_block
-            ));
+            )));
         }
         if header.l1_anchor_block >= h
             || self.block_hash(header.l1_anchor_block) != Some(header.l1_anchor_hash)
         {
-            return bad(format!(
+            return Err(bad(format!(
                 "L1 anchor {} at height {} is not an earlier block of this chain",
                 header.l1_anchor_hash, header.l1_anchor_block
-            ));
+            )));
         }
+        Ok(())
+    }
+
+    pub(crate) fn post_batch(
+        &mut self,
+        from: &Address,
+        chain: u64,
+        header: &BatchHeader,
+        commitment: &DACommitment,
+        payload: &[u8],
+        signatures: &[BlockSignature],
+    ) -> Result<Vec<L1Event>, L1Error> {
+        let h = self.height;
+        self.check_batch_header(from, chain, header)?;
+        let c = self.chain_ref(chain)?;
         let batch_hash = header.hash();
-        let (signed, total) = self.signed_weight(chain, &batch_hash, signatures)?;
+        let weight = self.signed_weight(chain, &batch_hash, signatures)?;
         let pct = c.info.params.consensus_threshold_pct;
-        if !quorum_reached(signed, total, pct) {
+        if !weight.reached(pct) {
             return Err(L1Error::NoQuorum {
-                signed,
-                total,
+                signed: weight.signed,
+                total: weight.total,
                 threshold_pct: pct,
             });
         }
-        // Data availability: the commitment must be the payload's.
-        let da = DaParams::default();
-        let encoded = encode_payload(payload, commitment.data_hash, &da).map_err(da_error)?;
-        if encoded.commitment != *commitment {
-            return Err(L1Error::DaMismatch(
-                "the commitment is not the payload's".into(),
-            ));
-        }
-        let bytes = decompress_batch(payload, &da).map_err(da_error)?;
-        if sha256d(&bytes) != commitment.data_hash {
-            return Err(L1Error::DaMismatch(
-                "the decompressed batch does not hash to data_hash".into(),
-            ));
-        }
-        let blocks = decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))?;
-        let count = header.end_block - header.start_block;
-        if blocks.len() as u64 != count.saturating_add(1) {
-            return bad(format!(
-                "payload holds {} blocks, header says {}",
-                blocks.len(),
-                count.saturating_add(1)
-            ));
-        }
-        let mut cursor = c.consumed;
-        let mut txs: u64 = 0;
-        for (i, b) in blocks.iter().enumerate() {
-            let number = header.start_block.saturating_add(i as u64);
-            if b.header.block_number != number || b.header.l2_chain_id != chain {
-                return bad(format!(
-                    "block {i} is number {} of chain {}, expected {number} of {chain}",
-                    b.header.block_number, b.header.l2_chain_id
-                ));
-            }
-            if !b.transactions_root_matches() {
-                return bad(format!("block {number}: transactionsRoot mismatch"));
-            }
-            txs = txs.saturating_add(b.transactions.len() as u64);
-            for mh in &b.l1_message_hashes {
-                let expected = usize::try_from(cursor).ok().and_then(|i| c.queue.get(i));
-                match expected {
-                    Some(m) if m.hash == *mh => cursor += 1,
-                    Some(m) => {
-                        return Err(L1Error::MessagesMismatch(format!(
-                            "block {number} consumes {mh}, the next queued message ({}) is {}",
-                            m.message.index, m.hash
-                        )))
-                    }
-                    None => {
-                        return Err(L1Error::MessagesMismatch(format!(
-                            "block {number} consumes {mh}, but the queue has only {} messages",
-                            c.queue.len()
-                        )))
-                    }
-                }
-            }
-        }
-        if txs != header.transaction_count {
-            return bad(format!(
-                "payload holds {txs} transactions, header says {}",
-                header.transaction_count
-            ));
-        }
-        let last_root = blocks
-            .last()
-            .map(|b| b.header.state_root)
-            .unwrap_or_default();
-        if last_root != header.post_state_root {
-            return Err(L1Error::StateRootMismatch {
-                what: "postStateRoot (the last block's stateRoot)".into(),
-                got: header.post_state_root,
-                expected: last_root,
-            });
-        }
+        let blocks = open_payload(commitment, payload)?;
+        let cursor = check_batch_blocks(c, chain, header, &blocks)?;
         let deadline = add_u64(h, c.info.params.challenge_period, "deadline")?;
         let fast_deadline = add_u64(h, c.info.params.fast_challenge_period, "deadline")?;
         let index = c.anchors.len() as u64;
@@ -334,32 +203,16 @@ impl L1State {
     /// anchors after it stop finalizing. Fails with `BRIDGE_CHALLENGE_FAILED` when the anchor is
     /// final, its window is closed, it is already disputed, or the chain is in EMERGENCY.
     pub fn open_dispute(&mut self, chain: u64, index: u64) -> Result<(), L1Error> {
-        let h = self.height;
-        let c = self.chain_mut(chain)?;
-        if c.info.status == L2Status::Emergency {
-            return Err(L1Error::ChallengeFailed(format!(
-                "chain {chain} is in EMERGENCY"
-            )));
-        }
-        let fc = c.finalized_count;
-        let a = usize::try_from(index)
-            .ok()
-            .and_then(|i| c.anchors.get_mut(i))
-            .ok_or(L1Error::UnknownAnchor { chain, index })?;
-        if index < fc || a.finalized {
-            return Err(L1Error::ChallengeFailed(format!("anchor {index} is final")));
-        }
-        if h >= a.deadline {
-            return Err(L1Error::ChallengeFailed(format!(
-                "the challenge window of anchor {index} closed at L1 height {}",
-                a.deadline
-            )));
-        }
-        if a.disputed {
+        if self.challengeable_anchor(chain, index)?.disputed {
             return Err(L1Error::ChallengeFailed(format!(
                 "anchor {index} is already disputed"
             )));
         }
+        let c = self.chain_mut(chain)?;
+        let a = usize::try_from(index)
+            .ok()
+            .and_then(|i| c.anchors.get_mut(i))
+            .ok_or(L1Error::UnknownAnchor { chain, index })?;
         a.disputed = true;
         Ok(())
     }
@@ -401,4 +254,97 @@ impl L1State {
         c.consumed = cursor;
         Ok(())
     }
+}
+
+fn bad(m: String) -> L1Error {
+    L1Error::BatchInvalid(m)
+}
+
+/// Data availability of a posted batch: the commitment must be the payload's, and the payload
+/// must decompress to blocks hashing to the commitment's `data_hash`.
+fn open_payload(commitment: &DACommitment, payload: &[u8]) -> Result<Vec<L2Block>, L1Error> {
+    let da = DaParams::default();
+    let encoded = encode_payload(payload, commitment.data_hash, &da).map_err(da_error)?;
+    if encoded.commitment != *commitment {
+        return Err(L1Error::DaMismatch(
+            "the commitment is not the payload's".into(),
+        ));
+    }
+    let bytes = decompress_batch(payload, &da).map_err(da_error)?;
+    if sha256d(&bytes) != commitment.data_hash {
+        return Err(L1Error::DaMismatch(
+            "the decompressed batch does not hash to data_hash".into(),
+        ));
+    }
+    decode_blocks(&bytes).map_err(|e| L1Error::BatchInvalid(e.to_string()))
+}
+
+/// The blocks of a batch against its header and `c`'s queue: their number, chain and count,
+/// their transaction roots and count, the queued messages they consume (in order), and the
+/// last state root. Returns the queue cursor after them.
+fn check_batch_blocks(
+    c: &ChainState,
+    chain: u64,
+    header: &BatchHeader,
+    blocks: &[L2Block],
+) -> Result<u64, L1Error> {
+    let count = header.end_block - header.start_block;
+    if blocks.len() as u64 != count.saturating_add(1) {
+        return Err(bad(format!(
+            "payload holds {} blocks, header says {}",
+            blocks.len(),
+            count.saturating_add(1)
+        )));
+    }
+    let mut cursor = c.consumed;
+    let mut txs: u64 = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        let number = header.start_block.saturating_add(i as u64);
+        if b.header.block_number != number || b.header.l2_chain_id != chain {
+            return Err(bad(format!(
+                "block {i} is number {} of chain {}, expected {number} of {chain}",
+                b.header.block_number, b.header.l2_chain_id
+            )));
+        }
+        if !b.transactions_root_matches() {
+            return Err(bad(format!("block {number}: transactionsRoot mismatch")));
+        }
+        txs = txs.saturating_add(b.transactions.len() as u64);
+        for mh in &b.l1_message_hashes {
+            let expected = usize::try_from(cursor).ok().and_then(|i| c.queue.get(i));
+            match expected {
+                Some(m) if m.hash == *mh => cursor += 1,
+                Some(m) => {
+                    return Err(L1Error::MessagesMismatch(format!(
+                        "block {number} consumes {mh}, the next queued message ({}) is {}",
+                        m.message.index, m.hash
+                    )))
+                }
+                None => {
+                    return Err(L1Error::MessagesMismatch(format!(
+                        "block {number} consumes {mh}, but the queue has only {} messages",
+                        c.queue.len()
+                    )))
+                }
+            }
+        }
+    }
+    if txs != header.transaction_count {
+        return Err(bad(format!(
+            "payload holds {txs} transactions, header says {}",
+            header.transaction_count
+        )));
+    }
+    let last_root = blocks
+        .last()
+        .map(|b| b.header.state_root)
+        .unwrap_or_default();
+    if last_root != header.post_state_root {
+        return Err(L1Error::StateRootMismatch {
+            what: "postStateRoot (the last block's stateRoot)".into(),
+            got: header.post_state_root,
+            expected: last_root,
+        });
+    }
+    Ok(cursor)
 }

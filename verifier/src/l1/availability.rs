@@ -12,12 +12,12 @@
 //! (Property 17) and the anchor and every later one are reverted. A challenge whose anchor was
 //! reverted by another proof is cancelled (bond refunded) the same way.
 
-use super::error::{add_u64, L1Error};
 use super::{L1Event, L1State};
 use crate::codec::{CodecError, Decode, Encode, Reader};
 use crate::da::{verify_sample, Sample};
 use crate::fraud::FraudKind;
 use crate::hash::{Address, H256};
+use crate::settlement::{add_u64, L1Error};
 use serde::{Deserialize, Serialize};
 
 /// Most shares one availability challenge may ask for.
@@ -92,6 +92,14 @@ pub struct AvailabilityChallenge {
     /// How it ended (`None`: open).
     #[serde(default)]
     pub result: Option<AvailabilityResult>,
+}
+
+impl AvailabilityChallenge {
+    /// True when the answer window is over at L1 height `height` (`height ≥ deadline`): an
+    /// answer mined there is refused and `TimeoutAvailability` is accepted.
+    pub fn answer_window_over(&self, height: u64) -> bool {
+        height >= self.deadline
+    }
 }
 
 impl L1State {
@@ -226,7 +234,7 @@ impl L1State {
                 "the anchor of availability challenge {id} is gone; `TimeoutAvailability` cancels it"
             )));
         }
-        if self.height >= c.deadline {
+        if c.answer_window_over(self.height) {
             return Err(L1Error::GameClockExpired(format!(
                 "availability challenge {id} had to be answered below L1 height {}",
                 c.deadline
@@ -283,7 +291,7 @@ impl L1State {
             let to = c.challenger;
             return self.close_availability(&c, AvailabilityResult::Cancelled, &to);
         }
-        if self.height < c.deadline {
+        if !c.answer_window_over(self.height) {
             return Err(L1Error::GameClockRunning(format!(
                 "availability challenge {id} may be answered until L1 height {}",
                 c.deadline
@@ -309,7 +317,7 @@ impl L1State {
         result: AvailabilityResult,
         to: &Address,
     ) -> Result<Vec<L1Event>, L1Error> {
-        let b = super::error::add(self.balance(to), c.bond, "balance")?;
+        let b = crate::settlement::add(self.balance(to), c.bond, "balance")?;
         self.set_balance(to, b);
         if let Some(s) = self.availability.get_mut(&c.id) {
             s.result = Some(result);

@@ -1,49 +1,20 @@
 //! The bridge on L1: the escrow, deposits (plain and `L2BURN`), the L1→L2 queue with its hash
 //! chain, forced transactions, withdrawals, emergency exits, and the end-of-block deadlines.
 
-use super::error::{add, sub, L1Error};
-use super::registry::{L2Status, SequencerStatus};
+use super::registry::{DailyDeposits, L2Status, QueuedMessage, SequencerStatus};
+use super::withdrawal::{check_withdrawal_proof, undisputed_through, WithdrawalCase};
 use super::{L1Event, L1State, MAX_MISSED_MESSAGES};
 use crate::codec::Encode;
 use crate::hash::{Address, H256};
-use crate::smt::{verify_account_proof, verify_compact_proof, CompactProof};
+use crate::settlement::{add, sub, L1Error};
+use crate::smt::{verify_account_proof, CompactProof};
 use crate::types::{
     queue_chain_next, AccountState, BurnData, L1Message, L1MessageBody, L2Transaction,
     WithdrawalRecord,
 };
-use serde::{Deserialize, Serialize};
 
 /// Largest forced transaction (serialized bytes).
 pub const MAX_FORCED_TX_SIZE: usize = 512 * 1024;
-
-/// Deposits of one L1 day (`height / l1_blocks_per_day`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DailyDeposits {
-    /// The day.
-    pub day: u64,
-    /// Sum deposited that day.
-    pub total: i64,
-}
-
-/// One entry of a chain's L1→L2 queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueuedMessage {
-    /// The message.
-    pub message: L1Message,
-    /// Its hash (id).
-    pub hash: H256,
-    /// The queue hash chain after it.
-    pub chain_after: H256,
-}
-
-impl QueuedMessage {
-    /// True for a forced transaction.
-    pub fn is_forced(&self) -> bool {
-        matches!(self.message.body, L1MessageBody::ForcedTransaction { .. })
-    }
-}
 
 impl L1State {
     /// Append a message to `chain`'s queue (all checks done by the caller).
@@ -209,48 +180,18 @@ impl L1State {
                 record.amount
             )));
         }
-        let p = &c.info.params;
-        if index >= c.finalized_count {
-            let undisputed = c
-                .anchors
-                .iter()
-                .skip(usize::try_from(c.finalized_count).unwrap_or(usize::MAX))
-                .take_while(|a| a.index <= index)
-                .all(|a| !a.disputed);
-            let fast = c.info.status != L2Status::Emergency
-                && undisputed
-                && fast_hat >= p.fast_withdrawal_hat
-                && h >= anchor.fast_deadline;
-            if !fast {
-                return Err(L1Error::NotFinal(format!(
-                    "anchor {index} of chain {chain} is final at L1 height {} (fast: {} for HAT ≥ {}, sender has {fast_hat})",
-                    anchor.deadline, anchor.fast_deadline, p.fast_withdrawal_hat
-                )));
-            }
-            if record.amount > p.max_deposit_per_tx {
-                return Err(L1Error::WithdrawalLimit(format!(
-                    "fast withdrawals are limited to {}; {} waits for the standard period",
-                    p.max_deposit_per_tx, record.amount
-                )));
-            }
+        WithdrawalCase {
+            chain,
+            params: &c.info.params,
+            status: c.info.status,
+            anchor,
+            finalized: index < c.finalized_count,
+            undisputed: undisputed_through(&c.anchors, c.finalized_count, index),
+            hat: fast_hat,
+            amount: record.amount,
         }
-        if proof.key != record.key() {
-            return Err(L1Error::ProofInvalid(format!(
-                "proof is for key {}, the record's key is {}",
-                proof.key,
-                record.key()
-            )));
-        }
-        let root = anchor.header.post_state_root;
-        match verify_compact_proof(proof, &root) {
-            Ok(Some(v)) if v == record.encode() => {}
-            Ok(_) => {
-                return Err(L1Error::ProofInvalid(
-                    "the proven value is not the record".into(),
-                ))
-            }
-            Err(e) => return Err(L1Error::ProofInvalid(e.to_string())),
-        }
+        .check(h)?;
+        check_withdrawal_proof(record, proof, &anchor.header.post_state_root)?;
         let total = add(c.total_withdrawn, record.amount, "total withdrawn")?;
         self.pay_from_escrow(chain, &record.l1_recipient, record.amount)?;
         let c = self.chain_mut(chain)?;

@@ -8,14 +8,14 @@
 //! rest burned, and returns the winning challenger's bond; a failed challenge pays the bond to
 //! the poster.
 
-use super::anchor::Anchor;
-use super::error::{add, add_u64, L1Error};
 use super::registry::L2Status;
 use super::{L1Event, L1State};
 use crate::fraud::{
     verify_evidence, BatchData, FraudEvidence, FraudKind, Game, GameResult, CHALLENGER_REWARD_PCT,
 };
 use crate::hash::{Address, H256};
+use crate::settlement::Anchor;
+use crate::settlement::{add, add_u64, L1Error};
 use crate::stf::{execute_step_stateless, StepWitness};
 use std::collections::BTreeMap;
 
@@ -91,7 +91,7 @@ impl L1State {
         if index < c.finalized_count || a.finalized {
             return Err(L1Error::ChallengeFailed(format!("anchor {index} is final")));
         }
-        if self.height >= a.deadline {
+        if !a.challenge_window_open(self.height) {
             return Err(L1Error::ChallengeFailed(format!(
                 "the challenge window of anchor {index} closed at L1 height {}",
                 a.deadline

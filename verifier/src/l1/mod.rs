@@ -37,11 +37,11 @@
 mod anchor;
 mod availability;
 mod bridge;
-mod error;
 mod events;
 mod fraud;
 mod registry;
 mod tx;
+mod withdrawal;
 
 #[cfg(test)]
 mod tests;
@@ -56,26 +56,30 @@ mod tests_codec;
 #[cfg(test)]
 mod tests_fraud;
 
-pub(crate) use anchor::da_error;
-pub use anchor::Anchor;
+pub use crate::settlement::Anchor;
+pub use crate::settlement::L1Error;
 pub use availability::{
     answer_samples, AvailabilityChallenge, AvailabilityResult, SharePosition,
     MAX_AVAILABILITY_POSITIONS,
 };
-pub use bridge::{DailyDeposits, QueuedMessage};
-pub use error::L1Error;
 pub use events::L1Event;
-pub use registry::{ChainState, L2ChainInfo, L2Status, Sequencer, SequencerStatus};
+pub use registry::{
+    ChainState, DailyDeposits, L2ChainInfo, L2Status, QueuedMessage, Sequencer, SequencerStatus,
+};
 pub use tx::{
     L1Block, L1Op, L1Tx, L1_TX_TAG, MAX_BATCH_SIGNATURES, MAX_BLOCK_TXS, MAX_CHAIN_NAME,
     MAX_ENDPOINT, MAX_PAYLOAD,
+};
+pub use withdrawal::{
+    check_withdrawal_proof, fast_withdrawal_eligible, undisputed_through, WithdrawalCase,
+    WithdrawalPath,
 };
 
 use crate::hash::{Address, H256};
 use crate::keys::PublicKey;
 #[cfg(doc)]
 use crate::params::ChainParams;
-use error::{add, add_u64, sub};
+use crate::settlement::{add, add_u64, sub};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,13 +1,13 @@
 //! The L2 registry on L1: chains, their status, and their sequencers' stakes.
 
-use super::anchor::Anchor;
-use super::bridge::{DailyDeposits, QueuedMessage};
-use super::error::{add, add_u64, sub, L1Error};
 use super::{L1Event, L1State};
 use crate::consensus::sequencer_weight;
 use crate::hash::{Address, H256};
 use crate::keys::PublicKey;
 use crate::params::ChainParams;
+use crate::settlement::Anchor;
+use crate::settlement::{add, add_u64, sub, L1Error};
+use crate::types::{L1Message, L1MessageBody};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -623,5 +623,34 @@ impl L1State {
     /// Active sequencers of `chain` with their weights, in registry order (for leader election).
     pub fn sequencer_weights(&self, chain: u64) -> Result<Vec<(Address, u128)>, L1Error> {
         Ok(self.chain_ref(chain)?.weights(|a| self.hat_score(a)))
+    }
+}
+
+/// Deposits of one L1 day (`height / l1_blocks_per_day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyDeposits {
+    /// The day.
+    pub day: u64,
+    /// Sum deposited that day.
+    pub total: i64,
+}
+
+/// One entry of a chain's L1→L2 queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedMessage {
+    /// The message.
+    pub message: L1Message,
+    /// Its hash (id).
+    pub hash: H256,
+    /// The queue hash chain after it.
+    pub chain_after: H256,
+}
+
+impl QueuedMessage {
+    /// True for a forced transaction.
+    pub fn is_forced(&self) -> bool {
+        matches!(self.message.body, L1MessageBody::ForcedTransaction { .. })
     }
 }

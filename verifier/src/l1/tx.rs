@@ -1,7 +1,6 @@
 //! L1 blocks, signed L1 transactions and their operations, with casl2's own serialization
 //! (Bitcoin style, `docs/protocol.md` "L1 rules").
 
-use super::error::L1Error;
 use super::registry::L2Status;
 use crate::codec::{write_var_bytes, write_vec, CodecError, Decode, Encode, Reader};
 use crate::da::DACommitment;
@@ -9,6 +8,7 @@ use crate::fraud::FraudEvidence;
 use crate::hash::{merkle_root, sha256d, sha256d_parts, Address, H256};
 use crate::keys::{recover_compact, PrivateKey, PublicKey, COMPACT_SIGNATURE_LEN};
 use crate::params::{ChainParams, Network};
+use crate::settlement::L1Error;
 use crate::smt::CompactProof;
 use crate::stf::StepWitness;
 use crate::types::{AccountState, BatchHeader, BlockSignature, L2Transaction, WithdrawalRecord};
@@ -455,7 +455,20 @@ fn decode_params(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
 
 impl Encode for L1Op {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        let le = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+        if !self.encode_chain_op(out) {
+            self.encode_dispute_op(out);
+        }
+    }
+}
+
+fn le(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+impl L1Op {
+    /// Encode an account, registry, stake or bridge operation (tags 0–12); false (nothing
+    /// written) for the dispute operations.
+    fn encode_chain_op(&self, out: &mut Vec<u8>) -> bool {
         match self {
             L1Op::Transfer { to, amount } => {
                 out.push(0);
@@ -561,6 +574,24 @@ impl Encode for L1Op {
                 account.encode_to(out);
                 proof.encode_to(out);
             }
+            L1Op::OpenChallenge { .. }
+            | L1Op::BisectReveal { .. }
+            | L1Op::BisectAnswer { .. }
+            | L1Op::SubmitOneStepProof { .. }
+            | L1Op::SubmitFraudProof { .. }
+            | L1Op::Timeout { .. }
+            | L1Op::ReportDoubleSign { .. }
+            | L1Op::ChallengeAvailability { .. }
+            | L1Op::AnswerAvailability { .. }
+            | L1Op::TimeoutAvailability { .. } => return false,
+        }
+        true
+    }
+
+    /// Encode a dispute operation: fraud games and proofs, double signs, availability
+    /// challenges (tags 13–22); nothing for the others.
+    fn encode_dispute_op(&self, out: &mut Vec<u8>) {
+        match self {
             L1Op::OpenChallenge {
                 chain,
                 anchor,
@@ -624,6 +655,7 @@ impl Encode for L1Op {
                 out.push(22);
                 le(out, *id);
             }
+            _ => {}
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod hasher;
 mod multiproof;
+mod portable;
 mod proof;
 #[cfg(target_arch = "x86_64")]
 mod shani;

@@ -16,7 +16,7 @@
 // time that the processor has those features; everything inside is safe code.
 #![allow(unsafe_code)]
 
-use super::hasher::{defaults, path_bit, LiftTask, IV};
+use super::portable::{defaults, path_bit, LiftTask, IV};
 use crate::hash::H256;
 use core::arch::x86_64::*;
 use std::sync::OnceLock;

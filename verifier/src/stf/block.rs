@@ -2,9 +2,10 @@
 //! fast application (one tree update per block, signatures checked in parallel), the per-step
 //! trace (the root after every step), and verification of a block against its header.
 
-use super::exec::{apply_message, execute_step, execute_tx, BlockContext, Receipt, Step};
+use super::exec::{apply_message, execute_step, execute_tx};
 use super::rules;
 use super::state::{Overlay, StateView};
+use super::types::{BlockContext, Receipt, Step};
 use super::StfError;
 use crate::hash::{merkle_root, Address, H256};
 use crate::params::ChainParams;

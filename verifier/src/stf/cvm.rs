@@ -14,9 +14,11 @@
 //! refunds what the gas revm used does not cost, and splits the fee 70/20/10 as every other
 //! transaction does.
 
-use super::exec::{credit, Accounts, BlockContext, CvmOutcome, Log, Receipt, TxError, TxFail};
+use super::accounts::Accounts;
 use super::rules::{self, sequencer_pool_address};
 use super::state::{Overlay, StateView};
+pub use super::types::MAX_RECEIPT_OUTPUT;
+use super::types::{credit, BlockContext, CvmOutcome, Log, Receipt, TxError, TxFail};
 use super::StfError;
 use crate::hash::{sha256d, sha256d_parts, Address, H256};
 use crate::types::{L2Transaction, TxType};
@@ -39,8 +41,6 @@ pub const CODE_KEY_TAG: &[u8] = b"CASL2/code";
 pub const PREVRANDAO_TAG: &[u8] = b"CASL2/prevrandao";
 /// What the EVM sees as the block gas limit (`GASLIMIT`); a transaction may not ask for more.
 pub const CVM_BLOCK_GAS_LIMIT: u64 = 30_000_000;
-/// Return or revert data kept in a receipt (longer data is cut to this length).
-pub const MAX_RECEIPT_OUTPUT: usize = 64 * 1024;
 
 /// The account-tree key of the code whose keccak256 is `code_hash`:
 /// `SHA256d("CASL2/code" ‖ codeHash)`. The leaf value is the code bytes.

@@ -24,6 +24,7 @@
 //! transactions root, the gas limit, and the per-sender transaction limit by reputation
 //! (Property 14).
 
+mod accounts;
 mod block;
 pub mod cvm;
 mod exec;
@@ -31,18 +32,18 @@ mod history;
 pub mod rules;
 mod state;
 mod stateless;
+mod types;
 
 pub use block::{
     apply_parts, block_context, block_steps, check_block_rules, execute_block, execute_block_steps,
     execute_block_steps_with_senders, recover_senders, seal_block, trace_block, verify_block,
     BlockEnv, BlockOutcome, BlockSenders,
 };
-pub use exec::{
-    execute_step, queue_cursor, queue_key, BlockContext, CvmOutcome, Log, Receipt, Step, TxError,
-};
+pub use exec::{check_value_and_gas, execute_step, queue_cursor, queue_key};
 pub use history::StateHistory;
 pub use state::{storage_root_field, storage_tree_root, AtRoot, Overlay, StateView};
 pub use stateless::{build_step_witness, execute_step_stateless, StepWitness, StorageWitness};
+pub use types::{BlockContext, CvmOutcome, Log, Receipt, Step, TxError};
 
 use crate::hash::{Address, H256};
 use thiserror::Error;

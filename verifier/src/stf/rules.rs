@@ -59,6 +59,13 @@ pub fn fee(gas_used: u64, gas_price: i64, hat_score: u32) -> Option<i64> {
     i64::try_from(discounted).ok()
 }
 
+/// The most a transaction can pay in fees: its whole `gas_limit` at `gas_price`, without a
+/// discount (what a sender's balance must cover beside the value). `None` on overflow or a
+/// negative price.
+pub fn max_fee(gas_limit: u64, gas_price: i64) -> Option<i64> {
+    fee(gas_limit, gas_price, 0)
+}
+
 /// Split a fee: (producer, sequencer pool, burned), 70/20/10 with each of the first two rounded
 /// down and the rounding burned. The three always add up to the fee.
 pub fn split_fee(fee: i64) -> (i64, i64, i64) {

@@ -10,9 +10,10 @@
 //! `storageRoot` as the account multiproof proves it. Code is a leaf of the account tree, so
 //! the account multiproof covers it.
 
-use super::exec::{execute_step, BlockContext, Receipt, Step};
+use super::exec::execute_step;
 use super::state::storage_tree_root;
 use super::state::{Overlay, StateView};
+use super::types::{BlockContext, Receipt, Step};
 use super::StfError;
 use crate::codec::{CodecError, Decode, Encode, Reader};
 use crate::hash::{Address, H256};

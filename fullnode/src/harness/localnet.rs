@@ -7,8 +7,8 @@
 //! and each announces itself with its stake and endpoint. A reused directory keeps its L1
 //! chain, its registration and every node's databases.
 
+use crate::devnet::rpc::{mine_every, now_secs, serve, SharedDevnet};
 use crate::devnet::{authority_key, dev_key, Devnet, DevnetConfig, DevnetError};
-use crate::devnet_rpc::{mine_every, now_secs, serve, SharedDevnet};
 use crate::node::{Node, NodeConfig, NodeError};
 use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::{ChainParams, Network, COIN};
@@ -41,7 +41,7 @@ pub struct LocalNetConfig {
     /// Stake of each sequencer.
     pub stake: i64,
     /// Every sequencer posts this kind of bad batch (they collude; regtest only).
-    pub dishonest: Option<crate::node::dishonest::Dishonest>,
+    pub dishonest: Option<super::dishonest::Dishonest>,
 }
 
 impl LocalNetConfig {
@@ -256,7 +256,9 @@ impl LocalNet {
             c.key = Some(k.clone());
             c.peers = urls.clone();
             c.filter = filters.get(i).cloned();
-            c.dishonest = cfg.dishonest;
+            c.misbehaviour = cfg
+                .dishonest
+                .map(|d| Arc::new(d) as Arc<dyn crate::node::Misbehaviour>);
             nodes.push(Some(Node::start(c.clone()).await?));
             configs.push(c);
         }

@@ -12,6 +12,8 @@
 //! Dev keys are deterministic: key `i` = `SHA256d("casl2-devnet-key" ‖ i as u32 LE)`, the
 //! authority (the only sender of `SetHatScore`) = `SHA256d("casl2-devnet-authority")`.
 
+pub mod rpc;
+
 use casl2_verifier::l1::{BlockOutcome, L1Block, L1Error, L1Genesis, L1State, L1Tx, MAX_BLOCK_TXS};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{sha256d, Address, Decode, Encode, PrivateKey, H256};

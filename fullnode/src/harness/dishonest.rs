@@ -7,8 +7,10 @@
 //! rewrite is a pure function of the honest blocks, so sequencers run with the same option
 //! re-derive the same header and sign it (collusion, which fraud needs: one signature is no
 //! quorum). As the anchor's poster, the node then defends the lie in the game with
-//! [`Dishonest::lying_trace`].
+//! [`Dishonest::lying_trace`]. The node reads none of this directly: [`Dishonest`] is its
+//! [`Misbehaviour`].
 
+use crate::node::Misbehaviour;
 use casl2_verifier::fraud::step_count;
 use casl2_verifier::l1::L2ChainInfo;
 use casl2_verifier::params::Network;
@@ -248,6 +250,22 @@ impl Dishonest {
                 }
             })
             .collect()
+    }
+}
+
+impl Misbehaviour for Dishonest {
+    fn rewrite_batch(&self, info: &L2ChainInfo, blocks: &mut [L2Block], key: Option<&PrivateKey>) {
+        if self.applies(info) {
+            self.rewrite(blocks, key, info.params.max_timestamp_drift);
+        }
+    }
+
+    fn defence_trace(&self, honest: &[H256], blocks: &[L2Block]) -> Vec<H256> {
+        self.lying_trace(honest, blocks)
+    }
+
+    fn withholds(&self, info: &L2ChainInfo) -> bool {
+        Dishonest::withholds(self, info)
     }
 }
 

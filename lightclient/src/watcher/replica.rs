@@ -1,16 +1,14 @@
-//! The L2 state as L1 data alone gives it, and playing fraud-proof games from it.
+//! The L2 state as L1 data alone gives it, and the judgement of every anchor.
 //!
 //! [`Replica`] replays a chain's anchors from L1: for each anchor it rebuilds the batch from the
 //! anchored payload and the consumed L1 messages ([`BatchData::from_anchor`]), re-executes every
 //! step from the agreed pre-state and judges the anchor ([`Verdict`]). The challenger keeps one
 //! (persisted) to dispute bad anchors; a sequencer node builds one when it must defend its
-//! anchor in a game. [`Replica::trace`] and [`Replica::witness`] give what the moves need.
+//! anchor in a game. [`Replica::trace`] and [`Replica::witness`] give what the moves need
+//! ([`super::player`]).
 
-use casl2_lightclient::l1::{L1Client, L1ClientError};
-use casl2_verifier::fraud::{
-    honest_trace, honest_witness, judge_batch, BatchData, FraudEvidence, Move,
-};
-use casl2_verifier::l1::L1Op;
+use crate::l1::{L1Client, L1ClientError};
+use casl2_verifier::fraud::{honest_trace, honest_witness, judge_batch, BatchData, FraudEvidence};
 use casl2_verifier::l1::{Anchor, L2ChainInfo, QueuedMessage};
 use casl2_verifier::smt::{empty_root, NodeStore, SparseMerkleTree};
 use casl2_verifier::stf::StepWitness;
@@ -409,17 +407,4 @@ impl<S: NodeStore> Replica<S> {
             message: format!("witness of step {step}: {e}"),
         })
     }
-}
-
-/// The L1 operation of a move; a one-step proof needs its `witness` (`None` without one).
-pub fn move_op(m: Move, witness: Option<StepWitness>) -> Option<L1Op> {
-    Some(match m {
-        Move::Reveal { game, root, .. } => L1Op::BisectReveal { game, root },
-        Move::Answer { game, agree } => L1Op::BisectAnswer { game, agree },
-        Move::OneStep { game, .. } => L1Op::SubmitOneStepProof {
-            game,
-            witness: witness?,
-        },
-        Move::Timeout { game } => L1Op::Timeout { game },
-    })
 }

@@ -1,0 +1,110 @@
+//! The batcher: when this node leads, plan the next batch, collect the peers' signatures, check
+//! L1's quorum rule and post it; one batch in flight at a time.
+
+use super::Task;
+use crate::node::{now_ms, BatchSignRequest, Shared};
+use casl2_verifier::consensus::quorum_reached;
+use casl2_verifier::l1::L1Op;
+use casl2_verifier::BlockSignature;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The batcher's state: the batch in flight, (end block, since ms).
+#[derive(Debug, Default)]
+pub struct Batcher {
+    inflight: Option<(u64, u64)>,
+}
+
+impl Task for Batcher {
+    /// When this node leads, anchor the next batch: collect signatures from peers and post it.
+    async fn tick(&mut self, shared: &Arc<Shared>) {
+        let Some(key) = shared.cfg().key.clone() else {
+            return;
+        };
+        let view = shared.view();
+        let Some(info) = view.chain.clone() else {
+            return;
+        };
+        let now = now_ms();
+        if let Some((end, since)) = self.inflight {
+            if info.latest_l2_block >= end || now > since + 15_000 {
+                self.inflight = None;
+            } else {
+                return;
+            }
+        }
+        let plan = {
+            let mut e = shared.engine();
+            match e.leader(&view, now) {
+                Ok(t) if t.leader == key.address() => {}
+                _ => return,
+            }
+            match e.plan_batch(&view, key.address(), now, 2_000) {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::debug!("batch: {err}");
+                    return;
+                }
+            }
+        };
+        // Signatures: this node's own, then the peers'.
+        let hash = plan.header.hash();
+        let mut sigs: Vec<BlockSignature> = Vec::new();
+        let own = shared
+            .engine()
+            .sign_batch(&plan.header, info.latest_state_root, Some(&info));
+        if let Ok(s) = own {
+            sigs.push(s);
+        }
+        let req = BatchSignRequest {
+            header: plan.header.clone(),
+            pre_state_root: info.latest_state_root,
+        };
+        for p in shared.peers() {
+            if let Ok(s) = shared.transport().sign_batch(&p, &req).await {
+                sigs.push(s);
+            }
+        }
+        // Keep valid signatures of L1-active sequencers and check the L1's quorum rule.
+        let set = view.set_at(None);
+        sigs.retain(|s| {
+            set.get(&s.sequencer)
+                .is_some_and(|m| s.verify(&hash, &m.public_key).is_ok())
+        });
+        sigs.sort_by_key(|s| s.sequencer);
+        sigs.dedup_by_key(|s| s.sequencer);
+        let signed: u128 = sigs.iter().map(|s| set.weight_of(&s.sequencer)).sum();
+        if !quorum_reached(
+            signed,
+            set.total_weight(),
+            info.params.consensus_threshold_pct,
+        ) {
+            tracing::debug!(
+                "batch {}..={}: signatures of weight {signed} of {}, no quorum yet",
+                plan.header.start_block,
+                plan.header.end_block,
+                set.total_weight()
+            );
+            return;
+        }
+        let end = plan.header.end_block;
+        let op = L1Op::PostBatch {
+            chain: shared.cfg().chain_id,
+            header: plan.header,
+            commitment: plan.commitment,
+            payload: plan.payload,
+            signatures: sigs,
+        };
+        match shared.send_l1(&key, op).await {
+            Ok(_) => {
+                shared
+                    .metrics()
+                    .batches_posted
+                    .fetch_add(1, Ordering::Relaxed);
+                self.inflight = Some((end, now));
+            }
+            Err(e) => tracing::debug!("post batch: {e}"),
+        }
+    }
+}
