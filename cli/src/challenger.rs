@@ -4,7 +4,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use casl2_fullnode::RedbNodeStore;
-use casl2_lightclient::l1::{DevnetClient, L1Client};
+use casl2_lightclient::endpoint::{AnyL1, Role};
+use casl2_lightclient::l1::L1Client;
 pub use casl2_lightclient::watcher::{ChallengerConfig, ChallengerEvent};
 use casl2_lightclient::watcher::{ChallengerState, GameRecord, Verdict};
 use casl2_verifier::fraud::{Game, GamePhase};
@@ -19,11 +20,15 @@ use std::time::{Duration, Instant};
 
 /// The challenger as the CLI runs it: its tree in `state.redb`, the L1 reached at
 /// [`ChallengerConfig::l1_url`].
-pub type Challenger = casl2_lightclient::watcher::Challenger<RedbNodeStore, DevnetClient>;
+pub type Challenger = casl2_lightclient::watcher::Challenger<RedbNodeStore, AnyL1>;
 
 /// Open the challenger of `cfg` (its data directory, the tree's redb store, the L1 client).
 pub fn open(cfg: ChallengerConfig) -> Result<Challenger> {
-    let l1 = DevnetClient::new(cfg.l1_url.clone());
+    // Either backend (`--l1 http://…` or `cascoind+http://…`); one that lacks what the
+    // challenger needs is refused here, in one line naming the missing RPC.
+    let l1 = AnyL1::from_url(&cfg.l1_url).map_err(|e| anyhow::anyhow!("--l1: {e}"))?;
+    l1.check_role(Role::Challenger)
+        .map_err(|e| anyhow::anyhow!("--l1 {}: {e}", cfg.l1_url))?;
     let open_store = |path: &std::path::Path| RedbNodeStore::open(path).map_err(|e| e.to_string());
     Ok(Challenger::open(cfg, l1, open_store)?)
 }
@@ -259,7 +264,8 @@ fn game(a: &GameArgs, json_out: bool) -> Result<()> {
     let chain = state.as_ref().map(|s| s.chain_id);
     let record = state.and_then(|s| s.games.get(&a.id).cloned());
     let rt = crate::run::runtime()?;
-    let live = rt.block_on(live_game(&DevnetClient::new(a.l1.clone()), a.id, chain));
+    let l1 = AnyL1::from_url(&a.l1).map_err(|e| anyhow::anyhow!("--l1: {e}"))?;
+    let live = rt.block_on(live_game(&l1, a.id, chain));
     let (game, source) = match (live, &record) {
         (Ok(g), _) => (g, "L1"),
         (Err(_), Some(r)) => (r.game.clone(), "the challenger's last tick"),
@@ -373,9 +379,7 @@ async fn serve_metrics(addr: SocketAddr, state: Arc<Mutex<ChallengerState>>) -> 
 }
 
 fn run_challenger(a: RunArgs, json_out: bool) -> Result<()> {
-    if !(a.l1.starts_with("http://") || a.l1.starts_with("https://")) {
-        bail!("--l1: {:?} is not an http:// URL", a.l1);
-    }
+    casl2_lightclient::endpoint::L1Endpoint::parse(&a.l1).map_err(|e| anyhow!("--l1: {e}"))?;
     let key = crate::node::read_key(a.key, a.key_file, &a.wallet)?
         .ok_or_else(|| anyhow!("--key or --key-file is required: the challenger signs its proofs and locks bonds on L1"))?;
     let cfg = ChallengerConfig {

@@ -1,8 +1,8 @@
 //! `casl2 devnet`: the embedded devnet L1, one registered L2 chain and N sequencer nodes on
 //! 127.0.0.1 in one process, until Ctrl-C (`fullnode::harness::localnet`). The data directory is reused.
 
-use anyhow::{bail, Context, Result};
 use crate::challenger::{Challenger, ChallengerConfig, ChallengerEvent};
+use anyhow::{bail, Context, Result};
 use casl2_fullnode::devnet::{authority_key, dev_key};
 use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::harness::www::PageConfig;
@@ -349,7 +349,7 @@ async fn watch(
             }
             _ = tick.tick() => {
                 let h = if sequencers_up {
-                    casl2_fullnode::node::rpc::call_peer(&http, &url0, "l2_blocknumber", json!([])).await.ok()
+                    casl2_fullnode::node::rpc::call_peer(&http, &url0, casl2_lightclient::api::node::L2_BLOCKNUMBER, json!([])).await.ok()
                 } else {
                     None
                 };

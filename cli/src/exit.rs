@@ -7,9 +7,9 @@
 use crate::net::{Conn, NetArgs, Progress};
 use crate::wallet::KeyArgs;
 use anyhow::{anyhow, bail, Result};
-use casl2_lightclient::watcher::{ChainData, Replica, Verdict};
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
+use casl2_lightclient::watcher::{ChainData, Replica, Verdict};
 use casl2_verifier::l1::{L1Op, L2Status};
 use casl2_verifier::smt::{empty_root, verify_account_proof, MemoryStore};
 use casl2_verifier::{AccountState, Address, Decode};

@@ -151,9 +151,7 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
     let l1 =
         a.l1.or(f.l1)
             .unwrap_or_else(|| "http://127.0.0.1:18545/".into());
-    if !(l1.starts_with("http://") || l1.starts_with("https://")) {
-        bail!("--l1: {l1:?} is not an http:// URL");
-    }
+    casl2_lightclient::endpoint::L1Endpoint::parse(&l1).map_err(|e| anyhow!("--l1: {e}"))?;
     let listen = a
         .listen
         .or(f.listen)

@@ -23,7 +23,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{Anchor, L1Error, L1Op, L2Status};
-use casl2_verifier::smt::{verify_compact_proof, CompactProof};
+use casl2_verifier::smt::CompactProof;
 use casl2_verifier::types::WithdrawalRecord;
 use casl2_verifier::{Address, Decode, Encode, L2Transaction, PrivateKey, TxType, H256};
 use clap::Args;
@@ -31,68 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// Where a withdrawal is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// Signed, maybe sent, not yet in a final L2 block.
-    Signed,
-    /// In a final L2 block; waiting for its anchor to become final.
-    Included,
-    /// `FinalizeWithdrawal` signed and sent to L1.
-    Finalizing,
-    /// Paid on L1.
-    Paid,
-    /// Failed for good (the reason is in `error`).
-    Failed,
-}
-
-/// One withdrawal as the wallet remembers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Withdrawal {
-    /// The withdrawal id (the WITHDRAWAL transaction's hash).
-    pub id: H256,
-    /// The chain.
-    pub chain: u64,
-    /// The L2 account debited.
-    pub from: Address,
-    /// The L1 account paid.
-    pub to: Address,
-    /// Amount (smallest units).
-    pub amount: i64,
-    /// The signed L2 transaction (hex of its codec).
-    pub l2_tx: String,
-    /// The stage.
-    pub stage: Stage,
-    /// The L2 block that holds it.
-    #[serde(default)]
-    pub l2_block: Option<u64>,
-    /// The anchor it was (or is being) paid against.
-    #[serde(default)]
-    pub anchor: Option<u64>,
-    /// `standard` or `fast`.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// The `FinalizeWithdrawal` L1 transaction id, its nonce and the L1 height it was sent at.
-    #[serde(default)]
-    pub l1_tx: Option<H256>,
-    /// Its sender.
-    #[serde(default)]
-    pub l1_from: Option<Address>,
-    /// Its nonce.
-    #[serde(default)]
-    pub l1_nonce: Option<u64>,
-    /// L1 height when it was sent.
-    #[serde(default)]
-    pub l1_since: Option<u64>,
-    /// L1 block that paid it.
-    #[serde(default)]
-    pub l1_block: Option<u64>,
-    /// Why it failed, or why the last finalisation was refused.
-    #[serde(default)]
-    pub error: Option<String>,
-}
+pub use casl2_lightclient::withdrawal::{Stage, Withdrawal};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct StateFile {
@@ -378,27 +317,23 @@ fn check_proof(
             w.id
         );
     }
-    if proof.key != record.key() {
-        bail!("the node's proof is for another key");
-    }
+    // The check L1 makes before it pays (`verifier::l1::check_withdrawal_proof`).
     let root = anchor.header.post_state_root;
-    match verify_compact_proof(&proof, &root) {
-        Ok(Some(value)) if value == record.encode() => Ok((record, proof)),
-        Ok(_) => bail!(
-            "the node's proof does not prove the record under anchor {}'s root",
+    casl2_verifier::l1::check_withdrawal_proof(&record, &proof, &root).map_err(|e| {
+        anyhow!(
+            "the node's proof of withdrawal {} does not hold under anchor {}'s root: {e}",
+            w.id,
             anchor.index
-        ),
-        Err(e) => bail!(
-            "the node's proof is invalid under anchor {}'s root: {e}",
-            anchor.index
-        ),
-    }
+        )
+    })?;
+    Ok((record, proof))
 }
 
 async fn wait_ready(c: &Conn, w: &Withdrawal, hint: &str) -> Result<Ready> {
     let hat = c.l1.hat_score(&w.from).await.map_err(|e| c.l1e(e))?;
     let p = &c.params;
-    let fast_ok = hat >= p.fast_withdrawal_hat && w.amount <= p.max_deposit_per_tx;
+    // The L1's own rule (`verifier::l1::fast_withdrawal_eligible`), not a copy of it.
+    let fast_ok = casl2_verifier::l1::fast_withdrawal_eligible(p, hat, w.amount);
     if fast_ok {
         c.note(format!(
             "{} has HAT {hat} (≥ {}): the fast challenge period of {} L1 blocks applies",
@@ -517,7 +452,7 @@ async fn poll_ready(
     Ok(Some(Ready::Proof(Box::new(p))))
 }
 
-/// Take `w` from its stage to `paid` (or to `included` with `no_wait`).
+/// Take `w` from its stage to `paid` (or to `included` with `no_wait`), saving each stage.
 async fn drive(
     c: &Conn,
     key: &PrivateKey,
@@ -528,150 +463,10 @@ async fn drive(
     let hint = format!("; `casl2 withdraw --resume {}` continues", w.id);
     loop {
         match w.stage {
-            Stage::Signed => {
-                let known = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
-                if known.is_none() {
-                    let bytes =
-                        hex::decode(&w.l2_tx).map_err(|e| anyhow!("the saved transaction: {e}"))?;
-                    let tx = L2Transaction::decode(&bytes)
-                        .map_err(|e| anyhow!("the saved transaction: {e}"))?;
-                    if let Err(e) = c.node.send_transaction(&tx).await {
-                        let e = c.ne(e);
-                        if format!("{e}").contains("MEMPOOL_BAD_NONCE") {
-                            // Its nonce went to another transaction: this one can never be included.
-                            if c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?.is_none() {
-                                w.stage = Stage::Failed;
-                                w.error = Some("its L2 nonce was used by another transaction; nothing was withdrawn".into());
-                                store.save(w)?;
-                                bail!(
-                                    "withdrawal {}: {}",
-                                    w.id,
-                                    w.error.clone().unwrap_or_default()
-                                );
-                            }
-                        } else {
-                            return Err(e.context(format!("sending withdrawal {}{hint}", w.id)));
-                        }
-                    }
-                }
-                let r = wait_l2_receipt(c, &w.id, "the withdrawal", &hint).await?;
-                if r["receipt"]["success"] != json!(true) {
-                    w.stage = Stage::Failed;
-                    w.error = Some(format!(
-                        "included in L2 block {} but failed: {}",
-                        r["blockNumber"],
-                        r["receipt"]["error"].as_str().unwrap_or("no reason given")
-                    ));
-                    store.save(w)?;
-                    bail!(
-                        "withdrawal {}: {}",
-                        w.id,
-                        w.error.clone().unwrap_or_default()
-                    );
-                }
-                w.l2_block = r["blockNumber"].as_u64();
-                w.stage = Stage::Included;
-                store.save(w)?;
-                c.note(format!("in final L2 block {}", r["blockNumber"]));
-            }
-            Stage::Included => {
-                if no_wait {
-                    return Ok(());
-                }
-                match wait_ready(c, w, &hint).await? {
-                    Ready::Paid => {
-                        w.stage = Stage::Paid;
-                        store.save(w)?;
-                    }
-                    Ready::Proof(p) => {
-                        let Payable {
-                            anchor,
-                            record,
-                            proof,
-                            path,
-                        } = *p;
-                        let op = L1Op::FinalizeWithdrawal {
-                            chain: c.chain,
-                            anchor: anchor.index,
-                            record,
-                            proof,
-                        };
-                        let (id, nonce, since) = c.send_l1(key, op).await?;
-                        w.stage = Stage::Finalizing;
-                        w.anchor = Some(anchor.index);
-                        w.path = Some(path.to_string());
-                        w.l1_tx = Some(id);
-                        w.l1_from = Some(key.address());
-                        w.l1_nonce = Some(nonce);
-                        w.l1_since = Some(since);
-                        w.error = None;
-                        store.save(w)?;
-                        c.note(format!("L1 transaction {id}: FinalizeWithdrawal against anchor {} ({path} path)", anchor.index));
-                    }
-                }
-            }
-            Stage::Finalizing => {
-                if paid_on_l1(c, &w.id).await? {
-                    // Paid (by this transaction or an earlier one); find where if it was ours
-                    // and it is mined.
-                    let sender = w.l1_from.unwrap_or_else(|| key.address());
-                    if let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since)
-                    {
-                        let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
-                        if acct.nonce > nonce {
-                            if let Ok((h, r)) =
-                                c.wait_l1_mined(&id, &sender, nonce, since, &hint).await
-                            {
-                                if r.outcome.is_ok() {
-                                    w.l1_block = Some(h);
-                                }
-                            }
-                        }
-                    }
-                    w.stage = Stage::Paid;
-                    store.save(w)?;
-                    continue;
-                }
-                let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since) else {
-                    w.stage = Stage::Included;
-                    continue;
-                };
-                // The mempool first, then the nonce: a transaction mined in between shows in
-                // the nonce, so only a lost one is seen as neither.
-                let sender = w.l1_from.unwrap_or_else(|| key.address());
-                let pool = c.l1q("the mempool", c.l1.mempool()).await?;
-                let waiting = pool.contains(&id);
-                let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
-                if acct.nonce <= nonce && !waiting {
-                    // Lost (the devnet's mempool is memory only): sign a new one.
-                    c.note(format!(
-                        "L1 transaction {id} is gone from the L1; sending the finalisation again"
-                    ));
-                    w.stage = Stage::Included;
-                    continue;
-                }
-                let (h, r) = c.wait_l1_mined(&id, &sender, nonce, since, &hint).await?;
-                match &r.outcome {
-                    Ok(_) => {
-                        w.stage = Stage::Paid;
-                        w.l1_block = Some(h);
-                        store.save(w)?;
-                    }
-                    Err(L1Error::AlreadyPaid(_)) => {
-                        w.stage = Stage::Paid;
-                        store.save(w)?;
-                    }
-                    Err(_) => {
-                        let why = l1_failure(&r).unwrap_or_default();
-                        w.stage = Stage::Included;
-                        w.error = Some(format!(
-                            "the L1 refused the finalisation in block {h}: {why}"
-                        ));
-                        store.save(w)?;
-                        bail!("withdrawal {}: the L1 refused the finalisation in block {h} ({why}){hint}", w.id);
-                    }
-                }
-            }
+            Stage::Signed => send_and_include(c, w, store, &hint).await?,
+            Stage::Included if no_wait => return Ok(()),
+            Stage::Included => finalize(c, key, w, store, &hint).await?,
+            Stage::Finalizing => follow_finalization(c, key, w, store, &hint).await?,
             Stage::Paid => return Ok(()),
             Stage::Failed => bail!(
                 "withdrawal {} failed: {}",
@@ -680,6 +475,178 @@ async fn drive(
             ),
         }
     }
+}
+
+/// `signed` → `included`: send the L2 transaction (unless the node knows it) and wait for its
+/// final block.
+async fn send_and_include(c: &Conn, w: &mut Withdrawal, store: &Store, hint: &str) -> Result<()> {
+    let known = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
+    if known.is_none() {
+        let bytes = hex::decode(&w.l2_tx).map_err(|e| anyhow!("the saved transaction: {e}"))?;
+        let tx =
+            L2Transaction::decode(&bytes).map_err(|e| anyhow!("the saved transaction: {e}"))?;
+        if let Err(e) = c.node.send_transaction(&tx).await {
+            let e = c.ne(e);
+            if format!("{e}").contains("MEMPOOL_BAD_NONCE") {
+                // Its nonce went to another transaction: this one can never be included.
+                if c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?.is_none() {
+                    w.stage = Stage::Failed;
+                    w.error = Some(
+                        "its L2 nonce was used by another transaction; nothing was withdrawn"
+                            .into(),
+                    );
+                    store.save(w)?;
+                    bail!(
+                        "withdrawal {}: {}",
+                        w.id,
+                        w.error.clone().unwrap_or_default()
+                    );
+                }
+            } else {
+                return Err(e.context(format!("sending withdrawal {}{hint}", w.id)));
+            }
+        }
+    }
+    let r = wait_l2_receipt(c, &w.id, "the withdrawal", hint).await?;
+    if r["receipt"]["success"] != json!(true) {
+        w.stage = Stage::Failed;
+        w.error = Some(format!(
+            "included in L2 block {} but failed: {}",
+            r["blockNumber"],
+            r["receipt"]["error"].as_str().unwrap_or("no reason given")
+        ));
+        store.save(w)?;
+        bail!(
+            "withdrawal {}: {}",
+            w.id,
+            w.error.clone().unwrap_or_default()
+        );
+    }
+    w.l2_block = r["blockNumber"].as_u64();
+    w.stage = Stage::Included;
+    store.save(w)?;
+    c.note(format!("in final L2 block {}", r["blockNumber"]));
+    Ok(())
+}
+
+/// `included` → `finalizing`: wait out the challenge period, then send FinalizeWithdrawal with
+/// the checked proof (or note that the withdrawal is paid already).
+async fn finalize(
+    c: &Conn,
+    key: &PrivateKey,
+    w: &mut Withdrawal,
+    store: &Store,
+    hint: &str,
+) -> Result<()> {
+    if no_wait {
+        return Ok(());
+    }
+    match wait_ready(c, w, hint).await? {
+        Ready::Paid => {
+            w.stage = Stage::Paid;
+            store.save(w)?;
+        }
+        Ready::Proof(p) => {
+            let Payable {
+                anchor,
+                record,
+                proof,
+                path,
+            } = *p;
+            let op = L1Op::FinalizeWithdrawal {
+                chain: c.chain,
+                anchor: anchor.index,
+                record,
+                proof,
+            };
+            let (id, nonce, since) = c.send_l1(key, op).await?;
+            w.stage = Stage::Finalizing;
+            w.anchor = Some(anchor.index);
+            w.path = Some(path.to_string());
+            w.l1_tx = Some(id);
+            w.l1_from = Some(key.address());
+            w.l1_nonce = Some(nonce);
+            w.l1_since = Some(since);
+            w.error = None;
+            store.save(w)?;
+            c.note(format!(
+                "L1 transaction {id}: FinalizeWithdrawal against anchor {} ({path} path)",
+                anchor.index
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `finalizing` → `paid`: follow the L1 transaction until it is mined (or lost, or refused).
+async fn follow_finalization(
+    c: &Conn,
+    key: &PrivateKey,
+    w: &mut Withdrawal,
+    store: &Store,
+    hint: &str,
+) -> Result<()> {
+    if paid_on_l1(c, &w.id).await? {
+        // Paid (by this transaction or an earlier one); find where if it was ours
+        // and it is mined.
+        let sender = w.l1_from.unwrap_or_else(|| key.address());
+        if let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since) {
+            let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
+            if acct.nonce > nonce {
+                if let Ok((h, r)) = c.wait_l1_mined(&id, &sender, nonce, since, hint).await {
+                    if r.outcome.is_ok() {
+                        w.l1_block = Some(h);
+                    }
+                }
+            }
+        }
+        w.stage = Stage::Paid;
+        store.save(w)?;
+        return Ok(());
+    }
+    let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since) else {
+        w.stage = Stage::Included;
+        return Ok(());
+    };
+    // The mempool first, then the nonce: a transaction mined in between shows in
+    // the nonce, so only a lost one is seen as neither.
+    let sender = w.l1_from.unwrap_or_else(|| key.address());
+    let pool = c.l1q("the mempool", c.l1.mempool()).await?;
+    let waiting = pool.contains(&id);
+    let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
+    if acct.nonce <= nonce && !waiting {
+        // Lost (the devnet's mempool is memory only): sign a new one.
+        c.note(format!(
+            "L1 transaction {id} is gone from the L1; sending the finalisation again"
+        ));
+        w.stage = Stage::Included;
+        return Ok(());
+    }
+    let (h, r) = c.wait_l1_mined(&id, &sender, nonce, since, hint).await?;
+    match &r.outcome {
+        Ok(_) => {
+            w.stage = Stage::Paid;
+            w.l1_block = Some(h);
+            store.save(w)?;
+        }
+        Err(L1Error::AlreadyPaid(_)) => {
+            w.stage = Stage::Paid;
+            store.save(w)?;
+        }
+        Err(_) => {
+            let why = l1_failure(&r).unwrap_or_default();
+            w.stage = Stage::Included;
+            w.error = Some(format!(
+                "the L1 refused the finalisation in block {h}: {why}"
+            ));
+            store.save(w)?;
+            bail!(
+                "withdrawal {}: the L1 refused the finalisation in block {h} ({why}){hint}",
+                w.id
+            );
+        }
+    }
+    Ok(())
 }
 
 fn withdrawal_json(w: &Withdrawal) -> Value {

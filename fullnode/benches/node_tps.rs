@@ -102,60 +102,7 @@ async fn run(tps: u64, secs: u64, senders: usize) {
         .map(|c| format!("http://{}/", c.listen))
         .collect();
     let http = reqwest::Client::new();
-    // Fund a whale by deposit, then the senders by transfers.
-    let whale = dev_key(7).expect("key");
-    net.deposit(&whale, 5_000 * COIN).expect("deposit");
-    let t0 = Instant::now();
-    loop {
-        let b = call_peer(&http, &urls[0], "l2_getbalance", json!([whale.address()])).await;
-        if b.ok().and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "deposit not credited"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let keys: Vec<PrivateKey> = (0..senders)
-        .map(|i| {
-            let mut b = [0u8; 32];
-            b[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
-            b[31] = 0x77;
-            PrivateKey::from_bytes(&b).expect("key")
-        })
-        .collect();
-    let fund: Vec<L2Transaction> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| transfer(&whale, k.address(), 10 * COIN, i as u64))
-        .collect();
-    // The mempool keeps at most 64 nonces ahead per sender: fund in steps of 50.
-    for (i, c) in fund.chunks(50).enumerate() {
-        send_batch(&http, &urls[0], c).await;
-        let want = ((i + 1) * 50).min(fund.len()) as u64;
-        let t0 = Instant::now();
-        loop {
-            let n = call_peer(
-                &http,
-                &urls[0],
-                "l2_gettransactioncount",
-                json!([whale.address()]),
-            )
-            .await
-            .ok()
-            .and_then(|v| v["nonce"].as_u64())
-            .unwrap_or(0);
-            if n >= want {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "fan-out stuck at nonce {n}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    let keys = fund_senders(&net, &http, &urls[0], senders).await;
     // Pre-sign the load: round-robin over senders, nonces in order.
     let total = (tps * secs) as usize;
     let sink = Address([0x51; 20]);
@@ -262,4 +209,68 @@ async fn run(tps: u64, secs: u64, senders: usize) {
     );
     println!("CPU {:.2} core-seconds per wall second (all four nodes, L1 and the load generator in one process)", cpu / wall);
     net.shutdown().await;
+}
+
+/// Fund a whale by deposit, then `senders` fresh keys by transfers from it; returns the keys.
+async fn fund_senders(
+    net: &LocalNet,
+    http: &reqwest::Client,
+    url: &str,
+    senders: usize,
+) -> Vec<PrivateKey> {
+    // Fund a whale by deposit, then the senders by transfers.
+    let whale = dev_key(7).expect("key");
+    net.deposit(&whale, 5_000 * COIN).expect("deposit");
+    let t0 = Instant::now();
+    loop {
+        let b = call_peer(http, url, "l2_getbalance", json!([whale.address()])).await;
+        if b.ok().and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "deposit not credited"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let keys: Vec<PrivateKey> = (0..senders)
+        .map(|i| {
+            let mut b = [0u8; 32];
+            b[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            b[31] = 0x77;
+            PrivateKey::from_bytes(&b).expect("key")
+        })
+        .collect();
+    let fund: Vec<L2Transaction> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| transfer(&whale, k.address(), 10 * COIN, i as u64))
+        .collect();
+    // The mempool keeps at most 64 nonces ahead per sender: fund in steps of 50.
+    for (i, c) in fund.chunks(50).enumerate() {
+        send_batch(http, url, c).await;
+        let want = ((i + 1) * 50).min(fund.len()) as u64;
+        let t0 = Instant::now();
+        loop {
+            let n = call_peer(
+                http,
+                url,
+                "l2_gettransactioncount",
+                json!([whale.address()]),
+            )
+            .await
+            .ok()
+            .and_then(|v| v["nonce"].as_u64())
+            .unwrap_or(0);
+            if n >= want {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "fan-out stuck at nonce {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    keys
 }

@@ -8,8 +8,8 @@
 //! be anchored and finalised after it.
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::harness::dishonest::DishonestKind;
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_lightclient::watcher::ChallengerState;
 use casl2_lightclient::watcher::Verdict;
 use casl2_verifier::fraud::{Game, GamePhase, GameResult, Side, CHALLENGER_REWARD_PCT};

@@ -41,7 +41,7 @@ impl L1Endpoint {
             let (scheme, after) = rest
                 .split_once("://")
                 .filter(|(s, _)| *s == "http" || *s == "https")
-                .ok_or_else(|| format!("L1 URL {text:?}: {FORMS}"))?;
+                .ok_or_else(|| format!("L1 URL {text:?} is not an http:// URL: {FORMS}"))?;
             let (main, query) = match after.split_once('?') {
                 Some((m, q)) => (m, Some(q)),
                 None => (after, None),
@@ -86,7 +86,7 @@ impl L1Endpoint {
         if text.starts_with("http://") || text.starts_with("https://") {
             return Ok(L1Endpoint::Devnet(text.to_string()));
         }
-        Err(format!("L1 URL {text:?}: {FORMS}"))
+        Err(format!("L1 URL {text:?} is not an http:// URL: {FORMS}"))
     }
 
     /// A client of this endpoint.

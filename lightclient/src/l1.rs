@@ -86,6 +86,12 @@ impl From<RpcError> for L1ClientError {
     }
 }
 
+/// The first `count` items of `list` (a window's default from a longer page).
+fn first<T>(mut list: Vec<T>, count: u64) -> Vec<T> {
+    list.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+    list
+}
+
 fn no_rpc(what: &'static str) -> L1ClientError {
     L1ClientError::Unsupported {
         what,
@@ -169,9 +175,7 @@ pub trait L1Client {
         from: u64,
         count: u64,
     ) -> Result<Vec<Anchor>, L1ClientError> {
-        let mut list = self.anchors(chain, from).await?;
-        list.truncate(usize::try_from(count).unwrap_or(usize::MAX));
-        Ok(list)
+        Ok(first(self.anchors(chain, from).await?, count))
     }
 
     /// Number of anchors a chain has (by default found by a binary search over
@@ -243,9 +247,7 @@ pub trait L1Client {
         from: u64,
         count: u64,
     ) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        let mut list = self.queue(chain, from).await?;
-        list.truncate(usize::try_from(count).unwrap_or(usize::MAX));
-        Ok(list)
+        Ok(first(self.queue(chain, from).await?, count))
     }
 
     /// The ids of the casl2 transactions waiting in the L1's mempool.

@@ -37,6 +37,7 @@ pub mod sampling;
 pub mod verify;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod watcher;
+pub mod withdrawal;
 
 pub use casl2_verifier as verifier;
 pub use client::{

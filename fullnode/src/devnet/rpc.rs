@@ -149,46 +149,7 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 .ok_or_else(|| RpcError::params(format!("no block at height {h}")))?;
             to_json(&hash)
         }
-        m::GETBLOCK => {
-            let hash = p_hash(p, 0)?;
-            let verbosity = p_u64_or(p, 1, "verbosity", 1)?;
-            let d = lock(devnet);
-            let Some(height) = d.height_of(&hash) else {
-                let block = d
-                    .stored_block(&hash)?
-                    .ok_or_else(|| RpcError::params(format!("unknown block {hash}")))?;
-                if verbosity == 0 {
-                    return Ok(json!(hex::encode(casl2_verifier::Encode::encode(&block))));
-                }
-                return Ok(json!({
-                    "hash": hash, "height": block.height, "time": block.time,
-                    "prevHash": block.prev_hash, "inActiveChain": false,
-                    "invalid": d.invalid_blocks().contains(&hash),
-                    "txs": to_json(&block.txs)?,
-                }));
-            };
-            let block = d
-                .block_at(height)
-                .ok_or_else(|| RpcError::internal("active block missing"))?;
-            if verbosity == 0 {
-                return Ok(json!(hex::encode(casl2_verifier::Encode::encode(block))));
-            }
-            let outcome = d.outcome_at(height);
-            let txids: Vec<H256> = block.txs.iter().map(L1Tx::hash).collect();
-            Ok(json!({
-                "hash": hash,
-                "height": height,
-                "time": block.time,
-                "prevHash": block.prev_hash,
-                "txsRoot": block.txs_root(),
-                "confirmations": d.height().saturating_sub(height).saturating_add(1),
-                "inActiveChain": true,
-                "txids": txids,
-                "txs": to_json(&block.txs)?,
-                "receipts": match outcome { Some(o) => to_json(&o.receipts)?, None => json!([]) },
-                "events": match outcome { Some(o) => to_json(&o.events)?, None => json!([]) },
-            }))
-        }
+        m::GETBLOCK => get_block(devnet, p),
         m::SENDRAWTRANSACTION => {
             let raw = p_str(p, 0, "transaction hex")?;
             let raw = raw.strip_prefix("0x").unwrap_or(raw);
@@ -253,85 +214,129 @@ fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcEr
                 None => Err(L1Error::UnknownGame(id).into()),
             }
         }
-        m if m.starts_with("l2_") && METHODS.contains(&m) => {
-            let chain_id = p_u64(p, 0, "chain id")?;
-            let d = lock(devnet);
-            let c = d
-                .state()
-                .chain(chain_id)
-                .ok_or(L1Error::UnknownChain(chain_id))?;
-            match m {
-                m::L2_GETCHAIN => Ok(json!({
-                    "info": to_json(&c.info)?,
-                    "escrow": c.escrow,
-                    "totalDeposited": c.total_deposited,
-                    "totalWithdrawn": c.total_withdrawn,
-                    "totalExited": c.total_exited,
-                    "totalRefunded": c.total_refunded,
-                    "queueLength": c.queue.len(),
-                    "queueHead": c.queue_head,
-                    "consumed": c.consumed,
-                    "finalizedConsumed": c.finalized_consumed,
-                    "missed": c.missed,
-                    "anchors": c.anchors.len(),
-                    "finalizedAnchors": c.finalized_count,
-                    "sequencers": c.sequencers.len(),
-                })),
-                m::L2_GETSEQUENCERS => {
-                    let list: Vec<Value> = c
-                        .sequencers
-                        .iter()
-                        .map(|s| {
-                            let mut v = to_json(s)?;
-                            v["hatScore"] = json!(d.state().hat_score(&s.address));
-                            Ok(v)
-                        })
-                        .collect::<Result<_, RpcError>>()?;
-                    Ok(Value::Array(list))
-                }
-                m::L2_GETANCHORS => to_json(&window(&c.anchors, p, 1)?),
-                m::L2_GETQUEUE => to_json(&window(&c.queue, p, 1)?),
-                m::L2_GETDEPOSITS => {
-                    let deposits: Vec<_> =
-                        c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
-                    to_json(&window(&deposits, p, 1)?)
-                }
-                m::L2_GETWITHDRAWALS => {
-                    let list: Vec<Value> = c
-                        .paid_withdrawals
-                        .iter()
-                        .map(|(id, amount)| json!({ "id": id, "amount": amount }))
-                        .collect();
-                    Ok(Value::Array(list))
-                }
-                m::L2_GETFORCEDQUEUE => {
-                    let pending: Vec<_> = c.pending_forced().cloned().collect();
-                    to_json(&pending)
-                }
-                m::L2_GETEXITS => to_json(&c.exited),
-                m::L2_GETGAMES => {
-                    let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
-                    let games: Vec<_> = d
-                        .state()
-                        .games()
-                        .values()
-                        .filter(|g| g.chain == chain_id && (!open_only || g.result.is_none()))
-                        .collect();
-                    to_json(&games)
-                }
-                m::L2_GETAVAILABILITY => {
-                    let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
-                    let list: Vec<_> = d
-                        .state()
-                        .availability_challenges()
-                        .values()
-                        .filter(|c| c.chain == chain_id && (!open_only || c.result.is_none()))
-                        .collect();
-                    to_json(&list)
-                }
-                _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
-            }
-        }
+        m if m.starts_with("l2_") && METHODS.contains(&m) => chain_method(devnet, m, p),
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
+    }
+}
+
+/// `m::GETBLOCK`.
+fn get_block(devnet: &SharedDevnet, p: &[Value]) -> Result<Value, RpcError> {
+    let hash = p_hash(p, 0)?;
+    let verbosity = p_u64_or(p, 1, "verbosity", 1)?;
+    let d = lock(devnet);
+    let Some(height) = d.height_of(&hash) else {
+        let block = d
+            .stored_block(&hash)?
+            .ok_or_else(|| RpcError::params(format!("unknown block {hash}")))?;
+        if verbosity == 0 {
+            return Ok(json!(hex::encode(casl2_verifier::Encode::encode(&block))));
+        }
+        return Ok(json!({
+            "hash": hash, "height": block.height, "time": block.time,
+            "prevHash": block.prev_hash, "inActiveChain": false,
+            "invalid": d.invalid_blocks().contains(&hash),
+            "txs": to_json(&block.txs)?,
+        }));
+    };
+    let block = d
+        .block_at(height)
+        .ok_or_else(|| RpcError::internal("active block missing"))?;
+    if verbosity == 0 {
+        return Ok(json!(hex::encode(casl2_verifier::Encode::encode(block))));
+    }
+    let outcome = d.outcome_at(height);
+    let txids: Vec<H256> = block.txs.iter().map(L1Tx::hash).collect();
+    Ok(json!({
+        "hash": hash,
+        "height": height,
+        "time": block.time,
+        "prevHash": block.prev_hash,
+        "txsRoot": block.txs_root(),
+        "confirmations": d.height().saturating_sub(height).saturating_add(1),
+        "inActiveChain": true,
+        "txids": txids,
+        "txs": to_json(&block.txs)?,
+        "receipts": match outcome { Some(o) => to_json(&o.receipts)?, None => json!([]) },
+        "events": match outcome { Some(o) => to_json(&o.events)?, None => json!([]) },
+    }))
+}
+
+/// The `l2_*` methods about one chain (parameter 0: the chain id).
+fn chain_method(devnet: &SharedDevnet, m: &str, p: &[Value]) -> Result<Value, RpcError> {
+    let chain_id = p_u64(p, 0, "chain id")?;
+    let d = lock(devnet);
+    let c = d
+        .state()
+        .chain(chain_id)
+        .ok_or(L1Error::UnknownChain(chain_id))?;
+    match m {
+        m::L2_GETCHAIN => Ok(json!({
+            "info": to_json(&c.info)?,
+            "escrow": c.escrow,
+            "totalDeposited": c.total_deposited,
+            "totalWithdrawn": c.total_withdrawn,
+            "totalExited": c.total_exited,
+            "totalRefunded": c.total_refunded,
+            "queueLength": c.queue.len(),
+            "queueHead": c.queue_head,
+            "consumed": c.consumed,
+            "finalizedConsumed": c.finalized_consumed,
+            "missed": c.missed,
+            "anchors": c.anchors.len(),
+            "finalizedAnchors": c.finalized_count,
+            "sequencers": c.sequencers.len(),
+        })),
+        m::L2_GETSEQUENCERS => {
+            let list: Vec<Value> = c
+                .sequencers
+                .iter()
+                .map(|s| {
+                    let mut v = to_json(s)?;
+                    v["hatScore"] = json!(d.state().hat_score(&s.address));
+                    Ok(v)
+                })
+                .collect::<Result<_, RpcError>>()?;
+            Ok(Value::Array(list))
+        }
+        m::L2_GETANCHORS => to_json(&window(&c.anchors, p, 1)?),
+        m::L2_GETQUEUE => to_json(&window(&c.queue, p, 1)?),
+        m::L2_GETDEPOSITS => {
+            let deposits: Vec<_> = c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
+            to_json(&window(&deposits, p, 1)?)
+        }
+        m::L2_GETWITHDRAWALS => {
+            let list: Vec<Value> = c
+                .paid_withdrawals
+                .iter()
+                .map(|(id, amount)| json!({ "id": id, "amount": amount }))
+                .collect();
+            Ok(Value::Array(list))
+        }
+        m::L2_GETFORCEDQUEUE => {
+            let pending: Vec<_> = c.pending_forced().cloned().collect();
+            to_json(&pending)
+        }
+        m::L2_GETEXITS => to_json(&c.exited),
+        m::L2_GETGAMES => {
+            let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
+            let games: Vec<_> = d
+                .state()
+                .games()
+                .values()
+                .filter(|g| g.chain == chain_id && (!open_only || g.result.is_none()))
+                .collect();
+            to_json(&games)
+        }
+        m::L2_GETAVAILABILITY => {
+            let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
+            let list: Vec<_> = d
+                .state()
+                .availability_challenges()
+                .values()
+                .filter(|c| c.chain == chain_id && (!open_only || c.result.is_none()))
+                .collect();
+            to_json(&list)
+        }
+        _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
     }
 }

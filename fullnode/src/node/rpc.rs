@@ -237,24 +237,7 @@ fn call(
     }
     match method {
         m::L2_BLOCKNUMBER => Ok(json!(shared.engine().height())),
-        m::L2_GETCHAININFO => {
-            let view = shared.view();
-            let e = shared.engine();
-            let head = e.head().cloned();
-            Ok(json!({
-                "chainId": shared.cfg().chain_id,
-                "blockNumber": e.height(),
-                "blockHash": head.as_ref().map(|h| h.hash()),
-                "stateRoot": e.tree().root(),
-                "sequencer": e.address(),
-                "l1Tip": view.tip,
-                "status": view.chain.as_ref().map(|c| c.status.to_string()),
-                "anchoredL2Block": view.chain.as_ref().map(|c| c.latest_l2_block),
-                "finalizedL2Block": view.chain.as_ref().map(|c| c.finalized_l2_block),
-                "mempoolSize": e.mempool.len(),
-                "peers": shared.peers(),
-            }))
-        }
+        m::L2_GETCHAININFO => chain_info(shared),
         m::L2_GETBLOCKBYNUMBER => {
             let n = p_u64(p, 0, "block number")?;
             let e = shared.engine();
@@ -310,153 +293,194 @@ fn call(
                 None => Ok(Value::Null),
             }
         }
-        m::L2_GETPROOF => {
-            let a = p_address(p, 0)?;
-            let (root, block, finality, proof) = proof_at(shared, &a.tree_key(), p.get(1))?;
-            let latest = finality["kind"] == json!("soft");
-            let account = if latest {
-                Overlay::new(shared.engine().tree()).account(&a).ok()
-            } else {
-                None
-            };
-            Ok(json!({
-                "address": a,
-                "stateRoot": root,
-                "blockNumber": block,
-                "account": account,
-                "proof": proof,
-                "finality": finality,
-            }))
-        }
-        m::L2_GETWITHDRAWALPROOF => {
-            let id = p_h256(p, 0, "withdrawal id (the WITHDRAWAL transaction's hash)")?;
-            let key = WithdrawalRecord::key_for(&id);
-            let (root, block, finality, proof) = proof_at(shared, &key, p.get(1))?;
-            let record = match &proof.value {
-                Some(v) => Some(
-                    WithdrawalRecord::decode(v)
-                        .map_err(|e| RpcError::internal(format!("withdrawal record: {e}")))?,
-                ),
-                None => None,
-            };
-            Ok(json!({
-                "id": id,
-                "key": key,
-                "stateRoot": root,
-                "blockNumber": block,
-                "record": record,
-                "proof": proof,
-                "finality": finality,
-            }))
-        }
-        m::L2_GETBATCH => {
-            let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
-            Ok(json!({
-                "index": a.index,
-                "l1Height": a.l1_height,
-                "header": a.header,
-                "batchHash": a.batch_hash,
-                "dataRoot": a.data_root,
-                "commitment": a.commitment,
-                "finalized": a.finalized,
-                "disputed": a.disputed,
-                "deadline": a.deadline,
-                "payloadSize": a.payload.len(),
-                "payload": hex::encode(&a.payload),
-            }))
-        }
-        m::L2_GETSHARE => {
-            if shared.withholds() {
-                return Err(RpcError::new(
-                    -32011,
-                    "share withheld (this node runs --dishonest withhold)".to_string(),
-                ));
-            }
-            let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
-            let row = p_u64(p, 1, "row")?;
-            let column = p_u64(p, 2, "column")?;
-            let axis = match p.get(3).and_then(Value::as_str).unwrap_or("row") {
-                "row" => Axis::Row,
-                "column" => Axis::Column,
-                o => {
-                    return Err(RpcError::params(format!(
-                        "parameter 3 (axis) must be \"row\" or \"column\", got {o:?}"
-                    )))
-                }
-            };
-            let sq = square(shared, &a)?;
-            let w = sq.width() as u64;
-            if row >= w || column >= w {
-                return Err(RpcError::params(format!(
-                    "share ({row}, {column}) is outside the {w}×{w} square"
-                )));
-            }
-            let sample = sq
-                .sample(row as usize, column as usize, axis)
-                .ok_or_else(|| RpcError::internal("no sample".to_string()))?;
-            Ok(json!({ "index": a.index, "dataRoot": a.data_root, "sample": sample }))
-        }
-        m::L2_GETSEQUENCERS => {
-            let view = shared.view();
-            let list: Vec<Value> = view
-                .sequencers
-                .iter()
-                .map(|s| {
-                    json!({
-                        "address": s.sequencer.address,
-                        "stake": s.sequencer.stake,
-                        "hatScore": s.hat_score,
-                        "endpoint": s.sequencer.endpoint,
-                        "status": s.sequencer.status,
-                        "announcedAt": s.sequencer.announced_at,
-                    })
-                })
-                .collect();
-            Ok(Value::Array(list))
-        }
-        m::L2_GETLEADER => {
-            let view = shared.view();
-            let mut e = shared.engine();
-            let now = now_ms();
-            let turn = e.leader(&view, now).map_err(engine_err)?;
-            let (slot, election) = e.election(&view).map_err(engine_err)?;
-            Ok(json!({
-                "height": e.height() + 1,
-                "slot": slot,
-                "leader": turn.leader,
-                "turn": turn.turn,
-                "deadlineMs": turn.deadline_ms,
-                "electedLeader": election.leader,
-                "backups": election.backups,
-                "seed": election.seed,
-            }))
-        }
-        m::ADMIN_STATUS => {
-            match (&shared.cfg().admin_token, token) {
-                (Some(t), Some(given)) if t == given => {}
-                (None, _) => {
-                    return Err(RpcError::new(
-                        -32030,
-                        "admin methods are off (no --admin-token)",
-                    ))
-                }
-                _ => {
-                    return Err(RpcError::new(
-                        -32031,
-                        "admin method: missing or wrong bearer token",
-                    ))
-                }
-            }
-            let e = shared.engine();
-            Ok(json!({
-                "stats": e.stats,
-                "evidence": e.evidence.len(),
-                "peers": shared.peers(),
-                "url": shared.url(),
-            }))
-        }
+        m::L2_GETPROOF => get_proof(shared, p),
+        m::L2_GETWITHDRAWALPROOF => withdrawal_proof(shared, p),
+        m::L2_GETBATCH => get_batch(shared, p),
+        m::L2_GETSHARE => get_share(shared, p),
+        m::L2_GETSEQUENCERS => sequencers(shared),
+        m::L2_GETLEADER => leader(shared, p),
+        m::ADMIN_STATUS => admin_status(shared, token),
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
     }
+}
+
+/// `m::ADMIN_STATUS`.
+fn admin_status(shared: &Arc<Shared>, token: Option<&str>) -> Result<Value, RpcError> {
+    match (&shared.cfg().admin_token, token) {
+        (Some(t), Some(given)) if t == given => {}
+        (None, _) => {
+            return Err(RpcError::new(
+                -32030,
+                "admin methods are off (no --admin-token)",
+            ))
+        }
+        _ => {
+            return Err(RpcError::new(
+                -32031,
+                "admin method: missing or wrong bearer token",
+            ))
+        }
+    }
+    let e = shared.engine();
+    Ok(json!({
+        "stats": e.stats,
+        "evidence": e.evidence.len(),
+        "peers": shared.peers(),
+        "url": shared.url(),
+    }))
+}
+
+/// `m::L2_GETCHAININFO`.
+fn chain_info(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+    let view = shared.view();
+    let e = shared.engine();
+    let head = e.head().cloned();
+    Ok(json!({
+        "chainId": shared.cfg().chain_id,
+        "blockNumber": e.height(),
+        "blockHash": head.as_ref().map(|h| h.hash()),
+        "stateRoot": e.tree().root(),
+        "sequencer": e.address(),
+        "l1Tip": view.tip,
+        "status": view.chain.as_ref().map(|c| c.status.to_string()),
+        "anchoredL2Block": view.chain.as_ref().map(|c| c.latest_l2_block),
+        "finalizedL2Block": view.chain.as_ref().map(|c| c.finalized_l2_block),
+        "mempoolSize": e.mempool.len(),
+        "peers": shared.peers(),
+    }))
+}
+
+/// `m::L2_GETPROOF`.
+fn get_proof(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+    let a = p_address(p, 0)?;
+    let (root, block, finality, proof) = proof_at(shared, &a.tree_key(), p.get(1))?;
+    let latest = finality["kind"] == json!("soft");
+    let account = if latest {
+        Overlay::new(shared.engine().tree()).account(&a).ok()
+    } else {
+        None
+    };
+    Ok(json!({
+        "address": a,
+        "stateRoot": root,
+        "blockNumber": block,
+        "account": account,
+        "proof": proof,
+        "finality": finality,
+    }))
+}
+
+/// `m::L2_GETWITHDRAWALPROOF`.
+fn withdrawal_proof(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+    let id = p_h256(p, 0, "withdrawal id (the WITHDRAWAL transaction's hash)")?;
+    let key = WithdrawalRecord::key_for(&id);
+    let (root, block, finality, proof) = proof_at(shared, &key, p.get(1))?;
+    let record = match &proof.value {
+        Some(v) => Some(
+            WithdrawalRecord::decode(v)
+                .map_err(|e| RpcError::internal(format!("withdrawal record: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(json!({
+        "id": id,
+        "key": key,
+        "stateRoot": root,
+        "blockNumber": block,
+        "record": record,
+        "proof": proof,
+        "finality": finality,
+    }))
+}
+
+/// `m::L2_GETBATCH`.
+fn get_batch(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+    let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
+    Ok(json!({
+        "index": a.index,
+        "l1Height": a.l1_height,
+        "header": a.header,
+        "batchHash": a.batch_hash,
+        "dataRoot": a.data_root,
+        "commitment": a.commitment,
+        "finalized": a.finalized,
+        "disputed": a.disputed,
+        "deadline": a.deadline,
+        "payloadSize": a.payload.len(),
+        "payload": hex::encode(&a.payload),
+    }))
+}
+
+/// `m::L2_GETSHARE`.
+fn get_share(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+    if shared.withholds() {
+        return Err(RpcError::new(
+            -32011,
+            "share withheld (this node runs --dishonest withhold)".to_string(),
+        ));
+    }
+    let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
+    let row = p_u64(p, 1, "row")?;
+    let column = p_u64(p, 2, "column")?;
+    let axis = match p.get(3).and_then(Value::as_str).unwrap_or("row") {
+        "row" => Axis::Row,
+        "column" => Axis::Column,
+        o => {
+            return Err(RpcError::params(format!(
+                "parameter 3 (axis) must be \"row\" or \"column\", got {o:?}"
+            )))
+        }
+    };
+    let sq = square(shared, &a)?;
+    let w = sq.width() as u64;
+    if row >= w || column >= w {
+        return Err(RpcError::params(format!(
+            "share ({row}, {column}) is outside the {w}×{w} square"
+        )));
+    }
+    let sample = sq
+        .sample(row as usize, column as usize, axis)
+        .ok_or_else(|| RpcError::internal("no sample".to_string()))?;
+    Ok(json!({ "index": a.index, "dataRoot": a.data_root, "sample": sample }))
+}
+
+/// `m::L2_GETSEQUENCERS`.
+fn sequencers(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+    let view = shared.view();
+    let list: Vec<Value> = view
+        .sequencers
+        .iter()
+        .map(|s| {
+            json!({
+                "address": s.sequencer.address,
+                "stake": s.sequencer.stake,
+                "hatScore": s.hat_score,
+                "endpoint": s.sequencer.endpoint,
+                "status": s.sequencer.status,
+                "announcedAt": s.sequencer.announced_at,
+            })
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+/// `m::L2_GETLEADER`.
+fn leader(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+    let view = shared.view();
+    let mut e = shared.engine();
+    let now = now_ms();
+    let turn = e.leader(&view, now).map_err(engine_err)?;
+    let (slot, election) = e.election(&view).map_err(engine_err)?;
+    Ok(json!({
+        "height": e.height() + 1,
+        "slot": slot,
+        "leader": turn.leader,
+        "turn": turn.turn,
+        "deadlineMs": turn.deadline_ms,
+        "electedLeader": election.leader,
+        "backups": election.backups,
+        "seed": election.seed,
+    }))
 }
 
 async fn handle_p2p(State(shared): State<Arc<Shared>>, body: Body) -> Response {

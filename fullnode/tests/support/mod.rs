@@ -3,8 +3,8 @@
 #![allow(dead_code)] // each test file uses a part
 
 use casl2_fullnode::devnet::dev_key;
-use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::harness::dishonest::{Dishonest, DishonestKind};
+use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::rpc::call_peer;
 use casl2_fullnode::RedbNodeStore;
 use casl2_lightclient::l1::DevnetClient;

@@ -86,17 +86,16 @@ impl Transport {
 
 /// An error of the real node, its code named by [`rpc_error_name`].
 fn node_error(e: RpcError) -> L1ClientError {
-    match e {
-        RpcError::Rpc {
+    match L1ClientError::from(e) {
+        L1ClientError::Rpc {
             code,
             message,
             name,
-            ..
         } => L1ClientError::Rpc {
             code,
             message,
             name: name.or_else(|| rpc_error_name(code).map(str::to_string)),
         },
-        e => e.into(),
+        other => other,
     }
 }

@@ -39,7 +39,10 @@ async fn fetch_share(
 ) -> Fetched {
     let mut answered = false;
     for node in nodes {
-        match node.share(index, row, column, crate::api::types::Axis::Row).await {
+        match node
+            .share(index, row, column, crate::api::types::Axis::Row)
+            .await
+        {
             Ok(share) => {
                 answered = true;
                 if verify_batch_sample(index, commitment, row, column, &share.sample).is_ok() {

@@ -3,7 +3,6 @@
 
 use super::Task;
 use crate::node::{now_ms, BatchSignRequest, Shared};
-use casl2_verifier::consensus::quorum_reached;
 use casl2_verifier::l1::L1Op;
 use casl2_verifier::BlockSignature;
 use std::sync::atomic::Ordering;
@@ -66,25 +65,18 @@ impl Task for Batcher {
                 sigs.push(s);
             }
         }
-        // Keep valid signatures of L1-active sequencers and check the L1's quorum rule.
+        // Keep valid signatures of L1-active sequencers and check the L1's quorum rule (the
+        // verifier's, the one L1 applies to the batch).
         let set = view.set_at(None);
-        sigs.retain(|s| {
-            set.get(&s.sequencer)
-                .is_some_and(|m| s.verify(&hash, &m.public_key).is_ok())
-        });
-        sigs.sort_by_key(|s| s.sequencer);
-        sigs.dedup_by_key(|s| s.sequencer);
-        let signed: u128 = sigs.iter().map(|s| set.weight_of(&s.sequencer)).sum();
-        if !quorum_reached(
-            signed,
-            set.total_weight(),
-            info.params.consensus_threshold_pct,
-        ) {
+        let sigs = set.countable_batch_signatures(&hash, sigs);
+        let w = set.batch_weight(&hash, &sigs).unwrap_or_default();
+        if !w.reached(info.params.consensus_threshold_pct) {
             tracing::debug!(
-                "batch {}..={}: signatures of weight {signed} of {}, no quorum yet",
+                "batch {}..={}: signatures of weight {} of {}, no quorum yet",
                 plan.header.start_block,
                 plan.header.end_block,
-                set.total_weight()
+                w.signed,
+                w.total
             );
             return;
         }
