@@ -298,7 +298,7 @@ fn call(
         m::L2_GETBATCH => get_batch(shared, p),
         m::L2_GETSHARE => get_share(shared, p),
         m::L2_GETSEQUENCERS => sequencers(shared),
-        m::L2_GETLEADER => leader(shared, p),
+        m::L2_GETLEADER => leader(shared),
         m::ADMIN_STATUS => admin_status(shared, token),
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
     }
@@ -465,7 +465,7 @@ fn sequencers(shared: &Arc<Shared>) -> Result<Value, RpcError> {
 }
 
 /// `m::L2_GETLEADER`.
-fn leader(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+fn leader(shared: &Arc<Shared>) -> Result<Value, RpcError> {
     let view = shared.view();
     let mut e = shared.engine();
     let now = now_ms();
