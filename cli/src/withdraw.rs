@@ -538,9 +538,6 @@ async fn finalize(
     store: &Store,
     hint: &str,
 ) -> Result<()> {
-    if no_wait {
-        return Ok(());
-    }
     match wait_ready(c, w, hint).await? {
         Ready::Paid => {
             w.stage = Stage::Paid;
