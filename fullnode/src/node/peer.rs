@@ -132,10 +132,14 @@ impl PeerTransport for HttpPeers {
     fn height<'a>(&'a self, peer: &'a str) -> PeerFuture<'a, u64> {
         Box::pin(async move {
             self.check(peer)?;
-            let v =
-                super::rpc::call_peer(&self.http, peer, "l2_blocknumber", serde_json::json!([]))
-                    .await
-                    .map_err(|e| failed(peer, e))?;
+            let v = super::rpc::call_peer(
+                &self.http,
+                peer,
+                casl2_lightclient::api::node::L2_BLOCKNUMBER,
+                serde_json::json!([]),
+            )
+            .await
+            .map_err(|e| failed(peer, e))?;
             v.as_u64()
                 .ok_or_else(|| failed(peer, format!("height {v} is not a number")))
         })
