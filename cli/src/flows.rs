@@ -73,7 +73,8 @@ pub struct TransferArgs {
 /// The gas price as the transaction carries it, refusing one whose fee for `gas` overflows.
 pub fn gas_price(price: u64, gas: u64) -> Result<(i64, i64)> {
     let p = i64::try_from(price).ok();
-    let fee = p.and_then(|p| i64::try_from(gas).ok().and_then(|g| g.checked_mul(p)));
+    // The sender's most fee, as the STF computes it (`stf::rules::max_fee`).
+    let fee = p.and_then(|p| casl2_verifier::stf::rules::max_fee(gas, p));
     match (p, fee) {
         (Some(p), Some(fee)) => Ok((p, fee)),
         _ => bail!("--gas-price {price} is too large: the fee would overflow"),
