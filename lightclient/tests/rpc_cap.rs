@@ -37,5 +37,4 @@ async fn an_answer_over_the_cap_is_refused_naming_the_cap() {
         .await
         .unwrap();
     assert_eq!(ok.len(), 10_000);
-
 }
