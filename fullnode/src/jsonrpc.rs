@@ -189,6 +189,17 @@ fn dispatch_one(
     })
 }
 
+/// Answer a call of the typed method `M`: read its parameters from `p` (a bad or missing one
+/// is a `-32602` error naming it), run `f`, and encode its answer.
+pub fn handle<M: casl2_lightclient::api::Method>(
+    p: &[Value],
+    f: impl FnOnce(M::Params) -> Result<M::Result, RpcError>,
+) -> Result<Value, RpcError> {
+    use casl2_lightclient::api::Params;
+    let params = M::Params::from_positional(p).map_err(RpcError::params)?;
+    to_json(&f(params)?)
+}
+
 /// A positional parameter helper.
 pub fn param<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a Value, RpcError> {
     p.get(i)

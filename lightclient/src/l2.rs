@@ -7,6 +7,7 @@
 
 use crate::api::node as m;
 use crate::api::types::{Axis, ShareAnswer};
+use crate::api::NoParams;
 use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::types::L2Transaction;
 use casl2_verifier::{Address, Encode, H256};
@@ -118,12 +119,13 @@ impl NodeClient {
 
     /// `l2_blocknumber`: the node's head height.
     pub async fn block_number(&self) -> Result<u64, NodeError> {
-        self.call(m::L2_BLOCKNUMBER, json!([])).await
+        Ok(self.rpc.request::<m::BlockNumber>(&NoParams {}).await?)
     }
 
     /// `l2_getbalance` (unverified: the node's word).
     pub async fn balance(&self, address: &Address) -> Result<i64, NodeError> {
-        self.call(m::L2_GETBALANCE, json!([address])).await
+        let p = m::AddressParams { address: *address };
+        Ok(self.rpc.request::<m::GetBalance>(&p).await?)
     }
 
     /// `l2_gettransactioncount`.

@@ -368,4 +368,16 @@ impl RpcClient {
         };
         self.call(method, &list).await
     }
+
+    /// Call the typed method `M` (see [`crate::api::Method`]) with `params`.
+    pub async fn request<M: crate::api::Method>(
+        &self,
+        params: &M::Params,
+    ) -> Result<M::Result, RpcError> {
+        let v = serde_json::to_value(params).map_err(|e| RpcError::Decode {
+            method: M::NAME.to_string(),
+            message: format!("encode parameters: {e}"),
+        })?;
+        self.call_value(M::NAME, v).await
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::engine::{EngineError, Outgoing};
 use super::{broadcast, handle_message, now_ms, BatchSignRequest, Shared};
-use crate::jsonrpc::{self, p_address, p_str, p_u64, to_json, RpcError};
+use crate::jsonrpc::{self, handle, p_address, p_str, p_u64, to_json, RpcError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -236,7 +236,11 @@ fn call(
         return r;
     }
     match method {
-        m::L2_BLOCKNUMBER => Ok(json!(shared.engine().height())),
+        m::L2_BLOCKNUMBER => handle::<m::BlockNumber>(p, |_| Ok(shared.engine().height())),
+        m::L2_GETBALANCE => handle::<m::GetBalance>(p, |q| {
+            let st = shared.engine().account(&q.address).map_err(engine_err)?;
+            Ok(st.balance)
+        }),
         m::L2_GETCHAININFO => chain_info(shared),
         m::L2_GETBLOCKBYNUMBER => {
             let n = p_u64(p, 0, "block number")?;
@@ -254,12 +258,11 @@ fn call(
                 None => Ok(Value::Null),
             }
         }
-        m::L2_GETBALANCE | m::L2_GETTRANSACTIONCOUNT | m::L2_GETACCOUNT => {
+        m::L2_GETTRANSACTIONCOUNT | m::L2_GETACCOUNT => {
             let a = p_address(p, 0)?;
             let e = shared.engine();
             let st = e.account(&a).map_err(engine_err)?;
             Ok(match method {
-                m::L2_GETBALANCE => json!(st.balance),
                 m::L2_GETTRANSACTIONCOUNT => json!({
                     "nonce": st.nonce,
                     "pending": e.mempool.next_nonce(&a, st.nonce),

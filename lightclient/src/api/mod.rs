@@ -5,10 +5,16 @@
 //! - [`node`]: the L2 node's methods (`l2_*`, `eth_*`, `admin_status`).
 //! - [`devnet`]: the devnet L1's methods (bitcoind-style names and `l2_*`).
 //! - [`types`]: parameter and result structs (serde, byte-compatible with `docs/protocol.md`).
+//! - [`method`]: the [`Method`] trait that ties a name to its [`Params`] and result type.
 //!
-//! A new RPC method goes here first: its const, then its types, then the client method, then
-//! the server's handler that matches on the const.
+//! A new RPC method goes here first: its const, its parameter struct ([`params!`](crate::params))
+//! and result type, its [`Method`] impl; then the client method (over
+//! [`crate::rpc::RpcClient::request`]), then the server's handler
+//! (`casl2_fullnode::jsonrpc::handle`) in the dispatch that matches on the const.
 
 pub mod devnet;
+pub mod method;
 pub mod node;
 pub mod types;
+
+pub use method::{positional, Method, NoParams, Params};

@@ -1,5 +1,10 @@
 //! The L2 node's JSON-RPC methods (`casl2 node`, `docs/protocol.md` "Sequencer node RPC"):
 //! each name written once, used by [`crate::l2::NodeClient`] and the node's server dispatch.
+//! Each method also has a type (below the names) tying it to its parameters and answer.
+
+use super::NoParams;
+use crate::{method, params};
+use casl2_verifier::Address;
 
 /// `l2_getchaininfo`.
 pub const L2_GETCHAININFO: &str = "l2_getchaininfo";
@@ -94,3 +99,20 @@ pub const CVM_METHODS: &[&str] = &[
     ETH_ESTIMATE_GAS,
     ETH_GET_LOGS,
 ];
+
+params! {
+    /// The parameters of the methods that take one account address.
+    pub struct AddressParams {
+        /// The account.
+        pub address: Address,
+    }
+}
+
+method!(
+    /// `l2_blocknumber`: the node's head height.
+    BlockNumber = L2_BLOCKNUMBER, NoParams => u64
+);
+method!(
+    /// `l2_getbalance`: an account's balance in the node's head state (the node's word).
+    GetBalance = L2_GETBALANCE, AddressParams => i64
+);
