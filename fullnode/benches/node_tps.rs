@@ -1,5 +1,5 @@
 //! Sustained throughput of four sequencers on loopback at 100 ms blocks (a bench binary, not a
-//! test): `cargo bench -p casl2-fullnode --bench node_tps -- [TPS] [SECONDS] [SENDERS]`.
+//! test): `cargo bench -p casl2-fullnode --features harness --bench node_tps -- [TPS] [SECONDS] [SENDERS]`.
 //!
 //! Set-up: the local network (devnet L1 with 500 ms blocks, four sequencers), one deposit, and a
 //! fan-out to SENDERS accounts (default 200). Then transfers pre-signed by those senders are

@@ -16,7 +16,7 @@
 //! account nonce (no gaps), highest gas price first across senders, within the per-block
 //! per-sender limit of the sender's reputation (Property 14) and the block gas limit.
 
-use casl2_verifier::stf::rules;
+use casl2_verifier::stf::{self, rules};
 use casl2_verifier::{Address, L2Transaction, TxType, H256};
 use std::collections::{BTreeMap, HashMap};
 use thiserror::Error;
@@ -56,7 +56,7 @@ pub enum MempoolError {
         /// The account's balance.
         balance: i64,
         /// What the transaction may cost.
-        needed: i128,
+        needed: i64,
     },
     /// Gas, value or price out of range.
     #[error("MEMPOOL_INVALID: {0}")]
@@ -212,16 +212,8 @@ impl Mempool {
                 tx.from
             )));
         }
-        if tx.value < 0 || tx.gas_price < 0 {
-            return Err(MempoolError::Invalid("negative value or gas price".into()));
-        }
-        let intrinsic = rules::intrinsic_gas(tx.tx_type, &tx.data);
-        if tx.gas_limit < intrinsic {
-            return Err(MempoolError::Invalid(format!(
-                "gas limit {} below the intrinsic gas {intrinsic}",
-                tx.gas_limit
-            )));
-        }
+        // The STF's own checks of the transaction's numbers: one rule for both.
+        stf::check_value_and_gas(&tx).map_err(|e| MempoolError::Invalid(e.to_string()))?;
         let st = state(&sender);
         if tx.nonce < st.nonce || tx.nonce - st.nonce > self.config.max_nonce_gap {
             return Err(MempoolError::BadNonce {
@@ -230,8 +222,12 @@ impl Mempool {
                 max_gap: self.config.max_nonce_gap,
             });
         }
-        let needed = tx.value as i128 + tx.gas_limit as i128 * tx.gas_price as i128;
-        if (st.balance as i128) < needed {
+        // What the STF may debit: the value and the whole gas limit at the price, before any
+        // reputation discount (`stf::rules::max_fee`).
+        let needed = rules::max_fee(tx.gas_limit, tx.gas_price)
+            .and_then(|f| tx.value.checked_add(f))
+            .ok_or_else(|| MempoolError::Invalid("value plus maximum fee overflows".into()))?;
+        if st.balance < needed {
             return Err(MempoolError::InsufficientBalance {
                 balance: st.balance,
                 needed,
@@ -480,6 +476,22 @@ mod tests {
             m.insert(t, rich),
             Err(MempoolError::TypeRefused(TxType::Deposit))
         );
+        // The STF's checks of the numbers: gas limit below the intrinsic gas, negative value,
+        // and a value plus maximum fee past i64 (an error, not an overflow).
+        let mut t = tx(&key(3), 0, 1);
+        t.gas_limit = 1;
+        t.sign(&key(3)).unwrap();
+        let e = m.insert(t, rich).unwrap_err().to_string();
+        assert!(e.starts_with("MEMPOOL_INVALID: gas limit 1 below"), "{e}");
+        let mut t = tx(&key(3), 0, 1);
+        t.value = -1;
+        t.sign(&key(3)).unwrap();
+        assert!(matches!(m.insert(t, rich), Err(MempoolError::Invalid(_))));
+        let mut t = tx(&key(3), 0, 1);
+        t.value = i64::MAX;
+        t.sign(&key(3)).unwrap();
+        let e = m.insert(t, rich).unwrap_err().to_string();
+        assert_eq!(e, "MEMPOOL_INVALID: value plus maximum fee overflows");
         assert_eq!(m.len(), 1);
     }
 

@@ -72,7 +72,8 @@ impl<S: NodeStore, C: L1Client> Challenger<S, C> {
         let chain = self.cfg.chain_id;
         let mut nodes: Option<Vec<NodeClient>> = None;
         for a in &data.anchors {
-            if emergency || a.finalized || tip + 1 >= a.deadline {
+            // A sample mined in the next block must still find the anchor open.
+            if emergency || !a.open_to_challenge(tip + 1) {
                 continue;
             }
             let done = self
@@ -209,7 +210,7 @@ impl<S: NodeStore, C: L1Client> Challenger<S, C> {
                 .anchors
                 .get(c.anchor as usize)
                 .is_none_or(|a| a.batch_hash != c.batch_hash);
-            if c.result.is_none() && (tip + 1 >= c.deadline || gone) {
+            if c.result.is_none() && (c.answer_window_over(tip + 1) || gone) {
                 let op = L1Op::TimeoutAvailability { id: c.id };
                 let key = format!("avail-timeout:{}", c.id);
                 let about = format!("availability {}", c.id);

@@ -283,7 +283,7 @@ impl<S: NodeStore, C: L1Client> Challenger<S, C> {
             let Some(a) = data.anchors.get(j.index as usize) else {
                 continue;
             };
-            if emergency || a.finalized || tip + 1 >= a.deadline || a.batch_hash != j.batch_hash {
+            if emergency || !a.open_to_challenge(tip + 1) || a.batch_hash != j.batch_hash {
                 continue;
             }
             let about = format!("anchor {}", j.index);
