@@ -15,8 +15,8 @@ pub struct Availability {
 }
 
 /// Answer the availability challenges on anchors this node posted or signed: publish the asked
-/// shares, built from the anchor's payload on L1, before the deadline; claim the timeouts of
-/// challenges whose anchor is gone. A node whose [`crate::node::Misbehaviour`] withholds does not answer.
+/// shares, built from the anchor's payload on L1, while an answer mined in the next block is
+/// still in the answer window. A node whose [`crate::node::Misbehaviour`] withholds does not answer.
 impl Task for Availability {
     async fn tick(&mut self, shared: &Arc<Shared>) {
         let Some(key) = shared.cfg().key.clone() else {
@@ -39,7 +39,7 @@ impl Task for Availability {
         };
         for c in open {
             let sent = self.answered.get(&c.id).copied();
-            if sent.is_some_and(|t| tip < t + 5) {
+            if sent.is_some_and(|t| tip < t + 5) || c.answer_window_over(tip + 1) {
                 continue;
             }
             let anchor = match shared.l1().anchors_window(chain, c.anchor, 1).await {
