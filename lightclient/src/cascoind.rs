@@ -16,6 +16,7 @@
 pub mod amount;
 pub mod base58;
 pub mod methods;
+pub mod registry;
 pub mod rpc;
 pub mod types;
 
@@ -24,12 +25,13 @@ use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
     Anchor, AvailabilityChallenge, L1Block, L1Op, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
 };
-use casl2_verifier::params::ChainParams;
+use casl2_verifier::params::Network;
 use casl2_verifier::types::BurnData;
 use casl2_verifier::{Address, H256};
 use rpc::{amount_param, param, Auth, Transport, METHOD_NOT_FOUND};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 pub use types::{
     BurnStatus, NodeBlock, NodeChain, NodeChainInfo, NodeChainParams, NodeChainSummary, NodeLeader,
     NodeSequencer,
@@ -62,17 +64,20 @@ pub struct CascoindConfig {
     pub url: String,
     /// Credentials.
     pub auth: Auth,
-    /// Version byte of P2PKH addresses (Cascoin: 40 on every network).
-    pub pubkey_version: u8,
+    /// The network the caller expects (`?network=` in an `--l1` URL). `None`: whatever the node
+    /// says in `getblockchaininfo`. The network picks the address version
+    /// ([`Network::p2pkh_version`]); a node on another network is an error at the first call
+    /// that needs it ([`CascoindClient::network`]).
+    pub network: Option<Network>,
 }
 
 impl CascoindConfig {
-    /// A config for `url` with `auth` and Cascoin's address version.
+    /// A config for `url` with `auth`, the network read from the node.
     pub fn new(url: impl Into<String>, auth: Auth) -> CascoindConfig {
         CascoindConfig {
             url: url.into(),
             auth,
-            pubkey_version: base58::CASCOIN_PUBKEY_VERSION,
+            network: None,
         }
     }
 }
@@ -87,10 +92,18 @@ pub enum Submitted {
     },
     /// `l2_registerchain` registered the chain in the node's registry (no L1 transaction).
     ChainRegistered {
-        /// The chain id (equal to the requested one, or the submission failed).
+        /// The chain id the node assigned (the requested one is not used).
         chain_id: u64,
         /// The deployer: a fresh key of the node's wallet.
         deployer: Address,
+    },
+    /// `l2_updatechainstatus` changed a chain's status in the node's registry (no L1
+    /// transaction).
+    ChainStatusSet {
+        /// The chain.
+        chain: u64,
+        /// Its status before, as the node names it.
+        old_status: String,
     },
     /// `l2_announcesequencer` announced a fresh key of the node's wallet (no L1 transaction).
     SequencerAnnounced {
@@ -105,7 +118,8 @@ pub enum Submitted {
 #[derive(Debug)]
 pub struct CascoindClient {
     rpc: Transport,
-    pubkey_version: u8,
+    expected: Option<Network>,
+    network: OnceLock<Network>,
 }
 
 fn unsupported(what: &'static str, why: &'static str) -> L1ClientError {
@@ -119,7 +133,8 @@ impl CascoindClient {
     pub fn new(config: CascoindConfig) -> CascoindClient {
         CascoindClient {
             rpc: Transport::new(config.url, config.auth),
-            pubkey_version: config.pubkey_version,
+            expected: config.network,
+            network: OnceLock::new(),
         }
     }
 
@@ -134,9 +149,28 @@ impl CascoindClient {
         self.rpc.call(method, &p).await
     }
 
-    /// The node's P2PKH address for a casl2 address.
-    pub fn node_address(&self, address: &Address) -> String {
-        base58::p2pkh_address(address, self.pubkey_version)
+    /// The network the node runs (`getblockchaininfo`'s `chain`, asked once); an error when it
+    /// is not the one the config expects.
+    pub async fn network(&self) -> Result<Network, L1ClientError> {
+        if let Some(n) = self.network.get() {
+            return Ok(*n);
+        }
+        let info: types::BlockchainInfo = self.rpc.call(methods::GETBLOCKCHAININFO, &[]).await?;
+        let n = Network::from_node_chain(&info.chain).map_err(L1ClientError::Decode)?;
+        if let Some(want) = self.expected.filter(|w| *w != n) {
+            return Err(L1ClientError::Mismatch(format!(
+                "the L1 URL says network {want}, the node runs {n} ({:?}); fix ?network= in --l1",
+                info.chain
+            )));
+        }
+        Ok(*self.network.get_or_init(|| n))
+    }
+
+    /// The node's P2PKH address for a casl2 address, with the version byte of the node's
+    /// network (40 on mainnet, 111 on testnet and regtest).
+    pub async fn node_address(&self, address: &Address) -> Result<String, L1ClientError> {
+        let version = self.network().await?.p2pkh_version();
+        Ok(base58::p2pkh_address(address, version))
     }
 
     /// `getblock <hash> 1`, the hash sent reversed and checked on the way back.
@@ -285,58 +319,6 @@ impl CascoindClient {
         Ok(sent.txid)
     }
 
-    /// `l2_registerchain` for an [`L1Op::RegisterChain`]: the node must assign the requested id.
-    async fn register_chain(
-        &self,
-        chain_id: u64,
-        name: &str,
-        params: &ChainParams,
-        deployer_stake: i64,
-    ) -> Result<Submitted, L1ClientError> {
-        let challenge_secs = params
-            .challenge_period
-            .checked_mul(L1_BLOCK_SECONDS)
-            .ok_or_else(|| {
-                L1ClientError::InvalidTransaction(format!(
-                    "RegisterChain: challenge period {} blocks overflows seconds",
-                    params.challenge_period
-                ))
-            })?;
-        let r: types::Registered = self
-            .rpc
-            .call(
-                methods::L2_REGISTERCHAIN,
-                &[
-                    param(name),
-                    amount_param(deployer_stake),
-                    param(&params.block_time_ms),
-                    param(&params.block_gas_limit),
-                    param(&challenge_secs),
-                    amount_param(params.min_sequencer_stake),
-                    param(&params.min_sequencer_hat),
-                ],
-            )
-            .await?;
-        if !r.success {
-            return Err(L1ClientError::Rpc {
-                code: -1,
-                message: format!("l2_registerchain failed: {}", r.message),
-                name: Some("RPC_MISC_ERROR".into()),
-            });
-        }
-        if r.chain_id != chain_id {
-            return Err(L1ClientError::Mismatch(format!(
-                "the node registered {name:?} as chain {} (it assigns ids itself), not \
-                 the requested chain {chain_id}; use chain {} from now on",
-                r.chain_id, r.chain_id
-            )));
-        }
-        Ok(Submitted::ChainRegistered {
-            chain_id: r.chain_id,
-            deployer: r.deployer,
-        })
-    }
-
     /// Submit `tx` and say what the node did; [`L1Client::send_transaction`] is this with the
     /// result reduced to an id.
     pub async fn submit(&self, tx: &L1Tx) -> Result<Submitted, L1ClientError> {
@@ -351,7 +333,7 @@ impl CascoindClient {
                 }
                 let out = format!(
                     "{{{}:{}}}",
-                    param(&self.node_address(to)).get(),
+                    param(&self.node_address(to).await?).get(),
                     amount_param(*amount).get()
                 );
                 let out = RawValue::from_string(out)
@@ -408,25 +390,26 @@ impl CascoindClient {
                     eligible: a.eligible,
                 })
             }
+            // The node assigns the id itself: the requested `chain_id` is not sent, and the
+            // answer carries the node's.
             L1Op::RegisterChain {
-                chain_id,
                 name,
                 params,
                 deployer_stake,
                 ..
-            } => {
-                self.register_chain(*chain_id, name, params, *deployer_stake)
-                    .await
-            }
+            } => self.register_chain(name, params, *deployer_stake).await,
             L1Op::SetHatScore { .. } => Err(unsupported(
                 "L1Op::SetHatScore",
                 "the real node computes HAT v2 scores from its trust graph; there is no authority \
                  that sets them",
             )),
-            L1Op::SetChainStatus { .. } => Err(unsupported(
-                "L1Op::SetChainStatus",
-                "the real node has no RPC to pause, resume or deprecate a registered chain",
-            )),
+            L1Op::SetChainStatus { chain, status } => {
+                let old = self.set_chain_status(*chain, *status).await?;
+                Ok(Submitted::ChainStatusSet {
+                    chain: *chain,
+                    old_status: old,
+                })
+            }
             L1Op::Unbond { .. } | L1Op::WithdrawStake { .. } => Err(unsupported(
                 "L1Op::Unbond/WithdrawStake",
                 "the real node does not lock sequencer stakes on L1, so there is nothing to \
@@ -516,7 +499,7 @@ impl L1Client for CascoindClient {
             .rpc
             .call(
                 methods::GETSECURETRUST,
-                &[param(&self.node_address(address))],
+                &[param(&self.node_address(address).await?)],
             )
             .await?;
         let text = t.trust_score.get();
@@ -538,7 +521,9 @@ impl L1Client for CascoindClient {
     async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError> {
         Ok(match self.submit(tx).await? {
             Submitted::Transaction { txid } => txid,
-            Submitted::ChainRegistered { .. } | Submitted::SequencerAnnounced { .. } => tx.hash(),
+            Submitted::ChainRegistered { .. }
+            | Submitted::ChainStatusSet { .. }
+            | Submitted::SequencerAnnounced { .. } => tx.hash(),
         })
     }
 

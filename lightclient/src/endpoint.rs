@@ -6,6 +6,11 @@
 //!   HTTP basic auth with that user and password;
 //! - `cascoind+http://host:port/?cookie=/path/.cookie`: a real node, credentials read from its
 //!   cookie file at every request.
+//!
+//! A `cascoind+` URL may add `network=mainnet|testnet|regtest` to its query (`?network=regtest`,
+//! or `?cookie=…&network=…`): the node must then run that network, checked at start
+//! ([`AnyL1::check_network`]). Without it the node's own `getblockchaininfo` decides, which
+//! picks the address version (40 on mainnet, 111 on testnet and regtest).
 
 use crate::api::types::{ChainState, VerboseBlock};
 use crate::cascoind::{CascoindClient, CascoindConfig};
@@ -15,6 +20,7 @@ use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
     Anchor, AvailabilityChallenge, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
 };
+use casl2_verifier::params::Network;
 use casl2_verifier::{Address, H256};
 use std::path::PathBuf;
 
@@ -29,6 +35,8 @@ pub enum L1Endpoint {
         url: String,
         /// How to authenticate.
         auth: Auth,
+        /// The network the node must run (`?network=`), or `None`: the node's.
+        network: Option<Network>,
     },
 }
 
@@ -57,10 +65,22 @@ impl L1Endpoint {
             if host.is_empty() {
                 return Err(format!("L1 URL {text:?}: no host; {FORMS}"));
             }
-            let cookie = query
-                .into_iter()
-                .flat_map(|q| q.split('&'))
-                .find_map(|kv| kv.strip_prefix("cookie="));
+            let pairs = || query.into_iter().flat_map(|q| q.split('&'));
+            let cookie = pairs().find_map(|kv| kv.strip_prefix("cookie="));
+            if let Some(other) =
+                pairs().find(|kv| !kv.starts_with("cookie=") && !kv.starts_with("network="))
+            {
+                return Err(format!(
+                    "L1 URL {text:?}: unknown query {other:?} (cookie= and network= are known)"
+                ));
+            }
+            let network = match pairs().find_map(|kv| kv.strip_prefix("network=")) {
+                Some(n) => Some(
+                    n.parse::<Network>()
+                        .map_err(|e| format!("L1 URL {text:?}: {e}"))?,
+                ),
+                None => None,
+            };
             let auth = match (userinfo, cookie) {
                 (Some(_), Some(_)) => {
                     return Err(format!(
@@ -81,6 +101,7 @@ impl L1Endpoint {
             return Ok(L1Endpoint::Cascoind {
                 url: format!("{scheme}://{host}/{path}"),
                 auth,
+                network,
             });
         }
         if text.starts_with("http://") || text.starts_with("https://") {
@@ -93,9 +114,13 @@ impl L1Endpoint {
     pub fn connect(&self) -> AnyL1 {
         match self {
             L1Endpoint::Devnet(url) => AnyL1::Devnet(DevnetClient::new(url.clone())),
-            L1Endpoint::Cascoind { url, auth } => AnyL1::Cascoind(CascoindClient::new(
-                CascoindConfig::new(url.clone(), auth.clone()),
-            )),
+            L1Endpoint::Cascoind { url, auth, network } => {
+                AnyL1::Cascoind(CascoindClient::new(CascoindConfig {
+                    url: url.clone(),
+                    auth: auth.clone(),
+                    network: *network,
+                }))
+            }
         }
     }
 }
@@ -153,6 +178,16 @@ impl AnyL1 {
                 role,
                 role.needs_of_real_node()
             )),
+        }
+    }
+
+    /// For a real node: ask which network it runs (that picks the address version) and fail,
+    /// in one line, when the URL's `?network=` says otherwise or the node cannot be reached.
+    /// Call it when a command opens the L1. The devnet has one address form: always `Ok`.
+    pub async fn check_network(&self) -> Result<(), String> {
+        match self {
+            AnyL1::Devnet(_) => Ok(()),
+            AnyL1::Cascoind(c) => c.network().await.map(|_| ()).map_err(|e| e.to_string()),
         }
     }
 
@@ -283,16 +318,30 @@ mod tests {
                 auth: Auth::UserPass {
                     user: "u".into(),
                     password: "p".into()
-                }
+                },
+                network: None,
             })
         );
         assert_eq!(
             L1Endpoint::parse("cascoind+http://h:1/?cookie=/d/.cookie"),
             Ok(L1Endpoint::Cascoind {
                 url: "http://h:1/".into(),
-                auth: Auth::Cookie("/d/.cookie".into())
+                auth: Auth::Cookie("/d/.cookie".into()),
+                network: None,
             })
         );
+        assert_eq!(
+            L1Endpoint::parse("cascoind+http://h:1/?cookie=/c&network=regtest"),
+            Ok(L1Endpoint::Cascoind {
+                url: "http://h:1/".into(),
+                auth: Auth::Cookie("/c".into()),
+                network: Some(Network::Regtest),
+            })
+        );
+        let e = L1Endpoint::parse("cascoind+http://h:1/?network=moon").unwrap_err();
+        assert!(e.contains("unknown network \"moon\""), "{e}");
+        let e = L1Endpoint::parse("cascoind+http://h:1/?netwrk=main").unwrap_err();
+        assert!(e.contains("unknown query \"netwrk=main\""), "{e}");
         assert!(L1Endpoint::parse("ftp://x").is_err());
         assert!(L1Endpoint::parse("cascoind+ftp://x").is_err());
         assert!(L1Endpoint::parse("cascoind+http://u:p@h/?cookie=x").is_err());

@@ -1,6 +1,8 @@
-//! The cascoind backend against a fake node: an axum server on 127.0.0.1 (port 0) that answers
-//! recorded responses in the real node's shapes and quirks (0/1 booleans, reversed hex, decimal
-//! amounts, JSON-RPC error objects with HTTP 500, 401 for bad credentials).
+//! The cascoind backend against a hand-written fake node: an axum server on 127.0.0.1 (port 0)
+//! that answers in the real node's shapes and quirks (0/1 booleans, reversed hex, decimal
+//! amounts, JSON-RPC error objects with HTTP 500, 401 for bad credentials). Hand-written, not
+//! recorded: these cases are the ones the recording (`cascoind_recorded.rs`) lacks — cookie
+//! files, malformed and out-of-range answers, a leader, a registered chain with a full record.
 
 mod support;
 
@@ -123,6 +125,7 @@ async fn rpc_errors_and_malformed_answers() {
         "getblockhash" if p[0] == 3 => Reply::Ok("\"00ff\"".into()),
         "getblockhash" => Reply::Ok("12".into()),
         "getblockcount" => Reply::Http(200, "<html>busy</html>"),
+        "getblockchaininfo" => Reply::Ok(REGTEST_INFO.into()),
         "getblock" => Reply::Ok(format!(
             r#"{{"hash":"{}","height":1,"time":1}}"#,
             h(0x33).to_node_hex()
@@ -201,10 +204,11 @@ async fn hat_scores_registry_sequencers_and_leader() {
     let deployer = Address(reversed);
     let dep_hex = format!("0x{}", deployer.to_node_hex());
     let who = key(7).address();
-    let who_b58 = open("http://x/").node_address(&who);
+    let who_b58 = regtest_b58(&who);
     let expect_b58 = who_b58.clone();
     let (s, d) = (seq_hex.clone(), dep_hex.clone());
     let node = start(None, move |m, p| match m {
+        "getblockchaininfo" => Reply::Ok(REGTEST_INFO.into()),
         "getsecuretrust" if p[0] == expect_b58.as_str() => Reply::Ok(format!(
             r#"{{"target":"{expect_b58}","viewer":"{expect_b58}","trust_score":75}}"#
         )),
@@ -240,7 +244,7 @@ async fn hat_scores_registry_sequencers_and_leader() {
     })
     .await;
     let c = open(&node.url);
-    assert!(who_b58.starts_with('H'), "{who_b58}");
+    assert!(who_b58.starts_with(['m', 'n']), "{who_b58}");
     assert_eq!(c.hat_score(&who).await.unwrap(), 75);
     let chain = c.registered_chain(1001).await.unwrap().unwrap();
     assert_eq!(chain.deployer, deployer);

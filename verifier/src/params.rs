@@ -46,6 +46,39 @@ impl FromStr for Network {
     }
 }
 
+impl Network {
+    /// The version byte of a Cascoin P2PKH address on this network (the real node's
+    /// `base58Prefixes[PUBKEY_ADDRESS]`, `chainparams.cpp`): 40 on mainnet (addresses start with
+    /// `H`), 111 on testnet and regtest (`m…`/`n…`).
+    pub fn p2pkh_version(self) -> u8 {
+        match self {
+            Network::Mainnet => 40,
+            Network::Testnet | Network::Regtest => 111,
+        }
+    }
+
+    /// The name the real node gives this network (`getblockchaininfo`'s `chain`).
+    pub fn node_chain_name(self) -> &'static str {
+        match self {
+            Network::Mainnet => "main",
+            Network::Testnet => "test",
+            Network::Regtest => "regtest",
+        }
+    }
+
+    /// The network the real node names `chain` (`"main"`, `"test"` or `"regtest"`).
+    pub fn from_node_chain(chain: &str) -> Result<Network, String> {
+        match chain {
+            "main" => Ok(Network::Mainnet),
+            "test" => Ok(Network::Testnet),
+            "regtest" => Ok(Network::Regtest),
+            o => Err(format!(
+                "the node runs network {o:?}, not one of main, test, regtest"
+            )),
+        }
+    }
+}
+
 /// Every parameter the rules depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -39,3 +39,7 @@ pub const L2_SENDBURNTX: &str = "l2_sendburntx";
 pub const L2_ANNOUNCESEQUENCER: &str = "l2_announcesequencer";
 /// `l2_registerchain`.
 pub const L2_REGISTERCHAIN: &str = "l2_registerchain";
+/// `getblockchaininfo`: the network the node runs.
+pub const GETBLOCKCHAININFO: &str = "getblockchaininfo";
+/// `l2_updatechainstatus <chainId> <STATUS>`.
+pub const L2_UPDATECHAINSTATUS: &str = "l2_updatechainstatus";

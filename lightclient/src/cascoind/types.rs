@@ -385,3 +385,24 @@ pub(crate) struct Registered {
     #[serde(default)]
     pub message: String,
 }
+
+/// `getblockchaininfo`: the fields casl2 reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BlockchainInfo {
+    /// The network: `main`, `test` or `regtest`.
+    pub chain: String,
+    /// Height of the active chain.
+    pub blocks: u64,
+}
+
+/// `l2_updatechainstatus`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatusUpdated {
+    #[serde(deserialize_with = "bool01")]
+    pub success: bool,
+    #[serde(default)]
+    pub old_status: String,
+    #[serde(default)]
+    pub message: String,
+}

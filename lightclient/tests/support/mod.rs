@@ -34,6 +34,22 @@ pub enum Reply {
     Err(i64, &'static str),
     /// Any status and body.
     Http(u16, &'static str),
+    /// Any status and an owned body.
+    Raw(u16, String),
+    /// A recorded answer: its status and JSON body, with the request's id put in.
+    Recorded(u16, Value),
+}
+
+mod replay;
+pub use replay::*;
+
+/// `getblockchaininfo` as the real node answered it on regtest (the fields casl2 reads), for
+/// the hand-written fakes whose calls need the network (address versions).
+pub const REGTEST_INFO: &str = r#"{"chain":"regtest","blocks":164,"headers":164}"#;
+
+/// The node's P2PKH address of `a` on regtest (version 111).
+pub fn regtest_b58(a: &Address) -> String {
+    casl2_lightclient::cascoind::base58::p2pkh_address(a, Network::Regtest.p2pkh_version())
 }
 
 pub type Answer = dyn Fn(&str, &[Value]) -> Reply + Send + Sync;
@@ -84,6 +100,15 @@ pub async fn handle(State(f): State<Fake>, headers: HeaderMap, body: Bytes) -> R
             (status, body.to_string()).into_response()
         }
         Reply::Http(status, body) => (StatusCode::from_u16(status).unwrap(), body).into_response(),
+        Reply::Raw(status, body) => (StatusCode::from_u16(status).unwrap(), body).into_response(),
+        Reply::Recorded(status, mut body) => {
+            let status = StatusCode::from_u16(status).unwrap();
+            if body.is_null() {
+                return (status, "").into_response();
+            }
+            body["id"] = id;
+            (status, body.to_string()).into_response()
+        }
     }
 }
 
