@@ -6,6 +6,7 @@
 
 mod accounts;
 mod amount;
+mod chain;
 mod challenger;
 mod contract;
 mod devnet;
@@ -43,6 +44,9 @@ enum Command {
     /// The account tree: compute roots, build and check account proofs offline.
     #[command(subcommand)]
     Tree(tree::TreeCommand),
+    /// The L1 registry of L2 chains: register, info, list, status (either L1 backend).
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// The L1 side: run the embedded devnet L1.
     #[command(subcommand)]
     L1(l1::L1Command),
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
+        Command::Chain(cmd) => chain::run(cmd, cli.json).map_err(Failure::Error),
         Command::L1(cmd) => l1::run(cmd, cli.json),
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
         Command::Challenger(cmd) => challenger::run(cmd, cli.json).map_err(Failure::Error),

@@ -166,6 +166,9 @@ impl Conn {
             check_url("--node", n)?;
         }
         let l1 = AnyL1::from_url(&net.l1).map_err(|e| anyhow!("--l1: {e}"))?;
+        l1.check_network()
+            .await
+            .map_err(|e| anyhow!("--l1 {}: {e}", net.l1))?;
         let chains = timed("the L1", l1.chains()).await.map_err(|e| {
             match e.downcast::<L1ClientError>() {
                 Ok(e) => l1_err(&net.l1, e),
@@ -200,6 +203,22 @@ impl Conn {
             interrupted: listen_for_ctrl_c(),
             json: json_out,
         })
+    }
+
+    /// A connection to the L1 `l1` (at `url`) that knows no chain yet, for the registry
+    /// commands (`casl2 chain`): no node, default parameters, chain 0.
+    pub fn bare(url: &str, l1: AnyL1, timeout: u64, json_out: bool) -> Conn {
+        Conn {
+            l1_url: url.to_string(),
+            node: NodeClient::new(String::new()),
+            l1,
+            chain: 0,
+            params: ChainParams::for_network(casl2_verifier::params::Network::Regtest),
+            deadline: (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout)),
+            timeout,
+            interrupted: listen_for_ctrl_c(),
+            json: json_out,
+        }
     }
 
     /// A human note on stderr (nothing with `--json`).

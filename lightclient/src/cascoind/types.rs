@@ -5,7 +5,7 @@
 use super::amount::parse_cas;
 use casl2_verifier::{Address, H256};
 use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// A boolean the node prints as `true`/`false` or `0`/`1`.
@@ -121,7 +121,7 @@ pub struct NodeChainInfo {
 }
 
 /// Parameters of a registered chain (`params` of `l2_getregisteredchain`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeChainParams {
     /// L2 block time (ms).
@@ -141,7 +141,7 @@ pub struct NodeChainParams {
 }
 
 /// `l2_getregisteredchain`: one entry of the node's registry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeChain {
     /// Chain id.
@@ -188,7 +188,7 @@ pub(crate) struct FoundFlag {
 }
 
 /// One entry of `l2_listregisteredchains`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeChainSummary {
     /// Chain id.
