@@ -155,7 +155,7 @@ pub fn run(cmd: ChainCommand, json_out: bool) -> Result<()> {
 
 /// Open the L1 of `--l1`: a real node must answer which network it runs (that fixes its
 /// address version) before anything is sent.
-async fn open(a: &L1Args, json_out: bool) -> Result<Conn> {
+pub(crate) async fn open(a: &L1Args, json_out: bool) -> Result<Conn> {
     let l1 = AnyL1::from_url(&a.l1).map_err(|e| anyhow!("--l1: {e}"))?;
     l1.check_network()
         .await
@@ -277,7 +277,7 @@ async fn register_on_node(
 
 /// Sign `op` with `key`, send it to the devnet L1, wait until it is mined and fail with the
 /// rule's name when L1 refused it. Returns the L1 block.
-async fn send_and_mine(c: &Conn, key: &PrivateKey, op: L1Op) -> Result<u64> {
+pub(crate) async fn send_and_mine(c: &Conn, key: &PrivateKey, op: L1Op) -> Result<u64> {
     let (id, nonce, since) = c.send_l1(key, op).await?;
     c.note(format!(
         "sent L1 transaction {id}; waiting for it to be mined"

@@ -29,6 +29,9 @@ pub enum L1Command {
         #[arg(long, value_name = "N", default_value_t = 10)]
         accounts: u32,
     },
+    /// HAT v2 reputation scores: get (either backend), set (the devnet authority).
+    #[command(subcommand)]
+    Hat(crate::hat::HatCommand),
 }
 
 pub fn run(cmd: L1Command, json_out: bool) -> Result<(), Failure> {
@@ -39,6 +42,7 @@ pub fn run(cmd: L1Command, json_out: bool) -> Result<(), Failure> {
             block_interval_ms,
             accounts,
         } => devnet(data_dir, port, block_interval_ms, accounts, json_out).map_err(Failure::Error),
+        L1Command::Hat(cmd) => crate::hat::run(cmd, json_out).map_err(Failure::Error),
     }
 }
 

@@ -11,6 +11,7 @@ mod challenger;
 mod contract;
 mod devnet;
 mod exit;
+mod hat;
 mod l1;
 mod light;
 mod load;
@@ -47,7 +48,7 @@ enum Command {
     /// The L1 registry of L2 chains: register, info, list, status (either L1 backend).
     #[command(subcommand)]
     Chain(chain::ChainCommand),
-    /// The L1 side: run the embedded devnet L1.
+    /// The L1 side: run the embedded devnet L1; HAT scores.
     #[command(subcommand)]
     L1(l1::L1Command),
     /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use support::{casl2, fails, ok_json, Killed};
 
-fn l1(dir: &std::path::Path) -> (Killed, String) {
+fn l1(dir: &std::path::Path) -> (Killed, String, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
         .args(["--json", "l1", "devnet", "--port", "0", "--accounts", "2"])
         .args(["--block-interval-ms", "50", "--data-dir"])
@@ -24,13 +24,13 @@ fn l1(dir: &std::path::Path) -> (Killed, String) {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let v: Value = serde_json::from_str(&line).unwrap();
-    (child, v["rpcUrl"].as_str().unwrap().to_string())
+    (child, v["rpcUrl"].as_str().unwrap().to_string(), v)
 }
 
 #[test]
 fn register_list_info_and_status_on_the_devnet() {
     let dir = tempfile::tempdir().unwrap();
-    let (_l1, url) = l1(&dir.path().join("l1"));
+    let (_l1, url, _) = l1(&dir.path().join("l1"));
     let wallet = dir.path().join("wallet");
     let deployer = dev_key(0).unwrap().to_hex();
     let other = dev_key(1).unwrap().to_hex();
@@ -118,6 +118,47 @@ fn register_list_info_and_status_on_the_devnet() {
     fails(out, "--key is needed");
     let out = cmd(&["chain", "info", "--chain", "9"]).output().unwrap();
     fails(out, "chain 9");
+}
+
+#[test]
+fn hat_scores_are_set_by_the_authority_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l1, url, banner) = l1(&dir.path().join("l1"));
+    let wallet = dir.path().join("wallet");
+    let authority = banner["authority"]["privateKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let who = dev_key(1).unwrap().address().to_string();
+    let cmd = |args: &[&str]| {
+        let mut c = casl2(&wallet);
+        c.arg("--json").args(args).args(["--l1", &url]);
+        c
+    };
+    let g = ok_json(cmd(&["l1", "hat", "get", &who]));
+    let before = g["hatScore"].as_u64().unwrap();
+    let s = ok_json(cmd(&["l1", "hat", "set", &who, "77", "--key", &authority]));
+    assert_eq!(s["hatScore"], 77);
+    assert_ne!(before, 77);
+    assert_eq!(ok_json(cmd(&["l1", "hat", "get", &who]))["hatScore"], 77);
+    // Only the authority sets scores; 101 is no score; a bad address is named.
+    let other = dev_key(0).unwrap().to_hex();
+    fails(
+        cmd(&["l1", "hat", "set", &who, "50", "--key", &other])
+            .output()
+            .unwrap(),
+        "refused",
+    );
+    fails(
+        cmd(&["l1", "hat", "set", &who, "101", "--key", &authority])
+            .output()
+            .unwrap(),
+        "0..=100",
+    );
+    fails(
+        cmd(&["l1", "hat", "get", "0x12"]).output().unwrap(),
+        "ADDRESS",
+    );
 }
 
 #[test]
