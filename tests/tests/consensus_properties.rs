@@ -238,6 +238,7 @@ proptest! {
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (mut a, mut b) = conflicting_blocks(height);
         let (ha, hb) = (a.hash(), b.hash());
+        let junk = H256([0xee; 32]);
         let slot = a.header.slot_number;
         let mut tally = VoteTally::new(slot, height);
         let mut double_signers = BTreeSet::new();
@@ -254,7 +255,12 @@ proptest! {
                 prop_assert!(matches!(&err, Err(e) if e.code() == "CONSENSUS_CONFLICTING"));
                 continue;
             }
-            // honest: at most one block at this height
+            // honest: a REJECT of a junk proposal first (it must not stop the ACCEPT below),
+            // then at most one block at this height
+            let mut reject = vote(&k, junk, slot);
+            reject.vote = VoteType::Reject;
+            reject.sign(&k).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(tally.add(&reject, &set).is_ok());
             let target = match choice {
                 1 => Some((&mut a, ha)),
                 2 => Some((&mut b, hb)),

@@ -77,6 +77,11 @@ fn samples(shared: &Shared) -> Vec<(&'static str, &'static str, Sample)> {
             Counter(stats.conflicting_votes),
         ),
         (
+            "casl2_consensus_dropped_proposals",
+            "Proposals dropped unvoted (wrong round, not the producer's turn, or unsigned)",
+            Counter(stats.dropped_proposals),
+        ),
+        (
             "casl2_l2_reverts",
             "Reverts after L1 reorganisations",
             Counter(stats.reverts),

@@ -84,8 +84,9 @@ pub struct ConflictingVotes {
 }
 
 impl ConflictingVotes {
-    /// Check the evidence against `set`: same voter, same slot, both signatures valid, and a
-    /// different block or choice. Returns the voter.
+    /// Check the evidence against `set`: same voter, same slot, both signatures valid, and
+    /// either two choices on one block or ACCEPTs of two blocks (rejecting or abstaining on one
+    /// block and accepting another is no conflict). Returns the voter.
     pub fn verify(&self, set: &SequencerSet) -> Result<Address, ConsensusError> {
         let (a, b) = (&self.first, &self.second);
         if a.voter_address != b.voter_address {
@@ -104,6 +105,13 @@ impl ConflictingVotes {
             return Err(ConsensusError::InvalidEvidence(format!(
                 "both votes are {:?} on {}",
                 a.vote, a.block_hash
+            )));
+        }
+        let two_accepts = a.vote == VoteType::Accept && b.vote == VoteType::Accept;
+        if a.block_hash != b.block_hash && !two_accepts {
+            return Err(ConsensusError::InvalidEvidence(format!(
+                "votes on two blocks that are not both ACCEPT ({:?} on {}, {:?} on {})",
+                a.vote, a.block_hash, b.vote, b.block_hash
             )));
         }
         for v in [a, b] {
@@ -145,7 +153,10 @@ pub enum VoteOutcome {
 pub struct VoteTally {
     slot: u64,
     height: u64,
-    votes: BTreeMap<Address, Vote>,
+    /// Each voter's vote on each block it voted on.
+    votes: BTreeMap<(Address, H256), Vote>,
+    /// Each voter's one ACCEPT of the round.
+    accepts: BTreeMap<Address, H256>,
     weights: BTreeMap<H256, VoteWeights>,
     conflicts: Vec<ConflictingVotes>,
 }
@@ -157,6 +168,7 @@ impl VoteTally {
             slot,
             height,
             votes: BTreeMap::new(),
+            accepts: BTreeMap::new(),
             weights: BTreeMap::new(),
             conflicts: Vec::new(),
         }
@@ -175,8 +187,11 @@ impl VoteTally {
     /// Add `vote`, checked against `set`.
     ///
     /// Errors: a bad signature, an unknown voter or another slot is `CONSENSUS_INVALID_VOTE`
-    /// (nothing changes); a second, different vote by one voter is `CONSENSUS_CONFLICTING` (the
-    /// first stays counted, the pair is kept in [`conflicts`](Self::conflicts)).
+    /// (nothing changes). A voter has one vote per block and one ACCEPT per round: another
+    /// choice on a block it voted on, or an ACCEPT of a second block, is `CONSENSUS_CONFLICTING`
+    /// (the first stays counted, the pair is kept in [`conflicts`](Self::conflicts)). Rejecting
+    /// (or abstaining on) one block and accepting another is not a conflict: a REJECT of an
+    /// invalid proposal never stops the voter from accepting the valid block of the same round.
     pub fn add(&mut self, vote: &Vote, set: &SequencerSet) -> Result<VoteOutcome, ConsensusError> {
         if vote.slot_number != self.slot {
             return Err(ConsensusError::ConsensusInvalidVote {
@@ -189,19 +204,29 @@ impl VoteTally {
             });
         }
         let weight = verify_vote(vote, set)?;
-        if let Some(first) = self.votes.get(&vote.voter_address) {
-            if first.block_hash == vote.block_hash && first.vote == vote.vote {
-                return Ok(VoteOutcome::Duplicate);
-            }
+        let voter = vote.voter_address;
+        // The earlier vote this one contradicts: another choice on the same block, or a second
+        // ACCEPT of another block in the round.
+        let earlier = match self.votes.get(&(voter, vote.block_hash)) {
+            Some(first) if first.vote == vote.vote => return Ok(VoteOutcome::Duplicate),
+            Some(first) => Some(first.clone()),
+            None if vote.vote == VoteType::Accept => self
+                .accepts
+                .get(&voter)
+                .and_then(|h| self.votes.get(&(voter, *h)))
+                .cloned(),
+            None => None,
+        };
+        if let Some(first) = earlier {
             let evidence = ConflictingVotes {
-                first: first.clone(),
+                first,
                 second: vote.clone(),
             };
             self.conflicts.push(evidence.clone());
             return Err(ConsensusError::ConsensusConflicting {
-                voter: vote.voter_address,
+                voter,
                 slot: self.slot,
-                first_block: first.block_hash,
+                first_block: evidence.first.block_hash,
                 second_block: vote.block_hash,
                 evidence: Box::new(evidence),
             });
@@ -210,7 +235,10 @@ impl VoteTally {
             .entry(vote.block_hash)
             .or_default()
             .add(vote.vote, weight);
-        self.votes.insert(vote.voter_address, vote.clone());
+        if vote.vote == VoteType::Accept {
+            self.accepts.insert(voter, vote.block_hash);
+        }
+        self.votes.insert((voter, vote.block_hash), vote.clone());
         Ok(VoteOutcome::Counted)
     }
 
@@ -219,9 +247,14 @@ impl VoteTally {
         self.weights.get(block_hash).copied().unwrap_or_default()
     }
 
-    /// The counted vote of `voter`.
-    pub fn vote_of(&self, voter: &Address) -> Option<&Vote> {
-        self.votes.get(voter)
+    /// The counted vote of `voter` on `block_hash`.
+    pub fn vote_on(&self, voter: &Address, block_hash: &H256) -> Option<&Vote> {
+        self.votes.get(&(*voter, *block_hash))
+    }
+
+    /// The block `voter` accepted in this round, if it accepted one.
+    pub fn accepted_by(&self, voter: &Address) -> Option<H256> {
+        self.accepts.get(voter).copied()
     }
 
     /// The conflicting vote pairs seen so far.
@@ -466,6 +499,21 @@ mod tests {
         assert_eq!(t.conflicts().len(), 1);
         // a changed choice on the same block conflicts too
         assert!(t.add(&vote(&key(0), b1, VoteType::Reject, 5), &s).is_err());
+        // rejecting one block and accepting another does not: the ACCEPT counts
+        let b3 = H256([3; 32]);
+        assert!(t.add(&vote(&key(1), b3, VoteType::Reject, 5), &s).is_ok());
+        assert!(t.add(&vote(&key(1), b1, VoteType::Accept, 5), &s).is_ok());
+        assert_eq!(t.accepted_by(&key(1).address()), Some(b1));
+        assert_eq!(t.weights(&b3).reject, t.weights(&b1).accept - 700);
+        // …and such a pair is no evidence
+        let not_conflicting = ConflictingVotes {
+            first: vote(&key(1), b3, VoteType::Reject, 5),
+            second: vote(&key(1), b1, VoteType::Accept, 5),
+        };
+        assert_eq!(
+            not_conflicting.verify(&s).unwrap_err().code(),
+            "EVIDENCE_INVALID"
+        );
         // evidence that proves nothing
         let same = ConflictingVotes {
             first: vote(&key(0), b1, VoteType::Accept, 5),

@@ -31,8 +31,8 @@ use super::misbehaviour::Misbehaviour;
 use crate::RedbNodeStore;
 use casl2_verifier::consensus::{
     check_producer, elect_leader, election_seed_from_hash, election_seed_l1_height,
-    find_double_signs, leader_now, slot_of_block, verify_block_quorum, DoubleSignEvidence,
-    LastBlock, LeaderElectionResult, LeaderTurn, SequencerSet, VoteTally,
+    find_double_signs, leader_now, slot_of_block, verify_block_quorum, verify_vote,
+    DoubleSignEvidence, LastBlock, LeaderElectionResult, LeaderTurn, SequencerSet, VoteTally,
 };
 use casl2_verifier::da::{
     compress_batch, encode_payload, serialize_blocks, DACommitment, DaParams,
@@ -175,6 +175,9 @@ pub struct EngineStats {
     pub conflicting_votes: u64,
     /// Reverts after L1 reorganisations (Property 20).
     pub reverts: u64,
+    /// Proposals dropped unvoted: not for this round, not by the producer whose turn it is,
+    /// or without that producer's signature.
+    pub dropped_proposals: u64,
 }
 
 /// The node's core.

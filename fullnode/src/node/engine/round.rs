@@ -214,14 +214,18 @@ impl Engine {
         }
     }
 
-    /// Validate `block` as the proposal of the current height (without committing it).
-    pub(super) fn validate(
-        &mut self,
+    /// The checks of a proposal that need no execution: the round's height and slot, a producer
+    /// whose turn it is, that producer's signature, and a timestamp not ahead of this node's
+    /// clock (that one alone is `NotYet`). A proposal failing the others is dropped by
+    /// [`Engine::on_proposal`]: never voted on, never kept, so that nobody without the
+    /// producer's key can touch the round.
+    pub(super) fn check_proposer(
+        &self,
         view: &L1View,
         block: &L2Block,
         now_ms: u64,
-    ) -> Result<(H256, Vec<Receipt>), EngineError> {
-        let params = params_of(view)?.clone();
+    ) -> Result<(), EngineError> {
+        let params = params_of(view)?;
         let r = self.round.as_ref().expect("round ensured");
         let h = &block.header;
         if h.block_number != r.height {
@@ -234,12 +238,6 @@ impl Engine {
             return Err(EngineError::Invalid(format!(
                 "slotNumber {} in a block of slot {}",
                 h.slot_number, r.slot
-            )));
-        }
-        if h.timestamp > now_ms.saturating_add(MAX_FUTURE_MS) {
-            return Err(EngineError::NotYet(format!(
-                "timestamp {} is ahead of this node's clock {now_ms}",
-                h.timestamp
             )));
         }
         check_producer(
@@ -269,6 +267,25 @@ impl Engine {
                 h.sequencer
             )));
         }
+        if h.timestamp > now_ms.saturating_add(MAX_FUTURE_MS) {
+            return Err(EngineError::NotYet(format!(
+                "timestamp {} is ahead of this node's clock {now_ms}",
+                h.timestamp
+            )));
+        }
+        Ok(())
+    }
+
+    /// Validate `block` as the proposal of the current height (without committing it).
+    pub(super) fn validate(
+        &mut self,
+        view: &L1View,
+        block: &L2Block,
+        now_ms: u64,
+    ) -> Result<(H256, Vec<Receipt>), EngineError> {
+        self.check_proposer(view, block, now_ms)?;
+        let params = params_of(view)?.clone();
+        let h = &block.header;
         let size = block.encode().len();
         if size > MAX_BLOCK_BYTES + 4096 {
             return Err(EngineError::Invalid(format!(
@@ -319,6 +336,14 @@ impl Engine {
     ) -> Result<Vec<Outgoing>, EngineError> {
         let n = block.header.block_number;
         if n > self.height() + 1 {
+            // Kept for later only when signed by its producer, a sequencer of the registry:
+            // nobody else can fill the queue of later heights.
+            if !signed_by_registered(view, &block) {
+                self.stats.dropped_proposals += 1;
+                return Err(EngineError::Invalid(format!(
+                    "proposal dropped: block {n} is not signed by a registered producer"
+                )));
+            }
             self.keep_future(
                 n,
                 Outgoing::Proposal {
@@ -331,6 +356,14 @@ impl Engine {
             return Ok(Vec::new());
         }
         self.ensure_round(view)?;
+        match self.check_proposer(view, &block, now_ms) {
+            Err(EngineError::Invalid(reason)) => {
+                self.stats.dropped_proposals += 1;
+                return Err(EngineError::Invalid(format!("proposal dropped: {reason}")));
+            }
+            Err(e @ EngineError::Storage(_)) => return Err(e),
+            Ok(()) | Err(EngineError::NotYet(_)) => {}
+        }
         let hash = block.hash();
         {
             let r = self.round.as_ref().expect("round ensured");
@@ -365,9 +398,12 @@ impl Engine {
         );
         let mut out = Vec::new();
         if let (Some(v), Some(key)) = (verdict, self.key.clone()) {
-            if r.set.contains(&key.address()) && r.tally.vote_of(&key.address()).is_none() {
+            // One vote per block, one ACCEPT per round: a REJECT of an invalid block never
+            // stops this node from accepting the valid block of the same round.
+            let me = key.address();
+            if r.set.contains(&me) && r.tally.vote_on(&me, &hash).is_none() {
                 let accept = v.is_ok() && r.my_vote.is_none_or(|m| m == hash);
-                if accept || r.my_vote.is_none() {
+                if accept || v.is_err() || r.my_vote.is_none() {
                     let (vote_type, reason) = match &v {
                         Ok(_) if accept => (VoteType::Accept, String::new()),
                         Ok(_) => (VoteType::Abstain, "locked on another block".into()),
@@ -447,6 +483,9 @@ impl Engine {
         now_ms: u64,
     ) -> Result<Vec<Outgoing>, EngineError> {
         if height > self.height() + 1 {
+            verify_vote(&vote, &view.set_at(None)).map_err(|e| {
+                EngineError::Invalid(format!("vote for later height {height} dropped: {e}"))
+            })?;
             self.keep_future(
                 height,
                 Outgoing::Vote {
@@ -538,6 +577,20 @@ impl Engine {
 
 /// At most `n` characters of `s` and at most 255 bytes (a vote's `rejectReason` is capped at
 /// 256 bytes), cut on a character boundary.
+/// True when `block` carries a valid signature of its own producer, a sequencer of the current
+/// registry (the check a message for a later height can get before its round exists).
+fn signed_by_registered(view: &L1View, block: &L2Block) -> bool {
+    let producer = &block.header.sequencer;
+    let Some(member) = view.set_at(None).get(producer).map(|m| m.public_key) else {
+        return false;
+    };
+    let hash = block.hash();
+    block
+        .signatures
+        .iter()
+        .any(|s| s.sequencer == *producer && s.verify(&hash, &member).is_ok())
+}
+
 fn truncate(s: &str, n: usize) -> String {
     let mut out = String::new();
     for c in s.chars().take(n) {
