@@ -19,8 +19,9 @@ pub struct DevnetArgs {
     /// Directory of the whole network (L1 and every node; reused on restart).
     #[arg(long, value_name = "DIR", default_value = "casl2-devnet")]
     data_dir: PathBuf,
-    /// Number of sequencers (a quorum of two thirds of them must run).
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    /// Number of sequencers (a quorum of two thirds of them must run: with the default four,
+    /// the chain goes on when one of them stops).
+    #[arg(long, value_name = "N", default_value_t = 4)]
     sequencers: usize,
     /// L1 RPC port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 18545)]
