@@ -247,11 +247,12 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(|e| RpcError::internal(format!("serialize: {e}")))
 }
 
-/// A window `[from, from + count)` of a list (count capped at 1000).
-pub fn window<T: Clone>(items: &[T], p: &[Value], at: usize) -> Result<Vec<T>, RpcError> {
-    let from = usize::try_from(p_u64_or(p, at, "from", 0)?).unwrap_or(usize::MAX);
-    let count = usize::try_from(p_u64_or(p, at + 1, "count", 1000)?.min(1000)).unwrap_or(1000);
-    Ok(items.iter().skip(from).take(count).cloned().collect())
+/// A window `[from, from + count)` of a list (`from` 0 and `count` 1000 by default, `count`
+/// capped at 1000).
+pub fn window<T: Clone>(items: &[T], from: Option<u64>, count: Option<u64>) -> Vec<T> {
+    let from = usize::try_from(from.unwrap_or(0)).unwrap_or(usize::MAX);
+    let count = usize::try_from(count.unwrap_or(1000).min(1000)).unwrap_or(1000);
+    items.iter().skip(from).take(count).cloned().collect()
 }
 
 /// Let pages from any origin call a JSON-RPC server (the browser light client is served from

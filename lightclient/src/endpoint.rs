@@ -7,7 +7,7 @@
 //! - `cascoind+http://host:port/?cookie=/path/.cookie`: a real node, credentials read from its
 //!   cookie file at every request.
 
-use crate::api::types::{ChainState, VerboseBlock};
+use crate::api::devnet_types::{ChainState, VerboseBlock};
 use crate::cascoind::{CascoindClient, CascoindConfig};
 use crate::l1::{DevnetClient, L1AccountInfo, L1BlockHeader, L1Client, L1ClientError};
 use crate::rpc::Auth;
