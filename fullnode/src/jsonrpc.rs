@@ -6,7 +6,7 @@
 use axum::body::{to_bytes, Body};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use casl2_verifier::{Address, H256};
+use casl2_verifier::Address;
 use serde_json::{json, Value};
 
 /// A JSON-RPC error object.
@@ -216,24 +216,10 @@ pub fn p_u64(p: &[Value], i: usize, name: &str) -> Result<u64, RpcError> {
 }
 
 /// A positional parameter helper.
-pub fn p_u64_or(p: &[Value], i: usize, name: &str, default: u64) -> Result<u64, RpcError> {
-    match p.get(i) {
-        None | Some(Value::Null) => Ok(default),
-        Some(_) => p_u64(p, i, name),
-    }
-}
-
-/// A positional parameter helper.
 pub fn p_str<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a str, RpcError> {
     param(p, i, name)?
         .as_str()
         .ok_or_else(|| RpcError::params(format!("parameter {i} ({name}) must be a string")))
-}
-
-/// A positional parameter helper.
-pub fn p_hash(p: &[Value], i: usize) -> Result<H256, RpcError> {
-    H256::from_hex(p_str(p, i, "block hash")?)
-        .map_err(|e| RpcError::params(format!("parameter {i} (block hash): {e}")))
 }
 
 /// A positional parameter helper.
