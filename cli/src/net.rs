@@ -4,7 +4,7 @@
 //! the progress bar (stderr, only on a terminal and without `--json`).
 
 use anyhow::{anyhow, bail, Result};
-use casl2_lightclient::api::types::ChainState;
+use casl2_lightclient::api::devnet_types::ChainState;
 use casl2_lightclient::endpoint::{AnyL1, Role};
 use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_lightclient::l2::{NodeClient, NodeError};
@@ -303,10 +303,8 @@ impl Conn {
             for h in since..=tip {
                 let hash = self.l1q("a block hash", self.l1.block_hash(h)).await?;
                 let b = self.l1q("a block", self.l1.block_verbose(&hash)).await?;
-                if let Some(i) = b.txids.iter().position(|t| t == id) {
-                    let r = b
-                        .receipts
-                        .get(i)
+                if let Some((i, r)) = b.receipt_of(id) {
+                    let r = r
                         .cloned()
                         .ok_or_else(|| anyhow!("the L1's block {h} has no receipt {i}"))?;
                     return Ok(Some((h, r)));

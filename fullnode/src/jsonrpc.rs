@@ -6,7 +6,7 @@
 use axum::body::{to_bytes, Body};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use casl2_verifier::{Address, H256};
+use casl2_verifier::Address;
 use serde_json::{json, Value};
 
 /// A JSON-RPC error object.
@@ -216,24 +216,10 @@ pub fn p_u64(p: &[Value], i: usize, name: &str) -> Result<u64, RpcError> {
 }
 
 /// A positional parameter helper.
-pub fn p_u64_or(p: &[Value], i: usize, name: &str, default: u64) -> Result<u64, RpcError> {
-    match p.get(i) {
-        None | Some(Value::Null) => Ok(default),
-        Some(_) => p_u64(p, i, name),
-    }
-}
-
-/// A positional parameter helper.
 pub fn p_str<'a>(p: &'a [Value], i: usize, name: &str) -> Result<&'a str, RpcError> {
     param(p, i, name)?
         .as_str()
         .ok_or_else(|| RpcError::params(format!("parameter {i} ({name}) must be a string")))
-}
-
-/// A positional parameter helper.
-pub fn p_hash(p: &[Value], i: usize) -> Result<H256, RpcError> {
-    H256::from_hex(p_str(p, i, "block hash")?)
-        .map_err(|e| RpcError::params(format!("parameter {i} (block hash): {e}")))
 }
 
 /// A positional parameter helper.
@@ -247,11 +233,12 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, RpcError> {
     serde_json::to_value(v).map_err(|e| RpcError::internal(format!("serialize: {e}")))
 }
 
-/// A window `[from, from + count)` of a list (count capped at 1000).
-pub fn window<T: Clone>(items: &[T], p: &[Value], at: usize) -> Result<Vec<T>, RpcError> {
-    let from = usize::try_from(p_u64_or(p, at, "from", 0)?).unwrap_or(usize::MAX);
-    let count = usize::try_from(p_u64_or(p, at + 1, "count", 1000)?.min(1000)).unwrap_or(1000);
-    Ok(items.iter().skip(from).take(count).cloned().collect())
+/// A window `[from, from + count)` of a list (`from` 0 and `count` 1000 by default, `count`
+/// capped at 1000).
+pub fn window<T: Clone>(items: &[T], from: Option<u64>, count: Option<u64>) -> Vec<T> {
+    let from = usize::try_from(from.unwrap_or(0)).unwrap_or(usize::MAX);
+    let count = usize::try_from(count.unwrap_or(1000).min(1000)).unwrap_or(1000);
+    items.iter().skip(from).take(count).cloned().collect()
 }
 
 /// Let pages from any origin call a JSON-RPC server (the browser light client is served from

@@ -215,6 +215,31 @@ fn errors_are_json_rpc_errors() {
     }
     let v = call(n.addr, "getblockcount", json!({ "a": 1 }));
     assert_eq!(err(&v).0, -32602);
+    // A bad parameter is named (position and name) in the message.
+    for (m, p, named) in [
+        ("getblockhash", json!(["x"]), "parameter 0 (height): "),
+        ("getblockhash", json!([]), "missing parameter 0 (height)"),
+        ("getblock", json!(["zz"]), "parameter 0 (block hash): "),
+        (
+            "getblock",
+            json!([format!("0x{}", "11".repeat(32)), "x"]),
+            "parameter 1 (verbosity): ",
+        ),
+        ("l2_getanchors", json!([1, -1]), "parameter 1 (from): "),
+        ("l2_getqueue", json!([1, 0, "all"]), "parameter 2 (count): "),
+        (
+            "l2_getgames",
+            json!([1, "yes"]),
+            "parameter 1 (open only): ",
+        ),
+        ("l2_getgame", json!([]), "missing parameter 0 (game id)"),
+        ("getaccount", json!(["0x12"]), "parameter 0 (address): "),
+    ] {
+        let v = call(n.addr, m, p.clone());
+        let msg = v["error"]["message"].as_str().unwrap_or("");
+        assert_eq!(err(&v).0, -32602, "{m} {p}: {v}");
+        assert!(msg.starts_with(named), "{m} {p}: {msg}");
+    }
 
     // Oversized body: a clean -32600 with HTTP 413.
     let big = vec![b' '; MAX_BODY_BYTES + 1024];

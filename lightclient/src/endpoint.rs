@@ -12,7 +12,7 @@
 //! ([`AnyL1::check_network`]). Without it the node's own `getblockchaininfo` decides, which
 //! picks the address version (40 on mainnet, 111 on testnet and regtest).
 
-use crate::api::types::{ChainState, VerboseBlock};
+use crate::api::devnet_types::{ChainState, VerboseBlock};
 use crate::cascoind::{CascoindClient, CascoindConfig};
 use crate::l1::{DevnetClient, L1AccountInfo, L1BlockHeader, L1Client, L1ClientError};
 use crate::rpc::Auth;

@@ -5,18 +5,18 @@
 //! node cannot do (state anchors, fraud games, escrowed withdrawals, …) it answers with
 //! [`L1ClientError::Unsupported`], never with a made-up success.
 
-use crate::api::devnet as m;
-use crate::api::types::{ChainState, PaidWithdrawal, VerboseBlock};
+use crate::api::devnet::{self as m, ChainParams, WindowParams};
+use crate::api::devnet_types::{BlockAnswer, ChainState, VerboseBlock};
+use crate::api::{Method, NoParams};
 use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
     Anchor, AvailabilityChallenge, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
 };
 use casl2_verifier::{Address, Decode, Encode, H256};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use thiserror::Error;
+
+pub use crate::api::devnet_types::L1AccountInfo;
 
 /// Why an L1 call failed.
 #[derive(Debug, Error)]
@@ -110,20 +110,6 @@ pub struct L1BlockHeader {
     pub time: u64,
     /// The previous block's hash (zero for genesis).
     pub prev_hash: H256,
-}
-
-/// An L1 account as the L1 reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct L1AccountInfo {
-    /// Spendable balance (smallest units).
-    pub balance: i64,
-    /// Nonce of the next transaction to be mined.
-    pub nonce: u64,
-    /// Nonce for the next transaction to send (counting the L1's mempool).
-    pub next_nonce: u64,
-    /// HAT v2 score.
-    pub hat_score: u32,
 }
 
 /// What casl2 asks of an L1.
@@ -290,43 +276,83 @@ impl DevnetClient {
         self.rpc.url()
     }
 
-    /// Call `method` (one of [`crate::api::devnet`]) with positional `params` and decode the
-    /// result.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: Value,
-    ) -> Result<T, L1ClientError> {
-        Ok(self.rpc.call_value(method, params).await?)
+    /// Call the devnet method `M` with `params`.
+    async fn req<M: Method>(&self, params: M::Params) -> Result<M::Result, L1ClientError> {
+        Ok(self.rpc.request::<M>(&params).await?)
+    }
+
+    /// `getblock` at `verbosity`.
+    async fn get_block(&self, hash: &H256, verbosity: u64) -> Result<BlockAnswer, L1ClientError> {
+        let p = m::GetBlockParams {
+            block_hash: *hash,
+            verbosity: Some(verbosity),
+        };
+        self.req::<m::GetBlock>(p).await
     }
 
     /// Mine `n` blocks now (devnet only); returns their hashes.
     pub async fn generate(&self, n: u64) -> Result<Vec<H256>, L1ClientError> {
-        self.call(m::GENERATE, json!([n])).await
+        self.req::<m::Generate>(m::GenerateParams { blocks: Some(n) })
+            .await
     }
 
     /// Mark a block invalid (devnet only; reorgs the chain).
     pub async fn invalidate_block(&self, hash: &H256) -> Result<(), L1ClientError> {
-        self.call::<Value>(m::INVALIDATEBLOCK, json!([hash]))
-            .await?;
-        Ok(())
+        let p = m::BlockHashParams { block_hash: *hash };
+        self.req::<m::InvalidateBlock>(p).await
     }
 
     /// Clear a block's invalid mark (devnet only).
     pub async fn reconsider_block(&self, hash: &H256) -> Result<(), L1ClientError> {
-        self.call::<Value>(m::RECONSIDERBLOCK, json!([hash]))
-            .await?;
-        Ok(())
+        let p = m::BlockHashParams { block_hash: *hash };
+        self.req::<m::ReconsiderBlock>(p).await
     }
+
+    /// The tip's hash.
+    pub async fn best_block_hash(&self) -> Result<H256, L1ClientError> {
+        self.req::<m::GetBestBlockHash>(NoParams {}).await
+    }
+
+    /// An account's balance.
+    pub async fn balance(&self, address: &Address) -> Result<i64, L1ClientError> {
+        let p = m::AddressParams { address: *address };
+        self.req::<m::GetBalance>(p).await
+    }
+
+    /// At most `count` (≤ 1000) of the deposits in a chain's L1→L2 queue, from the `from`th.
+    pub async fn deposits(
+        &self,
+        chain: u64,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<QueuedMessage>, L1ClientError> {
+        self.req::<m::GetDeposits>(window(chain, from, Some(count)))
+            .await
+    }
+}
+
+/// The parameters of a window from `from`.
+fn window(chain: u64, from: u64, count: Option<u64>) -> WindowParams {
+    WindowParams {
+        chain_id: chain,
+        from: Some(from),
+        count,
+    }
+}
+
+/// The parameters of a method about `chain`.
+fn chain_p(chain: u64) -> ChainParams {
+    ChainParams { chain_id: chain }
 }
 
 impl L1Client for DevnetClient {
     async fn tip_height(&self) -> Result<u64, L1ClientError> {
-        self.call(m::GETBLOCKCOUNT, json!([])).await
+        self.req::<m::GetBlockCount>(NoParams {}).await
     }
 
     async fn block_hash(&self, height: u64) -> Result<H256, L1ClientError> {
-        self.call(m::GETBLOCKHASH, json!([height])).await
+        self.req::<m::GetBlockHash>(m::HeightParams { height })
+            .await
     }
 
     async fn block_header(&self, hash: &H256) -> Result<L1BlockHeader, L1ClientError> {
@@ -340,7 +366,12 @@ impl L1Client for DevnetClient {
     }
 
     async fn block(&self, hash: &H256) -> Result<L1Block, L1ClientError> {
-        let raw: String = self.call(m::GETBLOCK, json!([hash, 0])).await?;
+        let BlockAnswer::Hex(raw) = self.get_block(hash, 0).await? else {
+            return Err(L1ClientError::Decode(format!(
+                "{}: verbosity 0 answered with a verbose block",
+                m::GETBLOCK
+            )));
+        };
         let bytes = hex::decode(&raw).map_err(|e| L1ClientError::Decode(e.to_string()))?;
         let block = L1Block::decode(&bytes).map_err(|e| L1ClientError::Decode(e.to_string()))?;
         if block.hash() != *hash {
@@ -353,7 +384,8 @@ impl L1Client for DevnetClient {
     }
 
     async fn account(&self, address: &Address) -> Result<L1AccountInfo, L1ClientError> {
-        self.call(m::GETACCOUNT, json!([address])).await
+        let p = m::AddressParams { address: *address };
+        Ok(self.req::<m::GetAccount>(p).await?.account)
     }
 
     async fn hat_score(&self, address: &Address) -> Result<u32, L1ClientError> {
@@ -361,32 +393,39 @@ impl L1Client for DevnetClient {
     }
 
     async fn send_transaction(&self, tx: &L1Tx) -> Result<H256, L1ClientError> {
-        self.call(m::SENDRAWTRANSACTION, json!([hex::encode(tx.encode())]))
-            .await
+        let p = m::RawTransactionParams {
+            transaction_hex: hex::encode(tx.encode()),
+        };
+        self.req::<m::SendRawTransaction>(p).await
     }
 
     async fn chains(&self) -> Result<Vec<L2ChainInfo>, L1ClientError> {
-        self.call(m::L2_LISTCHAINS, json!([])).await
+        self.req::<m::ListChains>(NoParams {}).await
     }
 
     async fn sequencers(&self, chain: u64) -> Result<Vec<Sequencer>, L1ClientError> {
-        self.call(m::L2_GETSEQUENCERS, json!([chain])).await
+        let list = self.req::<m::GetSequencers>(chain_p(chain)).await?;
+        Ok(list.into_iter().map(|e| e.sequencer).collect())
     }
 
     async fn anchors(&self, chain: u64, from: u64) -> Result<Vec<Anchor>, L1ClientError> {
-        self.call(m::L2_GETANCHORS, json!([chain, from])).await
+        self.req::<m::GetAnchors>(window(chain, from, None)).await
     }
 
     async fn queue(&self, chain: u64, from: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        self.call(m::L2_GETQUEUE, json!([chain, from])).await
+        self.req::<m::GetQueue>(window(chain, from, None)).await
     }
 
     async fn forced_queue(&self, chain: u64) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        self.call(m::L2_GETFORCEDQUEUE, json!([chain])).await
+        self.req::<m::GetForcedQueue>(chain_p(chain)).await
     }
 
     async fn games(&self, chain: u64, open_only: bool) -> Result<Vec<Game>, L1ClientError> {
-        self.call(m::L2_GETGAMES, json!([chain, open_only])).await
+        let p = m::OpenOnlyParams {
+            chain_id: chain,
+            open_only: Some(open_only),
+        };
+        self.req::<m::GetGames>(p).await
     }
 
     async fn availability_challenges(
@@ -394,8 +433,11 @@ impl L1Client for DevnetClient {
         chain: u64,
         open_only: bool,
     ) -> Result<Vec<AvailabilityChallenge>, L1ClientError> {
-        self.call(m::L2_GETAVAILABILITY, json!([chain, open_only]))
-            .await
+        let p = m::OpenOnlyParams {
+            chain_id: chain,
+            open_only: Some(open_only),
+        };
+        self.req::<m::GetAvailability>(p).await
     }
 
     async fn anchors_window(
@@ -404,7 +446,7 @@ impl L1Client for DevnetClient {
         from: u64,
         count: u64,
     ) -> Result<Vec<Anchor>, L1ClientError> {
-        self.call(m::L2_GETANCHORS, json!([chain, from, count]))
+        self.req::<m::GetAnchors>(window(chain, from, Some(count)))
             .await
     }
 
@@ -416,34 +458,24 @@ impl L1Client for DevnetClient {
         &self,
         chain: u64,
     ) -> Result<Vec<(Sequencer, u32)>, L1ClientError> {
-        let raw: Vec<Value> = self.call(m::L2_GETSEQUENCERS, json!([chain])).await?;
-        raw.into_iter()
-            .map(|r| {
-                let hat = r
-                    .get("hatScore")
-                    .and_then(Value::as_u64)
-                    .and_then(|h| u32::try_from(h).ok())
-                    .ok_or_else(|| {
-                        L1ClientError::Decode(format!("{}: no hatScore", m::L2_GETSEQUENCERS))
-                    })?;
-                let s: Sequencer = serde_json::from_value(r)
-                    .map_err(|e| L1ClientError::Decode(format!("{}: {e}", m::L2_GETSEQUENCERS)))?;
-                Ok((s, hat))
-            })
-            .collect()
+        let list = self.req::<m::GetSequencers>(chain_p(chain)).await?;
+        Ok(list
+            .into_iter()
+            .map(|e| (e.sequencer, e.hat_score))
+            .collect())
     }
 
     async fn paid_withdrawals(&self, chain: u64) -> Result<Vec<(H256, i64)>, L1ClientError> {
-        let list: Vec<PaidWithdrawal> = self.call(m::L2_GETWITHDRAWALS, json!([chain])).await?;
+        let list = self.req::<m::GetWithdrawals>(chain_p(chain)).await?;
         Ok(list.into_iter().map(|p| (p.id, p.amount)).collect())
     }
 
     async fn chain_state(&self, chain: u64) -> Result<ChainState, L1ClientError> {
-        self.call(m::L2_GETCHAIN, json!([chain])).await
+        self.req::<m::GetChain>(chain_p(chain)).await
     }
 
     async fn exits(&self, chain: u64) -> Result<Vec<Address>, L1ClientError> {
-        self.call(m::L2_GETEXITS, json!([chain])).await
+        self.req::<m::GetExits>(chain_p(chain)).await
     }
 
     async fn queue_window(
@@ -452,18 +484,25 @@ impl L1Client for DevnetClient {
         from: u64,
         count: u64,
     ) -> Result<Vec<QueuedMessage>, L1ClientError> {
-        self.call(m::L2_GETQUEUE, json!([chain, from, count])).await
+        self.req::<m::GetQueue>(window(chain, from, Some(count)))
+            .await
     }
 
     async fn mempool(&self) -> Result<Vec<H256>, L1ClientError> {
-        self.call(m::GETRAWMEMPOOL, json!([])).await
+        self.req::<m::GetRawMempool>(NoParams {}).await
     }
 
     async fn game(&self, id: u64) -> Result<Game, L1ClientError> {
-        self.call(m::L2_GETGAME, json!([id])).await
+        self.req::<m::GetGame>(m::GameParams { game_id: id }).await
     }
 
     async fn block_verbose(&self, hash: &H256) -> Result<VerboseBlock, L1ClientError> {
-        self.call(m::GETBLOCK, json!([hash, 1])).await
+        match self.get_block(hash, 1).await? {
+            BlockAnswer::Verbose(b) => Ok(*b),
+            BlockAnswer::Hex(_) => Err(L1ClientError::Decode(format!(
+                "{}: verbosity 1 answered with a hex block",
+                m::GETBLOCK
+            ))),
+        }
     }
 }

@@ -13,8 +13,12 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use casl2_lightclient::api::devnet as m;
-use casl2_verifier::l1::{L1Error, L1Tx};
-use casl2_verifier::{Decode, H256};
+use casl2_lightclient::api::devnet_types::{
+    BlockAnswer, ChainState as ChainSummary, DevnetAccount, L1AccountInfo, PaidWithdrawal,
+    SequencerEntry, VerboseBlock,
+};
+use casl2_verifier::l1::{ChainState, L1Error, L1Tx, Sequencer};
+use casl2_verifier::{Decode, Encode, H256};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 pub use crate::jsonrpc::RpcError;
-use crate::jsonrpc::{self, p_address, p_hash, p_str, p_u64, p_u64_or, to_json, window};
+use crate::jsonrpc::{self, handle, window};
 
 /// Largest request body (4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -75,7 +79,7 @@ pub fn now_secs() -> u64 {
 /// The axum router of the JSON-RPC endpoint.
 pub fn router(devnet: SharedDevnet) -> Router {
     Router::new()
-        .route("/", post(handle))
+        .route("/", post(serve_http))
         .layer(axum::middleware::from_fn(jsonrpc::cors))
         .with_state(devnet)
 }
@@ -116,7 +120,7 @@ pub async fn mine_every(
     }
 }
 
-async fn handle(State(devnet): State<SharedDevnet>, body: Body) -> Response {
+async fn serve_http(State(devnet): State<SharedDevnet>, body: Body) -> Response {
     let parsed = match jsonrpc::read_body(body, MAX_BODY_BYTES).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -138,205 +142,227 @@ pub use casl2_lightclient::api::devnet::METHODS;
 
 fn call(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcError> {
     match method {
-        m::GETBLOCKCOUNT => Ok(json!(lock(devnet).height())),
-        m::GETBESTBLOCKHASH => to_json(&lock(devnet).state().tip_hash()),
-        m::GETBLOCKHASH => {
-            let h = p_u64(p, 0, "height")?;
-            let d = lock(devnet);
-            let hash = d
+        m::GETBLOCKCOUNT => handle::<m::GetBlockCount>(p, |_| Ok(lock(devnet).height())),
+        m::GETBESTBLOCKHASH => {
+            handle::<m::GetBestBlockHash>(p, |_| Ok(lock(devnet).state().tip_hash()))
+        }
+        m::GETBLOCKHASH => handle::<m::GetBlockHash>(p, |q| {
+            let h = q.height;
+            lock(devnet)
                 .state()
                 .block_hash(h)
-                .ok_or_else(|| RpcError::params(format!("no block at height {h}")))?;
-            to_json(&hash)
-        }
-        m::GETBLOCK => get_block(devnet, p),
-        m::SENDRAWTRANSACTION => {
-            let raw = p_str(p, 0, "transaction hex")?;
+                .ok_or_else(|| RpcError::params(format!("no block at height {h}")))
+        }),
+        m::GETBLOCK => handle::<m::GetBlock>(p, |q| get_block(devnet, q)),
+        m::SENDRAWTRANSACTION => handle::<m::SendRawTransaction>(p, |q| {
+            let raw = q.transaction_hex.as_str();
             let raw = raw.strip_prefix("0x").unwrap_or(raw);
             let bytes =
                 hex::decode(raw).map_err(|e| RpcError::params(format!("transaction hex: {e}")))?;
             let tx = L1Tx::decode(&bytes)
                 .map_err(|e| RpcError::params(format!("transaction decode: {e}")))?;
-            let id = lock(devnet).submit(tx)?;
-            to_json(&id)
-        }
-        m::GETRAWMEMPOOL => {
-            let d = lock(devnet);
-            let ids: Vec<H256> = d.mempool().iter().map(L1Tx::hash).collect();
-            to_json(&ids)
-        }
-        m::GENERATE => {
-            let n = p_u64_or(p, 0, "blocks", 1)?;
-            let hashes = lock(devnet).generate(n, now_secs())?;
-            to_json(&hashes)
-        }
+            Ok(lock(devnet).submit(tx)?)
+        }),
+        m::GETRAWMEMPOOL => handle::<m::GetRawMempool>(p, |_| {
+            Ok(lock(devnet).mempool().iter().map(L1Tx::hash).collect())
+        }),
+        m::GENERATE => handle::<m::Generate>(p, |q| {
+            Ok(lock(devnet).generate(q.blocks.unwrap_or(1), now_secs())?)
+        }),
         m::GETBALANCE => {
-            let a = p_address(p, 0)?;
-            Ok(json!(lock(devnet).state().balance(&a)))
+            handle::<m::GetBalance>(p, |q| Ok(lock(devnet).state().balance(&q.address)))
         }
-        m::GETACCOUNT => {
-            let a = p_address(p, 0)?;
+        m::GETACCOUNT => handle::<m::GetAccount>(p, |q| {
             let d = lock(devnet);
-            let acct = d.state().account(&a);
-            Ok(json!({
-                "address": a,
-                "balance": acct.balance,
-                "nonce": acct.nonce,
-                "nextNonce": d.next_nonce(&a),
-                "hatScore": d.state().hat_score(&a),
-            }))
-        }
+            let acct = d.state().account(&q.address);
+            Ok(DevnetAccount {
+                address: q.address,
+                account: L1AccountInfo {
+                    balance: acct.balance,
+                    nonce: acct.nonce,
+                    next_nonce: d.next_nonce(&q.address),
+                    hat_score: d.state().hat_score(&q.address),
+                },
+            })
+        }),
         m::INVALIDATEBLOCK => {
-            let h = p_hash(p, 0)?;
-            lock(devnet).invalidate_block(&h)?;
-            Ok(Value::Null)
+            handle::<m::InvalidateBlock>(p, |q| Ok(lock(devnet).invalidate_block(&q.block_hash)?))
         }
         m::RECONSIDERBLOCK => {
-            let h = p_hash(p, 0)?;
-            lock(devnet).reconsider_block(&h)?;
-            Ok(Value::Null)
+            handle::<m::ReconsiderBlock>(p, |q| Ok(lock(devnet).reconsider_block(&q.block_hash)?))
         }
-        m::L2_LISTCHAINS => {
+        m::L2_GETGAME => handle::<m::GetGame>(p, |q| {
             let d = lock(devnet);
-            let list: Vec<Value> = d
-                .state()
-                .chains()
-                .values()
-                .map(|c| to_json(&c.info))
-                .collect::<Result<_, _>>()?;
-            Ok(Value::Array(list))
-        }
-        m::L2_GETGAME => {
-            let id = p_u64(p, 0, "game id")?;
-            let d = lock(devnet);
-            match d.state().game(id) {
-                Some(g) => to_json(g),
-                None => Err(L1Error::UnknownGame(id).into()),
-            }
-        }
+            d.state()
+                .game(q.game_id)
+                .cloned()
+                .ok_or_else(|| L1Error::UnknownGame(q.game_id).into())
+        }),
         m if m.starts_with("l2_") && METHODS.contains(&m) => chain_method(devnet, m, p),
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
     }
 }
 
-/// `m::GETBLOCK`.
-fn get_block(devnet: &SharedDevnet, p: &[Value]) -> Result<Value, RpcError> {
-    let hash = p_hash(p, 0)?;
-    let verbosity = p_u64_or(p, 1, "verbosity", 1)?;
+/// `m::GETBLOCK`: verbosity 0 gives the hex of the serialized block, any other the
+/// [`VerboseBlock`] (a stored block off the active chain has no receipts, events or ids).
+fn get_block(devnet: &SharedDevnet, q: m::GetBlockParams) -> Result<BlockAnswer, RpcError> {
+    let hash = q.block_hash;
+    let verbose = q.verbosity.unwrap_or(1) != 0;
     let d = lock(devnet);
     let Some(height) = d.height_of(&hash) else {
         let block = d
             .stored_block(&hash)?
             .ok_or_else(|| RpcError::params(format!("unknown block {hash}")))?;
-        if verbosity == 0 {
-            return Ok(json!(hex::encode(casl2_verifier::Encode::encode(&block))));
+        if !verbose {
+            return Ok(BlockAnswer::Hex(hex::encode(Encode::encode(&block))));
         }
-        return Ok(json!({
-            "hash": hash, "height": block.height, "time": block.time,
-            "prevHash": block.prev_hash, "inActiveChain": false,
-            "invalid": d.invalid_blocks().contains(&hash),
-            "txs": to_json(&block.txs)?,
-        }));
+        return Ok(BlockAnswer::Verbose(Box::new(VerboseBlock {
+            hash,
+            height: block.height,
+            time: block.time,
+            prev_hash: block.prev_hash,
+            in_active_chain: false,
+            txs: block.txs,
+            txs_root: None,
+            confirmations: None,
+            txids: None,
+            receipts: None,
+            events: None,
+            invalid: Some(d.invalid_blocks().contains(&hash)),
+        })));
     };
     let block = d
         .block_at(height)
         .ok_or_else(|| RpcError::internal("active block missing"))?;
-    if verbosity == 0 {
-        return Ok(json!(hex::encode(casl2_verifier::Encode::encode(block))));
+    if !verbose {
+        return Ok(BlockAnswer::Hex(hex::encode(Encode::encode(block))));
     }
     let outcome = d.outcome_at(height);
-    let txids: Vec<H256> = block.txs.iter().map(L1Tx::hash).collect();
-    Ok(json!({
-        "hash": hash,
-        "height": height,
-        "time": block.time,
-        "prevHash": block.prev_hash,
-        "txsRoot": block.txs_root(),
-        "confirmations": d.height().saturating_sub(height).saturating_add(1),
-        "inActiveChain": true,
-        "txids": txids,
-        "txs": to_json(&block.txs)?,
-        "receipts": match outcome { Some(o) => to_json(&o.receipts)?, None => json!([]) },
-        "events": match outcome { Some(o) => to_json(&o.events)?, None => json!([]) },
-    }))
+    Ok(BlockAnswer::Verbose(Box::new(VerboseBlock {
+        hash,
+        height,
+        time: block.time,
+        prev_hash: block.prev_hash,
+        in_active_chain: true,
+        txs: block.txs.clone(),
+        txs_root: Some(block.txs_root()),
+        confirmations: Some(d.height().saturating_sub(height).saturating_add(1)),
+        txids: Some(block.txs.iter().map(L1Tx::hash).collect()),
+        receipts: Some(outcome.map(|o| o.receipts.clone()).unwrap_or_default()),
+        events: Some(outcome.map(|o| o.events.clone()).unwrap_or_default()),
+        invalid: None,
+    })))
 }
 
-/// The `l2_*` methods about one chain (parameter 0: the chain id).
-fn chain_method(devnet: &SharedDevnet, m: &str, p: &[Value]) -> Result<Value, RpcError> {
-    let chain_id = p_u64(p, 0, "chain id")?;
+/// Run `f` over the devnet and chain `chain_id` (1501 `CHAIN_UNKNOWN` if there is none).
+fn with_chain<R>(
+    devnet: &SharedDevnet,
+    chain_id: u64,
+    f: impl FnOnce(&Devnet, &ChainState) -> R,
+) -> Result<R, RpcError> {
     let d = lock(devnet);
     let c = d
         .state()
         .chain(chain_id)
         .ok_or(L1Error::UnknownChain(chain_id))?;
-    match m {
-        m::L2_GETCHAIN => Ok(json!({
-            "info": to_json(&c.info)?,
-            "escrow": c.escrow,
-            "totalDeposited": c.total_deposited,
-            "totalWithdrawn": c.total_withdrawn,
-            "totalExited": c.total_exited,
-            "totalRefunded": c.total_refunded,
-            "queueLength": c.queue.len(),
-            "queueHead": c.queue_head,
-            "consumed": c.consumed,
-            "finalizedConsumed": c.finalized_consumed,
-            "missed": c.missed,
-            "anchors": c.anchors.len(),
-            "finalizedAnchors": c.finalized_count,
-            "sequencers": c.sequencers.len(),
-        })),
-        m::L2_GETSEQUENCERS => {
-            let list: Vec<Value> = c
-                .sequencers
-                .iter()
-                .map(|s| {
-                    let mut v = to_json(s)?;
-                    v["hatScore"] = json!(d.state().hat_score(&s.address));
-                    Ok(v)
-                })
-                .collect::<Result<_, RpcError>>()?;
-            Ok(Value::Array(list))
-        }
-        m::L2_GETANCHORS => to_json(&window(&c.anchors, p, 1)?),
-        m::L2_GETQUEUE => to_json(&window(&c.queue, p, 1)?),
-        m::L2_GETDEPOSITS => {
-            let deposits: Vec<_> = c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
-            to_json(&window(&deposits, p, 1)?)
-        }
-        m::L2_GETWITHDRAWALS => {
-            let list: Vec<Value> = c
-                .paid_withdrawals
-                .iter()
-                .map(|(id, amount)| json!({ "id": id, "amount": amount }))
-                .collect();
-            Ok(Value::Array(list))
-        }
-        m::L2_GETFORCEDQUEUE => {
-            let pending: Vec<_> = c.pending_forced().cloned().collect();
-            to_json(&pending)
-        }
-        m::L2_GETEXITS => to_json(&c.exited),
-        m::L2_GETGAMES => {
-            let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
-            let games: Vec<_> = d
-                .state()
-                .games()
+    Ok(f(&d, c))
+}
+
+/// The `l2_*` methods: the registry, and those about one chain (parameter 0: the chain id).
+fn chain_method(devnet: &SharedDevnet, method: &str, p: &[Value]) -> Result<Value, RpcError> {
+    match method {
+        m::L2_LISTCHAINS => handle::<m::ListChains>(p, |_| {
+            let d = lock(devnet);
+            Ok(d.state()
+                .chains()
                 .values()
-                .filter(|g| g.chain == chain_id && (!open_only || g.result.is_none()))
-                .collect();
-            to_json(&games)
+                .map(|c| c.info.clone())
+                .collect())
+        }),
+        m::L2_GETCHAIN => {
+            handle::<m::GetChain>(p, |q| with_chain(devnet, q.chain_id, |_, c| summary(c)))
         }
-        m::L2_GETAVAILABILITY => {
-            let open_only = p.get(1).and_then(Value::as_bool).unwrap_or(false);
-            let list: Vec<_> = d
-                .state()
-                .availability_challenges()
-                .values()
-                .filter(|c| c.chain == chain_id && (!open_only || c.result.is_none()))
-                .collect();
-            to_json(&list)
-        }
-        _ => Err(RpcError::new(-32601, format!("unknown method {m}"))),
+        m::L2_GETSEQUENCERS => handle::<m::GetSequencers>(p, |q| {
+            with_chain(devnet, q.chain_id, |d, c| {
+                let entry = |s: &Sequencer| SequencerEntry {
+                    sequencer: s.clone(),
+                    hat_score: d.state().hat_score(&s.address),
+                };
+                c.sequencers.iter().map(entry).collect()
+            })
+        }),
+        m::L2_GETANCHORS => handle::<m::GetAnchors>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| {
+                window(&c.anchors, q.from, q.count)
+            })
+        }),
+        m::L2_GETQUEUE => handle::<m::GetQueue>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| window(&c.queue, q.from, q.count))
+        }),
+        m::L2_GETDEPOSITS => handle::<m::GetDeposits>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| {
+                let deposits: Vec<_> = c.queue.iter().filter(|m| !m.is_forced()).cloned().collect();
+                window(&deposits, q.from, q.count)
+            })
+        }),
+        m::L2_GETWITHDRAWALS => handle::<m::GetWithdrawals>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| {
+                let paid = |(id, amount): (&H256, &i64)| PaidWithdrawal {
+                    id: *id,
+                    amount: *amount,
+                };
+                c.paid_withdrawals.iter().map(paid).collect()
+            })
+        }),
+        m::L2_GETFORCEDQUEUE => handle::<m::GetForcedQueue>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| {
+                c.pending_forced().cloned().collect()
+            })
+        }),
+        m::L2_GETEXITS => handle::<m::GetExits>(p, |q| {
+            with_chain(devnet, q.chain_id, |_, c| {
+                c.exited.iter().copied().collect()
+            })
+        }),
+        m::L2_GETGAMES => handle::<m::GetGames>(p, |q| {
+            let open_only = q.open_only.unwrap_or(false);
+            with_chain(devnet, q.chain_id, |d, _| {
+                let games = d.state().games().values();
+                games
+                    .filter(|g| g.chain == q.chain_id && (!open_only || g.result.is_none()))
+                    .cloned()
+                    .collect()
+            })
+        }),
+        m::L2_GETAVAILABILITY => handle::<m::GetAvailability>(p, |q| {
+            let open_only = q.open_only.unwrap_or(false);
+            with_chain(devnet, q.chain_id, |d, _| {
+                let list = d.state().availability_challenges().values();
+                list.filter(|c| c.chain == q.chain_id && (!open_only || c.result.is_none()))
+                    .cloned()
+                    .collect()
+            })
+        }),
+        _ => Err(RpcError::new(-32601, format!("unknown method {method}"))),
+    }
+}
+
+/// `l2_getchain`'s answer for chain `c`.
+fn summary(c: &ChainState) -> ChainSummary {
+    ChainSummary {
+        info: c.info.clone(),
+        escrow: c.escrow,
+        total_deposited: c.total_deposited,
+        total_withdrawn: c.total_withdrawn,
+        total_exited: c.total_exited,
+        total_refunded: c.total_refunded,
+        queue_length: c.queue.len() as u64,
+        queue_head: c.queue_head,
+        consumed: c.consumed,
+        finalized_consumed: c.finalized_consumed,
+        missed: c.missed.clone(),
+        anchors: c.anchors.len() as u64,
+        finalized_anchors: c.finalized_count,
+        sequencers: c.sequencers.len() as u64,
     }
 }

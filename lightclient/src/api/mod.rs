@@ -13,6 +13,7 @@
 //! (`casl2_fullnode::jsonrpc::handle`) in the dispatch that matches on the const.
 
 pub mod devnet;
+pub mod devnet_types;
 pub mod method;
 pub mod node;
 pub mod types;
