@@ -129,7 +129,9 @@ pub enum WithdrawError<E> {
     #[error("the node's record of withdrawal {0} is not the one this wallet made")]
     NotOurs(H256),
     /// The node's proof does not hold under the anchor's root (the L1's own check).
-    #[error("the node's proof of withdrawal {id} does not hold under anchor {anchor}'s root: {reason}")]
+    #[error(
+        "the node's proof of withdrawal {id} does not hold under anchor {anchor}'s root: {reason}"
+    )]
     BadProof {
         /// The withdrawal id.
         id: H256,

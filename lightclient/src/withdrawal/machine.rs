@@ -165,8 +165,8 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
         let id = w.id;
         let known = node.receipt(&id).await.map_err(WithdrawError::Node)?;
         if known.is_none() {
-            let bytes =
-                hex::decode(&w.l2_tx).map_err(|e| WithdrawError::SavedTransaction(e.to_string()))?;
+            let bytes = hex::decode(&w.l2_tx)
+                .map_err(|e| WithdrawError::SavedTransaction(e.to_string()))?;
             let tx = L2Transaction::decode(&bytes)
                 .map_err(|e| WithdrawError::SavedTransaction(e.to_string()))?;
             if let Err(e) = node.send_transaction(&tx).await {
@@ -174,7 +174,12 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
                     return Err(WithdrawError::Sending { id, source: e });
                 }
                 // Its nonce went to another transaction: this one can never be included.
-                if node.receipt(&id).await.map_err(WithdrawError::Node)?.is_none() {
+                if node
+                    .receipt(&id)
+                    .await
+                    .map_err(WithdrawError::Node)?
+                    .is_none()
+                {
                     return Err(self.fail(
                         w,
                         "its L2 nonce was used by another transaction; nothing was withdrawn"
@@ -243,7 +248,9 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
             });
         }
         self.host
-            .wait(&w.id, Wait::ChallengePeriod, || self.poll_ready(w, hat, fast_ok))
+            .wait(&w.id, Wait::ChallengePeriod, || {
+                self.poll_ready(w, hat, fast_ok)
+            })
             .await
     }
 
@@ -435,7 +442,9 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
         (id, from, nonce, since): (H256, Address, u64, u64),
     ) -> Step<(u64, L1Receipt), H::Error> {
         self.host
-            .wait(&w.id, Wait::L1Mined, || self.mined(&id, &from, nonce, since))
+            .wait(&w.id, Wait::L1Mined, || {
+                self.mined(&id, &from, nonce, since)
+            })
             .await
     }
 

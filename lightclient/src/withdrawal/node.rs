@@ -108,7 +108,10 @@ mod tests {
         let r = receipt_answer(
             json!({"blockNumber": 7, "receipt": {"success": false, "error": "STF_X"}}),
         );
-        assert_eq!((r.block, r.success, r.error.as_deref()), (Some(7), false, Some("STF_X")));
+        assert_eq!(
+            (r.block, r.success, r.error.as_deref()),
+            (Some(7), false, Some("STF_X"))
+        );
         let p = proof_answer(json!({"stateRoot": H256::ZERO, "record": null, "proof": 1}));
         assert_eq!(p.state_root, Some(H256::ZERO));
         assert_eq!(p.record, None);
