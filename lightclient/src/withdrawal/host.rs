@@ -90,23 +90,23 @@ pub enum Event<'a> {
 #[derive(Debug, Error)]
 pub enum WithdrawError<E> {
     /// An L1 call failed (`what` names it).
-    #[error("the L1: {what}: {source}")]
+    #[error("the L1: {what}: {error}")]
     L1 {
         /// The call.
         what: &'static str,
         /// The error.
-        source: L1ClientError,
+        error: L1ClientError,
     },
     /// An L2 node call failed.
     #[error("the L2 node: {0}")]
     Node(NodeError),
     /// Sending the withdrawal's L2 transaction failed.
-    #[error("sending withdrawal {id}: {source}")]
+    #[error("sending withdrawal {id}: {error}")]
     Sending {
         /// The withdrawal id.
         id: H256,
         /// The node's error.
-        source: NodeError,
+        error: NodeError,
     },
     /// The host failed (saving, waiting, interrupted, timed out).
     #[error("{0}")]
@@ -238,7 +238,7 @@ pub trait Host {
         call: impl Future<Output = Result<T, L1ClientError>>,
     ) -> Step<T, Self::Error> {
         call.await
-            .map_err(|source| WithdrawError::L1 { what, source })
+            .map_err(|error| WithdrawError::L1 { what, error })
     }
 }
 

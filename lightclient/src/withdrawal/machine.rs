@@ -171,7 +171,7 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
                 .map_err(|e| WithdrawError::SavedTransaction(e.to_string()))?;
             if let Err(e) = node.send_transaction(&tx).await {
                 if !e.to_string().contains("MEMPOOL_BAD_NONCE") {
-                    return Err(WithdrawError::Sending { id, source: e });
+                    return Err(WithdrawError::Sending { id, error: e });
                 }
                 // Its nonce went to another transaction: this one can never be included.
                 if node
