@@ -1,34 +1,23 @@
-//! `casl2 withdraw` (L2 → L1) and `casl2 withdrawals`.
-//!
-//! A withdrawal goes through stages, each saved in `<wallet dir>/withdrawals.json` before the
-//! next step is taken, so an interrupted run is continued by `casl2 withdraw --resume ID`:
-//!
-//! 1. `signed`: the WITHDRAWAL transaction is signed and saved (its hash is the withdrawal id),
-//!    then sent to the L2 node (sending it again is harmless: same hash, same nonce);
-//! 2. `included`: it is in a final L2 block, which wrote its `WithdrawalRecord`;
-//! 3. wait until a batch holding that block is anchored on L1 and its challenge period is over
-//!    (or, for a sender whose L1 HAT score is at least the chain's `fastWithdrawalHat`, the
-//!    fast challenge period: the L1 rule's fast path);
-//! 4. `finalizing`: `FinalizeWithdrawal` with the record's proof (checked here against the
-//!    anchor's root before it is sent) is signed and saved, then sent to L1;
-//! 5. `paid`: the L1 paid it. The L1 pays a withdrawal id once (`BRIDGE_ALREADY_PAID`), and
-//!    before sending, this command asks the L1 whether it already did.
+//! `casl2 withdraw` (L2 → L1) and `casl2 withdrawals`: flags, the wallet's file store
+//! (`<wallet dir>/withdrawals.json`), output; the withdrawal state machine is the library's
+//! (`casl2_lightclient::withdrawal::Machine`, its stages in the flags' help below), run here
+//! with this command's host ([`CliHost`]). An interrupted run is continued by
+//! `casl2 withdraw --resume ID`.
 
 use crate::amount::{format_cas, parse_cas};
 use crate::files::{read_optional, write_atomic, FileLock};
-use crate::flows::wait_l2_receipt;
-use crate::net::{l1_failure, parse_address, Conn, NetArgs, Progress};
+use crate::net::{parse_address, Conn, Fatal, NetArgs, Progress};
 use crate::wallet::{KeyArgs, WalletArgs};
 use anyhow::{anyhow, bail, Context, Result};
 use casl2_lightclient::endpoint::Role;
-use casl2_lightclient::l1::L1Client;
-use casl2_verifier::l1::{Anchor, L1Error, L1Op, L2Status};
-use casl2_verifier::smt::CompactProof;
-use casl2_verifier::types::WithdrawalRecord;
-use casl2_verifier::{Address, Decode, Encode, L2Transaction, PrivateKey, TxType, H256};
+use casl2_lightclient::l1::{L1Client, L1ClientError};
+use casl2_lightclient::withdrawal::{Event, Host, Machine, Step, Wait, WithdrawError};
+use casl2_verifier::{Address, TxType, H256};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::future::Future;
 use std::path::PathBuf;
 
 pub use casl2_lightclient::withdrawal::{Stage, Withdrawal};
@@ -179,6 +168,18 @@ pub fn withdraw(a: WithdrawArgs, json_out: bool) -> Result<()> {
     crate::run::runtime()?.block_on(async move {
         a.net.require(Role::Withdraw)?;
         let c = Conn::open(&a.net, json_out).await?;
+        let host = CliHost {
+            c: &c,
+            store: &store,
+            bar: RefCell::new(None),
+        };
+        let m = Machine {
+            l1: &c.l1,
+            node: &c.node,
+            host: &host,
+            chain: c.chain,
+            params: &c.params,
+        };
         let mut w = match (start, resumed) {
             (_, Some(w)) => {
                 if w.chain != c.chain {
@@ -192,19 +193,18 @@ pub fn withdraw(a: WithdrawArgs, json_out: bool) -> Result<()> {
                 w
             }
             (Start::New(amount, to), None) => {
-                start_new(
-                    &c,
-                    &key,
-                    amount,
-                    to.unwrap_or_else(|| key.address()),
-                    (price, max_fee),
-                    &store,
-                )
-                .await?
+                let from = key.address();
+                let nonce =
+                    crate::flows::funded_nonce(&c, &from, amount, max_fee, "withdrawal").await?;
+                let to = to.unwrap_or(from);
+                m.start(&key, to, amount, nonce, price)
+                    .map_err(|e| host.error("", e))?
             }
             (Start::Resume(_), None) => unreachable_resume()?,
         };
-        drive(&c, &key, &mut w, &store, a.no_wait).await?;
+        m.drive(&key, &mut w, a.no_wait)
+            .await
+            .map_err(|e| host.error(&resume_hint(&w.id), e))?;
         report(&w, json_out);
         Ok(())
     })
@@ -214,436 +214,136 @@ fn unreachable_resume() -> Result<Withdrawal> {
     bail!("internal: a resumed withdrawal was not loaded")
 }
 
-async fn start_new(
-    c: &Conn,
-    key: &PrivateKey,
-    amount: i64,
-    to: Address,
-    (gas_price, max_fee): (i64, i64),
-    store: &Store,
-) -> Result<Withdrawal> {
-    let from = key.address();
-    let nonce = crate::flows::funded_nonce(c, &from, amount, max_fee, "withdrawal").await?;
-    let mut tx = L2Transaction {
-        from,
-        to,
-        value: amount,
-        nonce,
-        gas_limit: casl2_verifier::stf::rules::intrinsic_gas(TxType::Withdrawal, &[]),
-        gas_price,
-        tx_type: TxType::Withdrawal,
-        l2_chain_id: c.chain,
-        ..Default::default()
-    };
-    tx.sign(key).map_err(|e| anyhow!("signing: {e}"))?;
-    let w = Withdrawal {
-        id: tx.hash(),
-        chain: c.chain,
-        from,
-        to,
-        amount,
-        l2_tx: hex::encode(tx.encode()),
-        stage: Stage::Signed,
-        l2_block: None,
-        anchor: None,
-        path: None,
-        l1_tx: None,
-        l1_from: None,
-        l1_nonce: None,
-        l1_since: None,
-        l1_block: None,
-        error: None,
-    };
-    // Saved before it is sent: an interruption from here on is resumable.
-    store.save(&w)?;
-    c.note(format!(
-        "withdrawal {} of {} CAS to L1 account {to} (resume with `casl2 withdraw --resume {}`)",
-        w.id,
-        format_cas(amount),
-        w.id
-    ));
-    Ok(w)
+/// How an interrupted withdrawal goes on (the end of a wait's or a refusal's error).
+fn resume_hint(id: &H256) -> String {
+    format!("; `casl2 withdraw --resume {id}` continues")
 }
 
-/// Is withdrawal `id` paid on L1?
-async fn paid_on_l1(c: &Conn, id: &H256) -> Result<bool> {
-    let list = c
-        .l1q("the paid withdrawals", c.l1.paid_withdrawals(c.chain))
-        .await?;
-    Ok(list.iter().any(|(paid, _)| paid == id))
+/// `casl2 withdraw` as the machine's host: the wallet's file store, notes and bars on stderr,
+/// the connection's bounded, interruptible waits and 30 s L1 calls.
+struct CliHost<'a> {
+    c: &'a Conn,
+    store: &'a Store,
+    /// The bar of the wait under way.
+    bar: RefCell<Option<Progress>>,
 }
 
-async fn anchor_at(c: &Conn, index: u64) -> Result<Anchor> {
-    let mut list = c
-        .l1q("an anchor", c.l1.anchors_window(c.chain, index, 1))
-        .await?;
-    if list.is_empty() {
-        bail!("the L1 has no anchor {index} of chain {}", c.chain);
-    }
-    Ok(list.swap_remove(0))
-}
-
-/// A withdrawal ready to be paid: the anchor, the record and its checked proof.
-struct Payable {
-    anchor: Anchor,
-    record: WithdrawalRecord,
-    proof: CompactProof,
-    path: &'static str,
-}
-
-/// What the wait for finality found.
-enum Ready {
-    Paid,
-    Proof(Box<Payable>),
-}
-
-/// Check a node's withdrawal proof against the anchor's root and the withdrawal we made.
-fn check_proof(
-    w: &Withdrawal,
-    anchor: &Anchor,
-    v: &Value,
-) -> Result<(WithdrawalRecord, CompactProof)> {
-    let record: WithdrawalRecord = serde_json::from_value(v["record"].clone())
-        .map_err(|_| anyhow!("the node has no record of withdrawal {} at that root", w.id))?;
-    let proof: CompactProof = serde_json::from_value(v["proof"].clone())
-        .map_err(|e| anyhow!("the node's proof does not decode: {e}"))?;
-    if record.id != w.id
-        || record.l2_sender != w.from
-        || record.l1_recipient != w.to
-        || record.amount != w.amount
-    {
-        bail!(
-            "the node's record of withdrawal {} is not the one this wallet made",
-            w.id
-        );
-    }
-    // The check L1 makes before it pays (`verifier::l1::check_withdrawal_proof`).
-    let root = anchor.header.post_state_root;
-    casl2_verifier::l1::check_withdrawal_proof(&record, &proof, &root).map_err(|e| {
-        anyhow!(
-            "the node's proof of withdrawal {} does not hold under anchor {}'s root: {e}",
-            w.id,
-            anchor.index
-        )
-    })?;
-    Ok((record, proof))
-}
-
-async fn wait_ready(c: &Conn, w: &Withdrawal, hint: &str) -> Result<Ready> {
-    let hat = c.l1.hat_score(&w.from).await.map_err(|e| c.l1e(e))?;
-    let p = &c.params;
-    // The L1's own rule (`verifier::l1::fast_withdrawal_eligible`), not a copy of it.
-    let fast_ok = casl2_verifier::l1::fast_withdrawal_eligible(p, hat, w.amount);
-    if fast_ok {
-        c.note(format!(
-            "{} has HAT {hat} (≥ {}): the fast challenge period of {} L1 blocks applies",
-            w.from, p.fast_withdrawal_hat, p.fast_challenge_period
-        ));
-    }
-    let bar = Progress::bar(c.json, 1, "waiting for a batch with the withdrawal on L1");
-    let r = c
-        .wait("the withdrawal's challenge period", hint, || {
-            poll_ready(c, w, fast_ok, &bar)
-        })
-        .await;
-    bar.done();
-    r
-}
-
-/// One look at the L1 and the node: is the withdrawal paid, or payable (with a checked proof)?
-async fn poll_ready(
-    c: &Conn,
-    w: &Withdrawal,
-    fast_ok: bool,
-    bar: &Progress,
-) -> Result<Option<Ready>> {
-    let l2_block = w.l2_block.unwrap_or(0);
-    if paid_on_l1(c, &w.id).await? {
-        return Ok(Some(Ready::Paid));
-    }
-    let chain = c.l1_chain().await?;
-    let finalized_block = chain.info.finalized_l2_block;
-    let latest_block = chain.info.latest_l2_block;
-    let finalized = chain.finalized_anchors;
-    let anchors = chain.anchors;
-    let tip = c.l1_height().await?;
-    if finalized_block >= l2_block && finalized > 0 {
-        let v = c
-            .node
-            .withdrawal_proof(&w.id, "finalized")
-            .await
-            .map_err(|e| c.ne(e))?;
-        let anchor = anchor_at(c, finalized - 1).await?;
-        if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
-            != Some(anchor.header.post_state_root)
-        {
-            return Ok(None); // the node and the L1 are a moment apart: ask again
-        }
-        let (record, proof) = check_proof(w, &anchor, &v)?;
-        let p = Payable {
-            anchor,
-            record,
-            proof,
-            path: "standard",
-        };
-        return Ok(Some(Ready::Proof(Box::new(p))));
-    }
-    if latest_block < l2_block || anchors == 0 {
-        let msg = format!(
-            "waiting for a batch with L2 block {l2_block} on L1 (anchored: {latest_block})"
-        );
-        bar.set(0, 1, &msg);
-        return Ok(None);
-    }
-    // The first non-final anchor that holds the block.
-    let mut holder = None;
-    for i in finalized..anchors {
-        let a = anchor_at(c, i).await?;
-        if a.header.end_block >= l2_block {
-            holder = Some(a);
-            break;
+impl CliHost<'_> {
+    /// A machine error in the words `casl2 withdraw` has always used.
+    fn error(&self, hint: &str, e: WithdrawError<anyhow::Error>) -> anyhow::Error {
+        let c = self.c;
+        match e {
+            WithdrawError::Host(e) => e,
+            WithdrawError::L1 { error, .. } => c.l1e(error),
+            WithdrawError::Node(e) => c.ne(e),
+            WithdrawError::Sending { id, error } => c
+                .ne(error)
+                .context(format!("sending withdrawal {id}{hint}")),
+            e @ WithdrawError::Refused { .. } => anyhow!("{e}{hint}"),
+            e if e.is_fatal() => Fatal(e.to_string()).into(),
+            e => anyhow!("{e}"),
         }
     }
-    let Some(a) = holder else { return Ok(None) };
-    let status: Option<L2Status> = Some(chain.info.status);
-    let (end, kind) = if fast_ok {
-        (a.fast_deadline, "fast")
-    } else {
-        (a.deadline, "standard")
-    };
-    bar.set(
-        tip.saturating_sub(a.l1_height),
-        end.saturating_sub(a.l1_height).max(1),
-        &format!(
-            "anchor {}: {kind} challenge period (L1 {tip} of {end})",
-            a.index
-        ),
-    );
-    if !fast_ok || tip < a.fast_deadline || status == Some(L2Status::Emergency) {
-        return Ok(None);
-    }
-    // Fast path: the L1 pays against the latest anchor once its fast deadline is
-    // passed and no anchor from the first non-final one up to it is disputed.
-    let latest = anchor_at(c, anchors - 1).await?;
-    if tip < latest.fast_deadline {
-        return Ok(None);
-    }
-    for i in finalized..anchors {
-        if anchor_at(c, i).await?.disputed {
-            return Ok(None);
+
+    fn set_bar(&self, pos: u64, len: u64, msg: &str) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.set(pos, len, msg);
         }
     }
-    let v = match c.node.withdrawal_proof(&w.id, "anchored").await {
-        Ok(v) => v,
-        Err(_) => return Ok(None), // a node without "anchored" proofs: wait for finality
-    };
-    if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
-        != Some(latest.header.post_state_root)
-    {
-        return Ok(None);
-    }
-    let (record, proof) = check_proof(w, &latest, &v)?;
-    let p = Payable {
-        anchor: latest,
-        record,
-        proof,
-        path: "fast",
-    };
-    Ok(Some(Ready::Proof(Box::new(p))))
 }
 
-/// Take `w` from its stage to `paid` (or to `included` with `no_wait`), saving each stage.
-async fn drive(
-    c: &Conn,
-    key: &PrivateKey,
-    w: &mut Withdrawal,
-    store: &Store,
-    no_wait: bool,
-) -> Result<()> {
-    let hint = format!("; `casl2 withdraw --resume {}` continues", w.id);
-    loop {
-        match w.stage {
-            Stage::Signed => send_and_include(c, w, store, &hint).await?,
-            Stage::Included if no_wait => return Ok(()),
-            Stage::Included => finalize(c, key, w, store, &hint).await?,
-            Stage::Finalizing => follow_finalization(c, key, w, store, &hint).await?,
-            Stage::Paid => return Ok(()),
-            Stage::Failed => bail!(
-                "withdrawal {} failed: {}",
+impl Host for CliHost<'_> {
+    type Error = anyhow::Error;
+
+    fn save(&self, w: &Withdrawal) -> Result<()> {
+        self.store.save(w)
+    }
+
+    fn event(&self, e: Event<'_>) {
+        let c = self.c;
+        match e {
+            Event::Started(w) => c.note(format!(
+                "withdrawal {} of {} CAS to L1 account {} (resume with `casl2 withdraw --resume {}`)",
                 w.id,
-                w.error.clone().unwrap_or_else(|| "no reason kept".into())
-            ),
-        }
-    }
-}
-
-/// `signed` → `included`: send the L2 transaction (unless the node knows it) and wait for its
-/// final block.
-async fn send_and_include(c: &Conn, w: &mut Withdrawal, store: &Store, hint: &str) -> Result<()> {
-    let known = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
-    if known.is_none() {
-        let bytes = hex::decode(&w.l2_tx).map_err(|e| anyhow!("the saved transaction: {e}"))?;
-        let tx =
-            L2Transaction::decode(&bytes).map_err(|e| anyhow!("the saved transaction: {e}"))?;
-        if let Err(e) = c.node.send_transaction(&tx).await {
-            let e = c.ne(e);
-            if format!("{e}").contains("MEMPOOL_BAD_NONCE") {
-                // Its nonce went to another transaction: this one can never be included.
-                if c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?.is_none() {
-                    w.stage = Stage::Failed;
-                    w.error = Some(
-                        "its L2 nonce was used by another transaction; nothing was withdrawn"
-                            .into(),
-                    );
-                    store.save(w)?;
-                    bail!(
-                        "withdrawal {}: {}",
-                        w.id,
-                        w.error.clone().unwrap_or_default()
-                    );
-                }
-            } else {
-                return Err(e.context(format!("sending withdrawal {}{hint}", w.id)));
-            }
-        }
-    }
-    let r = wait_l2_receipt(c, &w.id, "the withdrawal", hint).await?;
-    if r["receipt"]["success"] != json!(true) {
-        w.stage = Stage::Failed;
-        w.error = Some(format!(
-            "included in L2 block {} but failed: {}",
-            r["blockNumber"],
-            r["receipt"]["error"].as_str().unwrap_or("no reason given")
-        ));
-        store.save(w)?;
-        bail!(
-            "withdrawal {}: {}",
-            w.id,
-            w.error.clone().unwrap_or_default()
-        );
-    }
-    w.l2_block = r["blockNumber"].as_u64();
-    w.stage = Stage::Included;
-    store.save(w)?;
-    c.note(format!("in final L2 block {}", r["blockNumber"]));
-    Ok(())
-}
-
-/// `included` → `finalizing`: wait out the challenge period, then send FinalizeWithdrawal with
-/// the checked proof (or note that the withdrawal is paid already).
-async fn finalize(
-    c: &Conn,
-    key: &PrivateKey,
-    w: &mut Withdrawal,
-    store: &Store,
-    hint: &str,
-) -> Result<()> {
-    match wait_ready(c, w, hint).await? {
-        Ready::Paid => {
-            w.stage = Stage::Paid;
-            store.save(w)?;
-        }
-        Ready::Proof(p) => {
-            let Payable {
-                anchor,
-                record,
-                proof,
-                path,
-            } = *p;
-            let op = L1Op::FinalizeWithdrawal {
-                chain: c.chain,
-                anchor: anchor.index,
-                record,
-                proof,
-            };
-            let (id, nonce, since) = c.send_l1(key, op).await?;
-            w.stage = Stage::Finalizing;
-            w.anchor = Some(anchor.index);
-            w.path = Some(path.to_string());
-            w.l1_tx = Some(id);
-            w.l1_from = Some(key.address());
-            w.l1_nonce = Some(nonce);
-            w.l1_since = Some(since);
-            w.error = None;
-            store.save(w)?;
-            c.note(format!(
-                "L1 transaction {id}: FinalizeWithdrawal against anchor {} ({path} path)",
-                anchor.index
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `finalizing` → `paid`: follow the L1 transaction until it is mined (or lost, or refused).
-async fn follow_finalization(
-    c: &Conn,
-    key: &PrivateKey,
-    w: &mut Withdrawal,
-    store: &Store,
-    hint: &str,
-) -> Result<()> {
-    if paid_on_l1(c, &w.id).await? {
-        // Paid (by this transaction or an earlier one); find where if it was ours
-        // and it is mined.
-        let sender = w.l1_from.unwrap_or_else(|| key.address());
-        if let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since) {
-            let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
-            if acct.nonce > nonce {
-                if let Ok((h, r)) = c.wait_l1_mined(&id, &sender, nonce, since, hint).await {
-                    if r.outcome.is_ok() {
-                        w.l1_block = Some(h);
-                    }
-                }
-            }
-        }
-        w.stage = Stage::Paid;
-        store.save(w)?;
-        return Ok(());
-    }
-    let (Some(id), Some(nonce), Some(since)) = (w.l1_tx, w.l1_nonce, w.l1_since) else {
-        w.stage = Stage::Included;
-        return Ok(());
-    };
-    // The mempool first, then the nonce: a transaction mined in between shows in
-    // the nonce, so only a lost one is seen as neither.
-    let sender = w.l1_from.unwrap_or_else(|| key.address());
-    let pool = c.l1q("the mempool", c.l1.mempool()).await?;
-    let waiting = pool.contains(&id);
-    let acct = c.l1.account(&sender).await.map_err(|e| c.l1e(e))?;
-    if acct.nonce <= nonce && !waiting {
-        // Lost (the devnet's mempool is memory only): sign a new one.
-        c.note(format!(
-            "L1 transaction {id} is gone from the L1; sending the finalisation again"
-        ));
-        w.stage = Stage::Included;
-        return Ok(());
-    }
-    let (h, r) = c.wait_l1_mined(&id, &sender, nonce, since, hint).await?;
-    match &r.outcome {
-        Ok(_) => {
-            w.stage = Stage::Paid;
-            w.l1_block = Some(h);
-            store.save(w)?;
-        }
-        Err(L1Error::AlreadyPaid(_)) => {
-            w.stage = Stage::Paid;
-            store.save(w)?;
-        }
-        Err(_) => {
-            let why = l1_failure(&r).unwrap_or_default();
-            w.stage = Stage::Included;
-            w.error = Some(format!(
-                "the L1 refused the finalisation in block {h}: {why}"
-            ));
-            store.save(w)?;
-            bail!(
-                "withdrawal {}: the L1 refused the finalisation in block {h} ({why}){hint}",
+                format_cas(w.amount),
+                w.to,
                 w.id
-            );
+            )),
+            Event::FastPath {
+                from,
+                hat,
+                fast_withdrawal_hat,
+                fast_challenge_period,
+            } => c.note(format!(
+                "{from} has HAT {hat} (≥ {fast_withdrawal_hat}): the fast challenge period of {fast_challenge_period} L1 blocks applies"
+            )),
+            Event::AwaitingBatch { l2_block, anchored } => self.set_bar(
+                0,
+                1,
+                &format!("waiting for a batch with L2 block {l2_block} on L1 (anchored: {anchored})"),
+            ),
+            Event::ChallengePeriod {
+                anchor,
+                path,
+                since,
+                tip,
+                end,
+            } => self.set_bar(
+                tip.saturating_sub(since),
+                end.saturating_sub(since).max(1),
+                &format!(
+                    "anchor {anchor}: {} challenge period (L1 {tip} of {end})",
+                    path.as_str()
+                ),
+            ),
+            Event::Included(block) => c.note(format!("in final L2 block {block}")),
+            Event::FinalizeSent { tx, anchor, path } => c.note(format!(
+                "L1 transaction {tx}: FinalizeWithdrawal against anchor {anchor} ({} path)",
+                path.as_str()
+            )),
+            Event::FinalizeLost(tx) => c.note(format!(
+                "L1 transaction {tx} is gone from the L1; sending the finalisation again"
+            )),
         }
     }
-    Ok(())
+
+    async fn wait<T, F, Fut>(&self, id: &H256, wait: Wait, mut poll: F) -> Step<T, anyhow::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Step<Option<T>, anyhow::Error>>,
+    {
+        let json = self.c.json;
+        *self.bar.borrow_mut() = Some(match wait {
+            Wait::Included => {
+                Progress::spinner(json, "waiting for the withdrawal in a final L2 block")
+            }
+            Wait::ChallengePeriod => {
+                Progress::bar(json, 1, "waiting for a batch with the withdrawal on L1")
+            }
+            Wait::L1Mined => Progress::spinner(json, "waiting for the L1 to mine the transaction"),
+        });
+        let hint = resume_hint(id);
+        let hint = hint.as_str();
+        let r = self
+            .c
+            .wait(wait.what(), hint, || {
+                let next = poll();
+                async move { next.await.map_err(|e| self.error(hint, e)) }
+            })
+            .await;
+        if let Some(b) = self.bar.borrow_mut().take() {
+            b.done();
+        }
+        r.map_err(WithdrawError::Host)
+    }
+
+    async fn l1_call<T>(
+        &self,
+        what: &'static str,
+        call: impl Future<Output = Result<T, L1ClientError>>,
+    ) -> Step<T, anyhow::Error> {
+        self.c.l1q(what, call).await.map_err(WithdrawError::Host)
+    }
 }
 
 fn withdrawal_json(w: &Withdrawal) -> Value {

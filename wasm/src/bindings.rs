@@ -219,3 +219,9 @@ pub fn verify_quorum(
     .map_err(|e| err("rejected", &e))?;
     Ok(w as f64)
 }
+
+/// The stage of a saved withdrawal record (an entry of `withdrawals.json`).
+#[wasm_bindgen(js_name = withdrawalStage)]
+pub fn withdrawal_stage(record: JsValue) -> Result<String, JsValue> {
+    checks::withdrawal_stage(from_js(&record)?).map_err(|e| err("invalid", &e))
+}

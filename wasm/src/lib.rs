@@ -1,6 +1,8 @@
 //! The browser (and Node) face of casl2's light client: a JS class [`LightClient`] with async
 //! methods over `casl2_lightclient::LightClient`, and the bare checks (`verifyAccountProof`,
-//! `verifySample`, `verifyQuorum`) for pages that fetch evidence themselves.
+//! `verifySample`, `verifyQuorum`) for pages that fetch evidence themselves; `withdrawalStage`
+//! reads a saved withdrawal record (an entry of `withdrawals.json`, the library's
+//! `withdrawal::Withdrawal`).
 //!
 //! Every answer is a plain JS object (the JSON shapes of `docs/protocol.md`, "Light client";
 //! TypeScript types in the generated `casl2_wasm.d.ts`). Every failure is a thrown `Error` whose
@@ -27,6 +29,7 @@ pub mod checks {
     use casl2_lightclient::verifier::types::{BlockSignature, L2BlockHeader};
     use casl2_lightclient::verifier::{Address, H256};
     use casl2_lightclient::verify;
+    use casl2_lightclient::withdrawal::Withdrawal;
     use serde_json::{json, Value};
 
     fn parse<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, String> {
@@ -78,6 +81,16 @@ pub mod checks {
             .map_err(|e| e.to_string())?;
         verify::verify_header_quorum(&h, &sigs, &set, threshold_pct).map_err(|e| e.to_string())
     }
+
+    /// The stage (`signed`, `included`, `finalizing`, `paid` or `failed`) of a saved
+    /// withdrawal record (an entry of `withdrawals.json`).
+    pub fn withdrawal_stage(record: Value) -> Result<String, String> {
+        let w: Withdrawal = parse("withdrawal record", record)?;
+        match json!(w.stage) {
+            Value::String(s) => Ok(s),
+            other => Err(format!("withdrawal stage: {other}")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +110,16 @@ mod tests {
         assert!(e.starts_with("commitment: "), "{e}");
         let e = checks::quorum(json!({}), json!([]), json!([{}]), 67).unwrap_err();
         assert!(!e.contains('\n'), "{e}");
+        let e = checks::withdrawal_stage(json!({"id": 1})).unwrap_err();
+        assert!(e.starts_with("withdrawal record: "), "{e}");
+    }
+
+    #[test]
+    fn a_saved_withdrawal_gives_its_stage() {
+        let h = format!("0x{}", "11".repeat(32));
+        let a = format!("0x{}", "22".repeat(20));
+        let w = json!({"id": h, "chain": 1, "from": a, "to": a, "amount": 5, "l2Tx": "00",
+            "stage": "finalizing"});
+        assert_eq!(checks::withdrawal_stage(w).unwrap(), "finalizing");
     }
 }

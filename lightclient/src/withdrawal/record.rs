@@ -1,11 +1,9 @@
 //! A user's withdrawal (L2 → L1) as a record that moves through stages, each saved before
-//! the next step is taken so that an interrupted withdrawal can be resumed. The stages and
-//! the record are the library's, so every front end (`casl2 withdraw`, the wasm package) keeps
-//! the same record in the same JSON shape (`withdrawals.json`, `docs/protocol.md` "Withdrawals file"); the rule
-//! that decides the path and the proof check are the verifier's
-//! (`verifier::l1::{fast_withdrawal_eligible, WithdrawalCase, check_withdrawal_proof}`).
+//! the next step is taken so that an interrupted withdrawal can be resumed. Every front end
+//! (`casl2 withdraw`, the wasm package) keeps the same record in the same JSON shape
+//! (`withdrawals.json`, `docs/protocol.md` "Withdrawals file").
 
-use casl2_verifier::{Address, H256};
+use casl2_verifier::{Address, Encode, L2Transaction, H256};
 use serde::{Deserialize, Serialize};
 
 /// Where a withdrawal is.
@@ -69,4 +67,28 @@ pub struct Withdrawal {
     /// Why it failed, or why the last finalisation was refused.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+impl Withdrawal {
+    /// The record of a signed WITHDRAWAL transaction, at stage `signed` (its hash is the id).
+    pub fn signed(tx: &L2Transaction) -> Withdrawal {
+        Withdrawal {
+            id: tx.hash(),
+            chain: tx.l2_chain_id,
+            from: tx.from,
+            to: tx.to,
+            amount: tx.value,
+            l2_tx: hex::encode(tx.encode()),
+            stage: Stage::Signed,
+            l2_block: None,
+            anchor: None,
+            path: None,
+            l1_tx: None,
+            l1_from: None,
+            l1_nonce: None,
+            l1_since: None,
+            l1_block: None,
+            error: None,
+        }
+    }
 }
