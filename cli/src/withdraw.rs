@@ -17,6 +17,7 @@
 use crate::amount::{format_cas, parse_cas};
 use crate::files::{read_optional, write_atomic, FileLock};
 use crate::flows::wait_l2_receipt;
+use casl2_lightclient::api::node::ProofAt;
 use crate::net::{l1_failure, parse_address, Conn, NetArgs, Progress};
 use crate::wallet::{KeyArgs, WalletArgs};
 use anyhow::{anyhow, bail, Context, Result};
@@ -370,9 +371,10 @@ async fn poll_ready(
     if finalized_block >= l2_block && finalized > 0 {
         let v = c
             .node
-            .withdrawal_proof(&w.id, "finalized")
+            .withdrawal_proof(&w.id, ProofAt::Finalized)
             .await
             .map_err(|e| c.ne(e))?;
+        let v = serde_json::to_value(v)?;
         let anchor = anchor_at(c, finalized - 1).await?;
         if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
             != Some(anchor.header.post_state_root)
@@ -433,8 +435,8 @@ async fn poll_ready(
             return Ok(None);
         }
     }
-    let v = match c.node.withdrawal_proof(&w.id, "anchored").await {
-        Ok(v) => v,
+    let v = match c.node.withdrawal_proof(&w.id, ProofAt::Anchored).await {
+        Ok(v) => serde_json::to_value(v)?,
         Err(_) => return Ok(None), // a node without "anchored" proofs: wait for finality
     };
     if serde_json::from_value::<H256>(v["stateRoot"].clone()).ok()
@@ -507,7 +509,7 @@ async fn send_and_include(c: &Conn, w: &mut Withdrawal, store: &Store, hint: &st
             }
         }
     }
-    let r = wait_l2_receipt(c, &w.id, "the withdrawal", hint).await?;
+    let r = serde_json::to_value(wait_l2_receipt(c, &w.id, "the withdrawal", hint).await?)?;
     if r["receipt"]["success"] != json!(true) {
         w.stage = Stage::Failed;
         w.error = Some(format!(
@@ -712,6 +714,7 @@ pub fn withdrawals(a: WithdrawalsArgs, json_out: bool) -> Result<()> {
         for w in &mine {
             let is_paid = paid.iter().any(|(id, _)| *id == w.id);
             let receipt = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
+            let receipt = receipt.map(serde_json::to_value).transpose()?;
             let l2_block = receipt
                 .as_ref()
                 .and_then(|r| r["blockNumber"].as_u64())
@@ -746,12 +749,12 @@ pub fn withdrawals(a: WithdrawalsArgs, json_out: bool) -> Result<()> {
             v["l2Block"] = json!(l2_block);
             if a.proofs && l2_block.is_some() {
                 let at = if status == "final" || status == "paid" {
-                    "finalized"
+                    ProofAt::Finalized
                 } else {
-                    "latest"
+                    ProofAt::Latest
                 };
                 match c.node.withdrawal_proof(&w.id, at).await {
-                    Ok(p) => v["proof"] = p,
+                    Ok(p) => v["proof"] = serde_json::to_value(p)?,
                     Err(e) => v["proofError"] = json!(c.ne(e).to_string()),
                 }
             }
