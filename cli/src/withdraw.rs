@@ -17,10 +17,10 @@
 use crate::amount::{format_cas, parse_cas};
 use crate::files::{read_optional, write_atomic, FileLock};
 use crate::flows::wait_l2_receipt;
-use casl2_lightclient::api::node::ProofAt;
 use crate::net::{l1_failure, parse_address, Conn, NetArgs, Progress};
 use crate::wallet::{KeyArgs, WalletArgs};
 use anyhow::{anyhow, bail, Context, Result};
+use casl2_lightclient::api::node::ProofAt;
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{Anchor, L1Error, L1Op, L2Status};

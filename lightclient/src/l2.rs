@@ -227,7 +227,11 @@ impl NodeClient {
     }
 
     /// `l2_getcode`: `address`'s code at `block` (default the head).
-    pub async fn code(&self, address: &Address, block: Option<BlockId>) -> Result<Vec<u8>, NodeError> {
+    pub async fn code(
+        &self,
+        address: &Address,
+        block: Option<BlockId>,
+    ) -> Result<Vec<u8>, NodeError> {
         let p = AddressAtParams {
             address: *address,
             block,

@@ -42,7 +42,9 @@ pub const TOO_MUCH: i64 = -32005;
 pub fn call(shared: &Shared, method: &str, p: &[Value]) -> Option<Result<Value, RpcError>> {
     Some(match method {
         m::ETH_CHAIN_ID => handle::<m::EthChainId>(p, |_| Ok(HexU64(shared.cfg().chain_id))),
-        m::ETH_BLOCK_NUMBER => handle::<m::EthBlockNumber>(p, |_| Ok(HexU64(shared.engine().height()))),
+        m::ETH_BLOCK_NUMBER => {
+            handle::<m::EthBlockNumber>(p, |_| Ok(HexU64(shared.engine().height())))
+        }
         m::ETH_GET_BALANCE => handle::<m::EthGetBalance>(p, |q| {
             with_state(shared, q.block, |st| {
                 let acct = casl2_verifier::stf::Overlay::new(&st.view())
@@ -123,7 +125,10 @@ impl Call {
             to: r.to,
             data: r.data.unwrap_or_default(),
             value,
-            gas: r.gas.unwrap_or(CVM_BLOCK_GAS_LIMIT).min(CVM_BLOCK_GAS_LIMIT),
+            gas: r
+                .gas
+                .unwrap_or(CVM_BLOCK_GAS_LIMIT)
+                .min(CVM_BLOCK_GAS_LIMIT),
         })
     }
 }

@@ -69,7 +69,9 @@ impl Serialize for HexU64 {
 impl<'de> Deserialize<'de> for HexU64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        quantity(&v, "quantity").map(HexU64).map_err(D::Error::custom)
+        quantity(&v, "quantity")
+            .map(HexU64)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -139,8 +141,8 @@ impl BlockId {
             Value::Null => BlockId::Latest,
             Value::Object(o) => {
                 if let Some(h) = o.get("blockHash") {
-                    let h = serde_json::from_value(h.clone())
-                        .map_err(|e| format!("blockHash: {e}"))?;
+                    let h =
+                        serde_json::from_value(h.clone()).map_err(|e| format!("blockHash: {e}"))?;
                     return Ok(BlockId::Hash(h));
                 }
                 return BlockId::from_json(o.get("blockNumber").unwrap_or(&Value::Null));
@@ -249,7 +251,10 @@ impl Serialize for CallRequest {
             o.insert("to".into(), Value::String(a.to_hex()));
         }
         if let Some(d) = &self.data {
-            o.insert("data".into(), Value::String(format!("0x{}", hex::encode(d))));
+            o.insert(
+                "data".into(),
+                Value::String(format!("0x{}", hex::encode(d))),
+            );
         }
         if let Some(v) = self.value {
             o.insert("value".into(), Value::from(v));
@@ -298,7 +303,9 @@ impl LogFilter {
         let block = |k: &str| -> Result<Option<BlockId>, String> {
             match o.get(k) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => BlockId::from_json(v).map(Some).map_err(|e| format!("{k}: {e}")),
+                Some(v) => BlockId::from_json(v)
+                    .map(Some)
+                    .map_err(|e| format!("{k}: {e}")),
             }
         };
         let one_address = |v: &Value| -> Result<Address, String> {

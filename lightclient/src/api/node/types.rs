@@ -5,10 +5,10 @@
 use casl2_verifier::consensus::LeaderTurn;
 use casl2_verifier::da::{DACommitment, Sample};
 use casl2_verifier::l1::SequencerStatus;
-use casl2_verifier::BatchHeader;
 use casl2_verifier::smt::CompactProof;
 use casl2_verifier::stf::Receipt;
 use casl2_verifier::types::{BlockSignature, L2Block, L2BlockHeader, WithdrawalRecord};
+use casl2_verifier::BatchHeader;
 use casl2_verifier::{AccountState, Address, H256};
 use serde::{Deserialize, Serialize};
 
