@@ -424,7 +424,7 @@ impl<L: L1Client> LightClient<L> {
                 reason: "asked at \"latest\", the answer is not of soft finality".into(),
             });
         };
-        let header = header.as_ref().ok_or(LightError::BadAnswer {
+        let header = header.as_deref().ok_or(LightError::BadAnswer {
             method,
             reason: "no quorum-signed header (the chain has no block yet)".into(),
         })?;

@@ -141,7 +141,10 @@ fn proof_at(
                     .unwrap_or_default(),
                 None => Vec::new(),
             };
-            let f = ProofFinality::Soft { header, signatures };
+            let f = ProofFinality::Soft {
+                header: header.map(Box::new),
+                signatures,
+            };
             (e.tree().root(), e.height(), f)
         }
         ProofAt::Finalized => {
@@ -269,7 +272,7 @@ fn call(
                 .receipt(&h)
                 .map_err(|x| RpcError::internal(x.to_string()))?;
             Ok(match r {
-                Some(r) => Some(ReceiptAnswer::Final(r)),
+                Some(r) => Some(ReceiptAnswer::Final(Box::new(r))),
                 None if e.mempool.contains(&h) => Some(ReceiptAnswer::Pending(PendingReceipt {
                     hash: h,
                     pending: true,

@@ -93,7 +93,7 @@ pub struct PendingReceipt {
 #[serde(untagged)]
 pub enum ReceiptAnswer {
     /// In a final block.
-    Final(StoredReceipt),
+    Final(Box<StoredReceipt>),
     /// In the node's mempool.
     Pending(PendingReceipt),
 }
@@ -102,7 +102,7 @@ impl ReceiptAnswer {
     /// The final receipt, if the transaction is in a final block.
     pub fn final_receipt(&self) -> Option<&StoredReceipt> {
         match self {
-            ReceiptAnswer::Final(r) => Some(r),
+            ReceiptAnswer::Final(r) => Some(r.as_ref()),
             ReceiptAnswer::Pending(_) => None,
         }
     }
@@ -128,7 +128,7 @@ pub enum ProofFinality {
     /// The head with its quorum signatures (`header` is `null` before the first block).
     Soft {
         /// The head's header.
-        header: Option<L2BlockHeader>,
+        header: Option<Box<L2BlockHeader>>,
         /// Its quorum signatures.
         #[serde(default)]
         signatures: Vec<BlockSignature>,
