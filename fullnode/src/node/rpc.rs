@@ -51,7 +51,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Call `method` on the node at `url` and return its result.
+/// Call `method` with raw positional `params` on the node at `url` and return its result: for
+/// tests and benches that speak the wire itself. Code in the crates calls a node through the
+/// typed `casl2_lightclient::l2::NodeClient`.
 pub async fn call_peer(
     http: &reqwest::Client,
     url: &str,
