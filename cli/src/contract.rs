@@ -13,6 +13,7 @@ use crate::net::{parse_address, Conn, NetArgs};
 use crate::wallet::KeyArgs;
 use alloy_dyn_abi::{DynSolType, DynSolValue};
 use anyhow::{anyhow, bail, Context, Result};
+use casl2_lightclient::api::node::{BlockId, CallRequest};
 use casl2_verifier::stf::cvm::keccak256;
 use casl2_verifier::{Address, L2Transaction, PrivateKey, TxType, H256};
 use clap::{Args, Subcommand};
@@ -430,41 +431,42 @@ fn transact(t: TxArgs, send: Option<Send>, cmd: &str, json_out: bool) -> Result<
             "; it was sent: `casl2 contract {cmd} --resume {hash} --key …` waits for it (do not send it twice)"
         );
         let r = wait_l2_receipt(&c, &hash, what, &hint).await?;
-        let rc = &r["receipt"];
-        let cvm = &rc["cvm"];
+        let rc = &r.receipt;
+        let cvm = rc.cvm.as_ref();
+        let contract = cvm.and_then(|c| c.contract_address);
         out["included"] = json!(true);
-        out["blockNumber"] = r["blockNumber"].clone();
-        out["success"] = rc["success"].clone();
-        out["gasUsed"] = rc["gasUsed"].clone();
-        out["fee"] = rc["fee"].clone();
-        out["contractAddress"] = cvm["contractAddress"].clone();
-        out["logs"] = cvm["logs"].clone();
-        out["output"] = cvm["output"].clone();
-        out["error"] = rc["error"].clone();
-        if rc["success"] != json!(true) {
+        out["blockNumber"] = json!(r.block_number);
+        out["success"] = json!(rc.success);
+        out["gasUsed"] = json!(rc.gas_used);
+        out["fee"] = json!(rc.fee);
+        out["contractAddress"] = json!(contract);
+        out["logs"] = json!(cvm.map(|c| &c.logs));
+        out["output"] = json!(cvm.map(|c| format!("0x{}", hex::encode(&c.output))));
+        out["error"] = json!(rc.error);
+        if !rc.success {
             bail!(
                 "{what} {hash} was included in L2 block {} but failed (fee {} CAS paid): {}",
-                r["blockNumber"],
-                format_cas(rc["fee"].as_i64().unwrap_or(0)),
-                rc["error"].as_str().unwrap_or("no reason given")
+                r.block_number,
+                format_cas(rc.fee),
+                rc.error
             );
         }
         if json_out {
             println!("{out}");
         } else {
-            let logs = cvm["logs"].as_array().map_or(0, Vec::len);
-            match cvm["contractAddress"].as_str() {
+            let logs = cvm.map_or(0, |c| c.logs.len());
+            match contract {
                 Some(addr) => println!(
                     "deployed {addr} in L2 block {} (transaction {hash}, {} gas, fee {} CAS)",
-                    r["blockNumber"],
-                    rc["gasUsed"],
-                    format_cas(rc["fee"].as_i64().unwrap_or(0))
+                    r.block_number,
+                    rc.gas_used,
+                    format_cas(rc.fee)
                 ),
                 None => println!(
                     "called in L2 block {} (transaction {hash}, {} gas, fee {} CAS, {logs} log(s))",
-                    r["blockNumber"],
-                    rc["gasUsed"],
-                    format_cas(rc["fee"].as_i64().unwrap_or(0))
+                    r.block_number,
+                    rc.gas_used,
+                    format_cas(rc.fee)
                 ),
             }
         }
@@ -472,13 +474,22 @@ fn transact(t: TxArgs, send: Option<Send>, cmd: &str, json_out: bool) -> Result<
     })
 }
 
+/// The call object of a call or creation from `from` sending `value`.
+fn call_request(from: Address, to: Option<Address>, data: &[u8], value: i64) -> CallRequest {
+    CallRequest {
+        from: Some(from),
+        to,
+        data: Some(data.to_vec()),
+        value: u64::try_from(value).ok(),
+        gas: None,
+    }
+}
+
 /// The node's estimate for a call or creation from `from`, plus 20 %.
 async fn estimate(c: &Conn, from: &Address, s: &Send, value: i64) -> Result<u64> {
     let gas: u64 = c
         .node
-        .estimate_gas(
-            &json!({ "from": from, "to": s.to, "data": format!("0x{}", hex::encode(&s.data)), "value": value }),
-        )
+        .estimate_gas(&call_request(*from, s.to, &s.data, value))
         .await
         .map_err(|e| anyhow!("{} would fail: {}", s.what, c.ne(e)))?;
     Ok(gas
@@ -530,32 +541,30 @@ fn call(a: CallArgs, json_out: bool) -> Result<(), crate::Failure> {
         Ok(n) => json!(n),
         Err(_) => json!(a.block),
     };
-    let r: Value = crate::run::runtime()?.block_on(async {
+    let block: BlockId =
+        serde_json::from_value(block).map_err(|e| anyhow!("--block {:?}: {e}", a.block))?;
+    let r = crate::run::runtime()?.block_on(async {
         let c = Conn::open(&a.net, json_out).await?;
         c.node
-            .call_contract(
-                &json!({ "from": from, "to": to, "data": format!("0x{}", hex::encode(&data)), "value": value }),
-                &block,
-            )
+            .call_contract(&call_request(from, Some(to), &data, value), Some(block))
             .await
             .map_err(|e| c.ne(e))
     })?;
-    let output = r["output"].as_str().unwrap_or("0x");
-    if r["success"] != json!(true) {
-        let reason = r["error"].as_str().unwrap_or("the call failed").to_string();
+    let answer = serde_json::to_value(&r).map_err(|e| anyhow!("the node's answer: {e}"))?;
+    if !r.success {
         if json_out {
-            println!("{r}");
+            println!("{answer}");
         }
-        return Err(crate::Failure::Invalid(reason));
+        return Err(crate::Failure::Invalid(r.error));
     }
-    let bytes = hex::decode(output.trim_start_matches("0x"))
-        .map_err(|e| anyhow!("the node's output {output:?}: {e}"))?;
+    let output = format!("0x{}", hex::encode(&r.output.0));
+    let bytes = r.output.0;
     let decoded = match &sig {
         Some(s) if !s.outputs.is_empty() => Some(s.decode_output(&bytes)?),
         _ => None,
     };
     if json_out {
-        let mut o = r.clone();
+        let mut o = answer;
         if let Some(d) = &decoded {
             o["decoded"] = json!(d.iter().map(show).collect::<Vec<_>>());
         }

@@ -321,8 +321,8 @@ async fn watch(
     load_stats: &crate::load::SharedStats,
     json_out: bool,
 ) -> Result<()> {
-    let url0 = format!("http://{}/", net.configs[0].listen);
-    let http = reqwest::Client::new();
+    let node0 =
+        casl2_lightclient::l2::NodeClient::new(format!("http://{}/", net.configs[0].listen));
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut scenario_tick = tokio::time::interval(Duration::from_millis(500));
     let mut sequencers_up = true;
@@ -350,7 +350,7 @@ async fn watch(
             }
             _ = tick.tick() => {
                 let h = if sequencers_up {
-                    casl2_fullnode::node::rpc::call_peer(&http, &url0, casl2_lightclient::api::node::L2_BLOCKNUMBER, json!([])).await.ok()
+                    node0.block_number().await.ok()
                 } else {
                     None
                 };

@@ -5,6 +5,7 @@ use crate::amount::{format_cas, parse_cas};
 use crate::net::{l1_failure, parse_address, Conn, Fatal, NetArgs, Progress};
 use crate::wallet::KeyArgs;
 use anyhow::{anyhow, bail, Result};
+use casl2_lightclient::api::node::StoredReceipt;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{L1Op, QueuedMessage};
 use casl2_verifier::types::BurnData;
@@ -90,13 +91,18 @@ fn positive(what: &str, s: &str) -> Result<i64> {
 }
 
 /// Wait until the node has L2 transaction (or L1 message) `hash` in a final block; returns the
-/// node's receipt object `{hash, blockNumber, blockHash, step, receipt}`.
-pub async fn wait_l2_receipt(c: &Conn, hash: &H256, what: &str, hint: &str) -> Result<Value> {
+/// node's receipt.
+pub async fn wait_l2_receipt(
+    c: &Conn,
+    hash: &H256,
+    what: &str,
+    hint: &str,
+) -> Result<StoredReceipt> {
     let bar = Progress::spinner(c.json, &format!("waiting for {what} in a final L2 block"));
     let r = c
         .wait(&format!("{what} in a final L2 block"), hint, || async {
             let r = c.node.receipt(hash).await.map_err(|e| c.ne(e))?;
-            Ok(r.filter(|v| v.get("blockNumber").is_some_and(Value::is_u64)))
+            Ok(r.and_then(|r| r.final_receipt().cloned()))
         })
         .await;
     bar.done();
@@ -200,16 +206,16 @@ pub fn deposit(a: DepositArgs, json_out: bool) -> Result<()> {
         );
         if !a.no_wait {
             let r = wait_l2_receipt(&c, &msg.hash, "the deposit", &hint).await?;
-            if r["receipt"]["success"] != json!(true) {
+            if !r.receipt.success {
                 bail!(
                     "the L2 consumed deposit {id} in block {} without crediting it: {}",
-                    r["blockNumber"],
-                    r["receipt"]["error"].as_str().unwrap_or("no reason given")
+                    r.block_number,
+                    r.receipt.error
                 );
             }
             let balance = c.node.balance(&recipient).await.map_err(|e| c.ne(e))?;
             out["credited"] = json!(true);
-            out["l2Block"] = r["blockNumber"].clone();
+            out["l2Block"] = json!(r.block_number);
             out["l2Balance"] = json!(balance);
         }
         if json_out {
@@ -351,11 +357,11 @@ pub fn transfer(a: TransferArgs, json_out: bool) -> Result<()> {
         );
         if !a.no_wait {
             let r = wait_l2_receipt(&c, &hash, "the transfer", &hint).await?;
-            let block = r["blockNumber"].as_u64().unwrap_or(0);
-            if r["receipt"]["success"] != json!(true) {
+            let block = r.block_number;
+            if !r.receipt.success {
                 bail!(
                     "transfer {hash} was included in L2 block {block} but failed: {}",
-                    r["receipt"]["error"].as_str().unwrap_or("no reason given")
+                    r.receipt.error
                 );
             }
             // The transaction as the block holds it (a resumed run knows only its hash).
@@ -364,11 +370,9 @@ pub fn transfer(a: TransferArgs, json_out: bool) -> Result<()> {
                 .block_by_number(block)
                 .await
                 .map_err(|e| c.ne(e))?;
-            let tx: Option<L2Transaction> = b["transactions"]
-                .as_array()
+            let tx: Option<L2Transaction> = b
                 .into_iter()
-                .flatten()
-                .filter_map(|t| serde_json::from_value::<L2Transaction>(t.clone()).ok())
+                .flat_map(|b| b.block.transactions)
                 .find(|t| t.hash() == hash);
             let tx = tx.ok_or_else(|| anyhow!("L2 block {block} does not hold transaction {hash}"))?;
             out["from"] = json!(tx.from);
@@ -377,7 +381,7 @@ pub fn transfer(a: TransferArgs, json_out: bool) -> Result<()> {
             out["nonce"] = json!(tx.nonce);
             out["included"] = json!(true);
             out["blockNumber"] = json!(block);
-            out["fee"] = r["receipt"]["fee"].clone();
+            out["fee"] = json!(r.receipt.fee);
             out["balance"] = json!(c.node.balance(&tx.from).await.map_err(|e| c.ne(e))?);
         }
         if json_out {

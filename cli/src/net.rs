@@ -146,11 +146,10 @@ impl Conn {
                 Err(e) => e,
             }
         })?;
-        let served = ci["chainId"].as_u64();
-        if served != Some(net.chain) {
+        if ci.chain_id != net.chain {
             bail!(
                 "the L2 node at {node_url} serves chain {}, not chain {}",
-                served.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                ci.chain_id,
                 net.chain
             );
         }

@@ -9,6 +9,7 @@ use crate::files::{read_optional, write_atomic, FileLock};
 use crate::net::{parse_address, Conn, Fatal, NetArgs, Progress};
 use crate::wallet::{KeyArgs, WalletArgs};
 use anyhow::{anyhow, bail, Context, Result};
+use casl2_lightclient::api::node::{ProofAt, ReceiptAnswer};
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::{L1Client, L1ClientError};
 use casl2_lightclient::withdrawal::{Event, Host, Machine, Step, Wait, WithdrawError};
@@ -412,23 +413,15 @@ pub fn withdrawals(a: WithdrawalsArgs, json_out: bool) -> Result<()> {
         for w in &mine {
             let is_paid = paid.iter().any(|(id, _)| *id == w.id);
             let receipt = c.node.receipt(&w.id).await.map_err(|e| c.ne(e))?;
-            let l2_block = receipt
-                .as_ref()
-                .and_then(|r| r["blockNumber"].as_u64())
-                .or(w.l2_block);
+            let stored = receipt.as_ref().and_then(|r| r.final_receipt());
+            let l2_block = stored.map(|r| r.block_number).or(w.l2_block);
             let status = if is_paid {
                 "paid"
             } else if w.stage == Stage::Failed {
                 "failed"
-            } else if receipt
-                .as_ref()
-                .is_some_and(|r| r["pending"] == json!(true))
-            {
+            } else if matches!(receipt, Some(ReceiptAnswer::Pending(_))) {
                 "pending"
-            } else if receipt
-                .as_ref()
-                .is_some_and(|r| r["receipt"]["success"] == json!(false))
-            {
+            } else if stored.is_some_and(|r| !r.receipt.success) {
                 "failed"
             } else if let Some(b) = l2_block {
                 if finalized_block >= b {
@@ -446,12 +439,12 @@ pub fn withdrawals(a: WithdrawalsArgs, json_out: bool) -> Result<()> {
             v["l2Block"] = json!(l2_block);
             if a.proofs && l2_block.is_some() {
                 let at = if status == "final" || status == "paid" {
-                    "finalized"
+                    ProofAt::Finalized
                 } else {
-                    "latest"
+                    ProofAt::Latest
                 };
                 match c.node.withdrawal_proof(&w.id, at).await {
-                    Ok(p) => v["proof"] = p,
+                    Ok(p) => v["proof"] = json!(p),
                     Err(e) => v["proofError"] = json!(c.ne(e).to_string()),
                 }
             }

@@ -3,7 +3,7 @@
 //! commitments). Async over `reqwest` only, so the same code runs natively and in the browser;
 //! loops and timers (following the chain) are the caller's.
 
-use crate::api::node as api;
+use crate::api::node::{self as api, ProofAt, ProofFinality};
 use crate::l1::{DevnetClient, L1Client, L1ClientError};
 use crate::l2::{NodeClient, NodeError};
 use crate::verify::{
@@ -13,10 +13,9 @@ use crate::verify::{
 use casl2_verifier::consensus::SequencerSet;
 use casl2_verifier::l1::{Anchor, L2ChainInfo};
 use casl2_verifier::smt::CompactProof;
-use casl2_verifier::types::{BlockSignature, L2Block, L2BlockHeader, WithdrawalRecord};
+use casl2_verifier::types::{BlockSignature, L2BlockHeader, WithdrawalRecord};
 use casl2_verifier::{AccountState, Address, Encode, H256};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Mutex;
 use thiserror::Error;
 
@@ -254,33 +253,6 @@ pub struct FollowUpdate {
     pub total_weight: u128,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProofAnswer {
-    state_root: H256,
-    block_number: u64,
-    #[serde(default)]
-    account: Option<AccountState>,
-    proof: CompactProof,
-    finality: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WithdrawalAnswer {
-    state_root: H256,
-    block_number: u64,
-    proof: CompactProof,
-    finality: Value,
-}
-
-#[derive(Deserialize)]
-struct SoftFinality {
-    header: Option<L2BlockHeader>,
-    #[serde(default)]
-    signatures: Vec<BlockSignature>,
-}
-
 /// The light client of one L2 chain: an L1 it trusts and a node it does not.
 #[derive(Debug)]
 pub struct LightClient<L: L1Client = DevnetClient> {
@@ -288,13 +260,6 @@ pub struct LightClient<L: L1Client = DevnetClient> {
     pub(crate) node: NodeClient,
     pub(crate) chain_id: u64,
     next_anchor: Mutex<Option<u64>>,
-}
-
-fn bad(method: &'static str) -> impl Fn(serde_json::Error) -> LightError {
-    move |e| LightError::BadAnswer {
-        method,
-        reason: e.to_string(),
-    }
 }
 
 impl<L: L1Client> LightClient<L> {
@@ -451,10 +416,15 @@ impl<L: L1Client> LightClient<L> {
         method: &'static str,
         root: &H256,
         block: u64,
-        finality: Value,
+        finality: &ProofFinality,
     ) -> Result<Trust, LightError> {
-        let f: SoftFinality = serde_json::from_value(finality).map_err(bad(method))?;
-        let header = f.header.ok_or(LightError::BadAnswer {
+        let ProofFinality::Soft { header, signatures } = finality else {
+            return Err(LightError::BadAnswer {
+                method,
+                reason: "asked at \"latest\", the answer is not of soft finality".into(),
+            });
+        };
+        let header = header.as_deref().ok_or(LightError::BadAnswer {
             method,
             reason: "no quorum-signed header (the chain has no block yet)".into(),
         })?;
@@ -468,7 +438,7 @@ impl<L: L1Client> LightClient<L> {
             }
             .into());
         }
-        self.soft_trust(snap, &header, &f.signatures)
+        self.soft_trust(snap, header, signatures)
     }
 
     /// The node's root must be the trusted one for a hard answer.
@@ -502,17 +472,14 @@ impl<L: L1Client> LightClient<L> {
         let (trust, answer) = match finality {
             Finality::Soft => {
                 let snap = self.snapshot().await?;
-                let v = self.node.proof(address, "latest").await?;
-                let a: ProofAnswer = serde_json::from_value(v).map_err(bad(M))?;
-                let t =
-                    self.soft_answer(&snap, M, &a.state_root, a.block_number, a.finality.clone())?;
+                let a = self.node.proof(address, ProofAt::Latest).await?;
+                let t = self.soft_answer(&snap, M, &a.state_root, a.block_number, &a.finality)?;
                 (t, a)
             }
             Finality::Hard => {
                 let (tip, chain) = self.chain_info().await?;
                 let t = self.hard_trust(tip, &chain).await?;
-                let v = self.node.proof(address, "finalized").await?;
-                let a: ProofAnswer = serde_json::from_value(v).map_err(bad(M))?;
+                let a = self.node.proof(address, ProofAt::Finalized).await?;
                 Self::check_hard_root(
                     &t,
                     format!("account {address}"),
@@ -542,14 +509,15 @@ impl<L: L1Client> LightClient<L> {
     pub async fn head(&self) -> Result<VerifiedHead, LightError> {
         let snap = self.snapshot().await?;
         let n = self.node.block_number().await?;
-        let v: Value = self.node.block_by_number(n).await?;
-        if v.is_null() {
-            return Err(LightError::BadAnswer {
-                method: api::L2_GETBLOCKBYNUMBER,
-                reason: format!("the node has no block {n}, its own head"),
-            });
-        }
-        let b: L2Block = serde_json::from_value(v).map_err(bad(api::L2_GETBLOCKBYNUMBER))?;
+        let b = match self.node.block_by_number(n).await? {
+            Some(answer) => answer.block,
+            None => {
+                return Err(LightError::BadAnswer {
+                    method: api::L2_GETBLOCKBYNUMBER,
+                    reason: format!("the node has no block {n}, its own head"),
+                })
+            }
+        };
         if b.header.block_number != n {
             return Err(VerifyError::HeaderMismatch {
                 block: n,
@@ -569,14 +537,12 @@ impl<L: L1Client> LightClient<L> {
     pub async fn withdrawal(&self, id: &H256) -> Result<WithdrawalStatus, LightError> {
         const M: &str = api::L2_GETWITHDRAWALPROOF;
         let snap = self.snapshot().await?;
-        let v = self.node.withdrawal_proof(id, "latest").await?;
-        let a: WithdrawalAnswer = serde_json::from_value(v).map_err(bad(M))?;
-        let soft = self.soft_answer(&snap, M, &a.state_root, a.block_number, a.finality)?;
+        let a = self.node.withdrawal_proof(id, ProofAt::Latest).await?;
+        let soft = self.soft_answer(&snap, M, &a.state_root, a.block_number, &a.finality)?;
         let soft_record = verify_withdrawal_proof(id, &a.proof, &soft.state_root)?;
 
         let hard = self.hard_trust(snap.tip, &snap.chain).await?;
-        let v = self.node.withdrawal_proof(id, "finalized").await?;
-        let h: WithdrawalAnswer = serde_json::from_value(v).map_err(bad(M))?;
+        let h = self.node.withdrawal_proof(id, ProofAt::Finalized).await?;
         Self::check_hard_root(
             &hard,
             format!("withdrawal {id}"),

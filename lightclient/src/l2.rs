@@ -5,16 +5,14 @@
 //! verified (proofs against L1 anchors, quorum signatures, samples) is verified by the caller
 //! through `casl2_verifier`.
 
-use crate::api::node as m;
-use crate::api::types::{Axis, ShareAnswer};
-use crate::api::NoParams;
+use crate::api::node::{self as m, *};
+use crate::api::{Method, NoParams};
 use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::types::L2Transaction;
-use casl2_verifier::{Address, Encode, H256};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use casl2_verifier::{AccountState, Address, Encode, H256};
 use thiserror::Error;
+
+pub use crate::api::node::NonceInfo;
 
 /// Why a call to an L2 node failed.
 #[derive(Debug, Error)]
@@ -38,15 +36,6 @@ pub enum NodeError {
     /// The answer did not have the expected shape.
     #[error("L2 node answer: {0}")]
     Decode(String),
-}
-
-/// Nonces of an account as a node sees them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct NonceInfo {
-    /// The account's nonce in the node's head state.
-    pub nonce: u64,
-    /// The next nonce to use, counting the node's mempool.
-    pub pending: u64,
 }
 
 impl From<RpcError> for NodeError {
@@ -102,56 +91,83 @@ impl NodeClient {
         self.rpc.url()
     }
 
-    /// Call `method` (one of [`crate::api::node`]) with positional `params` and decode the
-    /// result.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: Value,
-    ) -> Result<T, NodeError> {
-        Ok(self.rpc.call_value(method, params).await?)
+    /// Call the typed method `M` (one of [`crate::api::node`]) with `params`.
+    pub async fn request<M: Method>(&self, params: &M::Params) -> Result<M::Result, NodeError> {
+        Ok(self.rpc.request::<M>(params).await?)
     }
 
-    /// `l2_getchaininfo`.
-    pub async fn chain_info(&self) -> Result<Value, NodeError> {
-        self.call(m::L2_GETCHAININFO, json!([])).await
+    /// `l2_getchaininfo`: the node's head and its view of L1.
+    pub async fn chain_info(&self) -> Result<ChainInfo, NodeError> {
+        self.request::<m::GetChainInfo>(&NoParams {}).await
     }
 
     /// `l2_blocknumber`: the node's head height.
     pub async fn block_number(&self) -> Result<u64, NodeError> {
-        Ok(self.rpc.request::<m::BlockNumber>(&NoParams {}).await?)
+        self.request::<m::BlockNumber>(&NoParams {}).await
     }
 
     /// `l2_getbalance` (unverified: the node's word).
     pub async fn balance(&self, address: &Address) -> Result<i64, NodeError> {
-        let p = m::AddressParams { address: *address };
-        Ok(self.rpc.request::<m::GetBalance>(&p).await?)
+        let p = AddressParams { address: *address };
+        self.request::<m::GetBalance>(&p).await
     }
 
     /// `l2_gettransactioncount`.
     pub async fn nonce(&self, address: &Address) -> Result<NonceInfo, NodeError> {
-        self.call(m::L2_GETTRANSACTIONCOUNT, json!([address])).await
+        let p = AddressParams { address: *address };
+        self.request::<m::GetTransactionCount>(&p).await
+    }
+
+    /// `l2_getaccount` (unverified: the node's word).
+    pub async fn account(&self, address: &Address) -> Result<AccountState, NodeError> {
+        let p = AddressParams { address: *address };
+        self.request::<m::GetAccount>(&p).await
     }
 
     /// `l2_sendrawtransaction`: submit a signed transaction; returns its hash.
     pub async fn send_transaction(&self, tx: &L2Transaction) -> Result<H256, NodeError> {
-        let raw = hex::encode(tx.encode());
-        self.call(m::L2_SENDRAWTRANSACTION, json!([raw])).await
+        let p = RawTransactionParams {
+            raw_transaction_hex: hex::encode(tx.encode()),
+        };
+        self.request::<m::SendRawTransaction>(&p).await
     }
 
     /// `l2_gettransactionreceipt`: `None` when the node does not know the transaction.
-    pub async fn receipt(&self, hash: &H256) -> Result<Option<Value>, NodeError> {
-        self.call(m::L2_GETTRANSACTIONRECEIPT, json!([hash])).await
+    pub async fn receipt(&self, hash: &H256) -> Result<Option<ReceiptAnswer>, NodeError> {
+        let p = TransactionHashParams {
+            transaction_hash: *hash,
+        };
+        self.request::<m::GetTransactionReceipt>(&p).await
     }
 
-    /// `l2_getproof` at `"latest"` or `"finalized"`.
-    pub async fn proof(&self, address: &Address, at: &str) -> Result<Value, NodeError> {
-        self.call(m::L2_GETPROOF, json!([address, at])).await
+    /// `l2_getproof` at `at`.
+    pub async fn proof(&self, address: &Address, at: ProofAt) -> Result<ProofAnswer, NodeError> {
+        let p = ProofParams {
+            address: *address,
+            at: Some(at),
+        };
+        self.request::<m::GetProof>(&p).await
     }
 
-    /// `l2_getwithdrawalproof` at `"latest"` or `"finalized"`.
-    pub async fn withdrawal_proof(&self, id: &H256, at: &str) -> Result<Value, NodeError> {
-        self.call(m::L2_GETWITHDRAWALPROOF, json!([id, at])).await
+    /// `l2_getwithdrawalproof` at `at`.
+    pub async fn withdrawal_proof(
+        &self,
+        id: &H256,
+        at: ProofAt,
+    ) -> Result<WithdrawalProofAnswer, NodeError> {
+        let p = WithdrawalProofParams {
+            withdrawal_id: *id,
+            at: Some(at),
+        };
+        self.request::<m::GetWithdrawalProof>(&p).await
+    }
+
+    /// `l2_getbatch`: anchor `index` with its payload.
+    pub async fn batch(&self, index: u64) -> Result<BatchAnswer, NodeError> {
+        let p = AnchorParams {
+            anchor_index: index,
+        };
+        self.request::<m::GetBatch>(&p).await
     }
 
     /// `l2_getshare`: share (`row`, `column`) of batch `index`'s extended square with its
@@ -163,24 +179,86 @@ impl NodeClient {
         column: u32,
         axis: Axis,
     ) -> Result<ShareAnswer, NodeError> {
-        self.call(m::L2_GETSHARE, json!([index, row, column, axis]))
-            .await
+        let p = ShareParams {
+            anchor_index: index,
+            row: row.into(),
+            column: column.into(),
+            axis: Some(axis),
+        };
+        self.request::<m::GetShare>(&p).await
     }
 
-    /// `l2_getblockbynumber`: block `n` as the node's JSON (`None` past its head).
-    pub async fn block_by_number(&self, n: u64) -> Result<Value, NodeError> {
-        self.call(m::L2_GETBLOCKBYNUMBER, json!([n])).await
+    /// `l2_getsequencers`: the chain's sequencers as the node sees them on L1.
+    pub async fn sequencers(&self) -> Result<Vec<SequencerEntry>, NodeError> {
+        self.request::<m::GetSequencers>(&NoParams {}).await
     }
 
-    /// `l2_estimategas`: the gas the call or creation `request` (`{from, to, data, value}`)
-    /// would use.
-    pub async fn estimate_gas(&self, request: &Value) -> Result<u64, NodeError> {
-        self.call(m::L2_ESTIMATEGAS, json!([request])).await
+    /// `l2_getleader`: who may produce the next block now.
+    pub async fn leader(&self) -> Result<LeaderAnswer, NodeError> {
+        self.request::<m::GetLeader>(&NoParams {}).await
     }
 
-    /// `l2_call`: run `request` (`{from, to, data, value}`) at `block` (a number or a tag)
-    /// without a transaction; the node's answer (`success`, `output`, …).
-    pub async fn call_contract(&self, request: &Value, block: &Value) -> Result<Value, NodeError> {
-        self.call(m::L2_CALL, json!([request, block])).await
+    /// `l2_getblockbynumber`: final block `n` (`None` past the node's head).
+    pub async fn block_by_number(&self, n: u64) -> Result<Option<BlockAnswer>, NodeError> {
+        let p = BlockNumberParams { block_number: n };
+        self.request::<m::GetBlockByNumber>(&p).await
+    }
+
+    /// `l2_estimategas`: the gas the call or creation `request` would use.
+    pub async fn estimate_gas(&self, request: &CallRequest) -> Result<u64, NodeError> {
+        let p = CallParams {
+            call_object: request.clone(),
+            block: None,
+        };
+        self.request::<m::EstimateGas>(&p).await
+    }
+
+    /// `l2_call`: run `request` at `block` (default the head) without a transaction.
+    pub async fn call_contract(
+        &self,
+        request: &CallRequest,
+        block: Option<BlockId>,
+    ) -> Result<CallAnswer, NodeError> {
+        let p = CallParams {
+            call_object: request.clone(),
+            block,
+        };
+        self.request::<m::Call>(&p).await
+    }
+
+    /// `l2_getcode`: `address`'s code at `block` (default the head).
+    pub async fn code(
+        &self,
+        address: &Address,
+        block: Option<BlockId>,
+    ) -> Result<Vec<u8>, NodeError> {
+        let p = AddressAtParams {
+            address: *address,
+            block,
+        };
+        Ok(self.request::<m::GetCode>(&p).await?.0)
+    }
+
+    /// `l2_getstorageat`: slot `slot` of contract `address` at `block` (default the head).
+    pub async fn storage_at(
+        &self,
+        address: &Address,
+        slot: H256,
+        block: Option<BlockId>,
+    ) -> Result<H256, NodeError> {
+        let p = StorageParams {
+            address: *address,
+            storage_slot: Word(slot),
+            block,
+        };
+        self.request::<m::GetStorageAt>(&p).await
+    }
+
+    /// `l2_getlogs`: the logs `filter` matches.
+    pub async fn logs(&self, filter: &LogFilter) -> Result<Vec<LogEntry<u64>>, NodeError> {
+        let p = LogsParams {
+            filter: Some(filter.clone()),
+        };
+        self.request::<m::GetLogs>(&p).await
     }
 }

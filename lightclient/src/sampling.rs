@@ -7,7 +7,7 @@
 //! (`l2_getshare`) and checks each against the committed row root. Any share missing, refused
 //! or failing its proof ends sampling with [`LightError::Unavailable`]: never a pass.
 
-use crate::api::types::Axis;
+use crate::api::node::Axis;
 use crate::client::{LightClient, LightError};
 use crate::l1::L1Client;
 use crate::verify::{verify_batch_commitment, verify_batch_sample};

@@ -30,21 +30,8 @@ fn err(e: impl std::fmt::Display) -> ChainStoreError {
     ChainStoreError(e.to_string())
 }
 
-/// A receipt as stored and served (`l2_gettransactionreceipt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredReceipt {
-    /// The transaction (or L1 message) hash.
-    pub hash: H256,
-    /// Block number.
-    pub block_number: u64,
-    /// Block hash.
-    pub block_hash: H256,
-    /// Position among the block's steps.
-    pub step: u32,
-    /// The receipt.
-    pub receipt: Receipt,
-}
+/// A receipt as stored and served (`l2_gettransactionreceipt`): the api's type.
+pub use casl2_lightclient::api::node::StoredReceipt;
 
 /// The node's own vote at one height (its lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -132,16 +132,12 @@ impl PeerTransport for HttpPeers {
     fn height<'a>(&'a self, peer: &'a str) -> PeerFuture<'a, u64> {
         Box::pin(async move {
             self.check(peer)?;
-            let v = super::rpc::call_peer(
-                &self.http,
-                peer,
-                casl2_lightclient::api::node::L2_BLOCKNUMBER,
-                serde_json::json!([]),
+            casl2_lightclient::l2::NodeClient::with_rpc(
+                casl2_lightclient::rpc::RpcClient::new(peer).with_http(self.http.clone()),
             )
+            .block_number()
             .await
-            .map_err(|e| failed(peer, e))?;
-            v.as_u64()
-                .ok_or_else(|| failed(peer, format!("height {v} is not a number")))
+            .map_err(|e| failed(peer, e))
         })
     }
 

@@ -4,23 +4,27 @@
 
 use super::engine::{EngineError, Outgoing};
 use super::{broadcast, handle_message, now_ms, BatchSignRequest, Shared};
-use crate::jsonrpc::{self, handle, p_address, p_str, p_u64, to_json, RpcError};
+use crate::jsonrpc::{self, handle, RpcError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use casl2_lightclient::api::node as m;
+use casl2_lightclient::api::node::{
+    self as m, BatchAnswer, BlockAnswer, ChainInfo, LeaderAnswer, NodeStatus, NonceInfo,
+    PendingReceipt, ProofAnswer, ProofAt, ProofFinality, ReceiptAnswer, SequencerEntry,
+    ShareAnswer, WithdrawalProofAnswer,
+};
 use casl2_lightclient::l1::L1Client;
 use casl2_lightclient::rpc::RpcClient;
-use casl2_verifier::da::{encode_payload, Axis, DaParams, ExtendedSquare};
+use casl2_verifier::da::{encode_payload, DaParams, ExtendedSquare};
 use casl2_verifier::l1::Anchor;
 use casl2_verifier::smt::CompactProof;
 use casl2_verifier::stf::Overlay;
 use casl2_verifier::types::WithdrawalRecord;
 use casl2_verifier::{Decode, L2Transaction, H256};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -47,7 +51,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Call `method` on the node at `url` and return its result.
+/// Call `method` with raw positional `params` on the node at `url` and return its result: for
+/// tests and benches that speak the wire itself. Code in the crates calls a node through the
+/// typed `casl2_lightclient::l2::NodeClient`.
 pub async fn call_peer(
     http: &reqwest::Client,
     url: &str,
@@ -110,9 +116,8 @@ fn engine_err(e: EngineError) -> RpcError {
     }
 }
 
-fn p_h256(p: &[Value], i: usize, what: &str) -> Result<H256, RpcError> {
-    H256::from_hex(p_str(p, i, what)?)
-        .map_err(|e| RpcError::params(format!("parameter {i} ({what}): {e}")))
+fn not_registered() -> RpcError {
+    RpcError::new(-32011, "the chain is not registered on L1")
 }
 
 /// A compact proof of `key` at the head (`"latest"`, the default: soft finality, the head's
@@ -122,20 +127,14 @@ fn p_h256(p: &[Value], i: usize, what: &str) -> Result<H256, RpcError> {
 fn proof_at(
     shared: &Arc<Shared>,
     key: &H256,
-    at: Option<&Value>,
-) -> Result<(H256, u64, Value, CompactProof), RpcError> {
-    let which = match at {
-        None | Some(Value::Null) => "latest",
-        Some(v) => v.as_str().ok_or_else(|| {
-            RpcError::params("parameter 1 (at) must be \"latest\", \"anchored\" or \"finalized\"")
-        })?,
-    };
+    at: Option<ProofAt>,
+) -> Result<(H256, u64, ProofFinality, CompactProof), RpcError> {
     let view = shared.view();
     let e = shared.engine();
-    let (root, block, finality) = match which {
-        "latest" => {
-            let head = e.head().cloned();
-            let sigs = match &head {
+    let (root, block, finality) = match at.unwrap_or_default() {
+        ProofAt::Latest => {
+            let header = e.head().cloned();
+            let signatures = match &header {
                 Some(h) => e
                     .chain()
                     .block(h.block_number)
@@ -144,38 +143,28 @@ fn proof_at(
                     .unwrap_or_default(),
                 None => Vec::new(),
             };
-            (
-                e.tree().root(),
-                e.height(),
-                json!({ "kind": "soft", "header": head, "signatures": sigs }),
-            )
+            let f = ProofFinality::Soft {
+                header: header.map(Box::new),
+                signatures,
+            };
+            (e.tree().root(), e.height(), f)
         }
-        "finalized" => {
-            let c = view
-                .chain
-                .as_ref()
-                .ok_or_else(|| RpcError::new(-32011, "the chain is not registered on L1"))?;
-            (
-                c.finalized_state_root,
-                c.finalized_l2_block,
-                json!({ "kind": "hard", "l1Tip": view.tip, "finalizedAnchors": view.finalized_anchors }),
-            )
+        ProofAt::Finalized => {
+            let c = view.chain.as_ref().ok_or_else(not_registered)?;
+            let f = ProofFinality::Hard {
+                l1_tip: view.tip,
+                finalized_anchors: view.finalized_anchors,
+            };
+            (c.finalized_state_root, c.finalized_l2_block, f)
         }
-        "anchored" => {
-            let c = view
-                .chain
-                .as_ref()
-                .ok_or_else(|| RpcError::new(-32011, "the chain is not registered on L1"))?;
-            (
-                c.latest_state_root,
-                c.latest_l2_block,
-                json!({ "kind": "anchored", "l1Tip": view.tip, "anchors": view.anchors, "finalizedAnchors": view.finalized_anchors }),
-            )
-        }
-        o => {
-            return Err(RpcError::params(format!(
-                "parameter 1 (at) must be \"latest\", \"anchored\" or \"finalized\", got {o:?}"
-            )))
+        ProofAt::Anchored => {
+            let c = view.chain.as_ref().ok_or_else(not_registered)?;
+            let f = ProofFinality::Anchored {
+                l1_tip: view.tip,
+                anchors: view.anchors,
+                finalized_anchors: view.finalized_anchors,
+            };
+            (c.latest_state_root, c.latest_l2_block, f)
         }
     };
     let proof = e
@@ -241,37 +230,31 @@ fn call(
             let st = shared.engine().account(&q.address).map_err(engine_err)?;
             Ok(st.balance)
         }),
-        m::L2_GETCHAININFO => chain_info(shared),
-        m::L2_GETBLOCKBYNUMBER => {
-            let n = p_u64(p, 0, "block number")?;
-            let e = shared.engine();
-            match e
+        m::L2_GETCHAININFO => handle::<m::GetChainInfo>(p, |_| Ok(chain_info(shared))),
+        m::L2_GETBLOCKBYNUMBER => handle::<m::GetBlockByNumber>(p, |q| {
+            let b = shared
+                .engine()
                 .chain()
-                .block(n)
-                .map_err(|x| RpcError::internal(x.to_string()))?
-            {
-                Some(b) => {
-                    let mut v = to_json(&b)?;
-                    v["hash"] = json!(b.hash());
-                    Ok(v)
-                }
-                None => Ok(Value::Null),
-            }
-        }
-        m::L2_GETTRANSACTIONCOUNT | m::L2_GETACCOUNT => {
-            let a = p_address(p, 0)?;
+                .block(q.block_number)
+                .map_err(|x| RpcError::internal(x.to_string()))?;
+            Ok(b.map(|block| BlockAnswer {
+                hash: block.hash(),
+                block,
+            }))
+        }),
+        m::L2_GETTRANSACTIONCOUNT => handle::<m::GetTransactionCount>(p, |q| {
             let e = shared.engine();
-            let st = e.account(&a).map_err(engine_err)?;
-            Ok(match method {
-                m::L2_GETTRANSACTIONCOUNT => json!({
-                    "nonce": st.nonce,
-                    "pending": e.mempool.next_nonce(&a, st.nonce),
-                }),
-                _ => to_json(&st)?,
+            let st = e.account(&q.address).map_err(engine_err)?;
+            Ok(NonceInfo {
+                nonce: st.nonce,
+                pending: e.mempool.next_nonce(&q.address, st.nonce),
             })
-        }
-        m::L2_SENDRAWTRANSACTION => {
-            let raw = p_str(p, 0, "raw transaction hex")?;
+        }),
+        m::L2_GETACCOUNT => handle::<m::GetAccount>(p, |q| {
+            shared.engine().account(&q.address).map_err(engine_err)
+        }),
+        m::L2_SENDRAWTRANSACTION => handle::<m::SendRawTransaction>(p, |q| {
+            let raw = q.raw_transaction_hex;
             let bytes = hex::decode(raw.trim_start_matches("0x"))
                 .map_err(|e| RpcError::params(format!("parameter 0 (raw transaction hex): {e}")))?;
             let tx = L2Transaction::decode(&bytes)
@@ -281,34 +264,54 @@ fn call(
                 .submit(tx.clone())
                 .map_err(|e| RpcError::new(-32020, e.to_string()))?;
             shared.relay(tx);
-            Ok(json!(h))
-        }
-        m::L2_GETTRANSACTIONRECEIPT => {
-            let h = p_h256(p, 0, "transaction hash")?;
+            Ok(h)
+        }),
+        m::L2_GETTRANSACTIONRECEIPT => handle::<m::GetTransactionReceipt>(p, |q| {
+            let h = q.transaction_hash;
             let e = shared.engine();
             let r = e
                 .chain()
                 .receipt(&h)
                 .map_err(|x| RpcError::internal(x.to_string()))?;
-            match r {
-                Some(r) => to_json(&r),
-                None if e.mempool.contains(&h) => Ok(json!({ "hash": h, "pending": true })),
-                None => Ok(Value::Null),
-            }
+            Ok(match r {
+                Some(r) => Some(ReceiptAnswer::Final(Box::new(r))),
+                None if e.mempool.contains(&h) => Some(ReceiptAnswer::Pending(PendingReceipt {
+                    hash: h,
+                    pending: true,
+                })),
+                None => None,
+            })
+        }),
+        m::L2_GETPROOF => handle::<m::GetProof>(p, |q| get_proof(shared, q)),
+        m::L2_GETWITHDRAWALPROOF => {
+            handle::<m::GetWithdrawalProof>(p, |q| withdrawal_proof(shared, q))
         }
-        m::L2_GETPROOF => get_proof(shared, p),
-        m::L2_GETWITHDRAWALPROOF => withdrawal_proof(shared, p),
-        m::L2_GETBATCH => get_batch(shared, p),
-        m::L2_GETSHARE => get_share(shared, p),
-        m::L2_GETSEQUENCERS => sequencers(shared),
-        m::L2_GETLEADER => leader(shared),
-        m::ADMIN_STATUS => admin_status(shared, token),
+        m::L2_GETBATCH => handle::<m::GetBatch>(p, |q| {
+            let a = anchor(shared, q.anchor_index)?;
+            Ok(BatchAnswer {
+                index: a.index,
+                l1_height: a.l1_height,
+                header: a.header,
+                batch_hash: a.batch_hash,
+                data_root: a.data_root,
+                commitment: a.commitment,
+                finalized: a.finalized,
+                disputed: a.disputed,
+                deadline: a.deadline,
+                payload_size: a.payload.len() as u64,
+                payload: a.payload,
+            })
+        }),
+        m::L2_GETSHARE => handle::<m::GetShare>(p, |q| get_share(shared, q)),
+        m::L2_GETSEQUENCERS => handle::<m::GetSequencers>(p, |_| Ok(sequencers(shared))),
+        m::L2_GETLEADER => handle::<m::GetLeader>(p, |_| leader(shared)),
+        m::ADMIN_STATUS => handle::<m::AdminStatus>(p, |_| admin_status(shared, token)),
         m => Err(RpcError::new(-32601, format!("unknown method {m}"))),
     }
 }
 
 /// `m::ADMIN_STATUS`.
-fn admin_status(shared: &Arc<Shared>, token: Option<&str>) -> Result<Value, RpcError> {
+fn admin_status(shared: &Arc<Shared>, token: Option<&str>) -> Result<NodeStatus, RpcError> {
     match (&shared.cfg().admin_token, token) {
         (Some(t), Some(given)) if t == given => {}
         (None, _) => {
@@ -325,59 +328,61 @@ fn admin_status(shared: &Arc<Shared>, token: Option<&str>) -> Result<Value, RpcE
         }
     }
     let e = shared.engine();
-    Ok(json!({
-        "stats": e.stats,
-        "evidence": e.evidence.len(),
-        "peers": shared.peers(),
-        "url": shared.url(),
-    }))
+    Ok(NodeStatus {
+        stats: e.stats.clone(),
+        evidence: e.evidence.len() as u64,
+        peers: shared.peers(),
+        url: shared.url().to_string(),
+    })
 }
 
 /// `m::L2_GETCHAININFO`.
-fn chain_info(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+fn chain_info(shared: &Arc<Shared>) -> ChainInfo {
     let view = shared.view();
     let e = shared.engine();
-    let head = e.head().cloned();
-    Ok(json!({
-        "chainId": shared.cfg().chain_id,
-        "blockNumber": e.height(),
-        "blockHash": head.as_ref().map(|h| h.hash()),
-        "stateRoot": e.tree().root(),
-        "sequencer": e.address(),
-        "l1Tip": view.tip,
-        "status": view.chain.as_ref().map(|c| c.status.to_string()),
-        "anchoredL2Block": view.chain.as_ref().map(|c| c.latest_l2_block),
-        "finalizedL2Block": view.chain.as_ref().map(|c| c.finalized_l2_block),
-        "mempoolSize": e.mempool.len(),
-        "peers": shared.peers(),
-    }))
+    let chain = view.chain.as_ref();
+    ChainInfo {
+        chain_id: shared.cfg().chain_id,
+        block_number: e.height(),
+        block_hash: e.head().map(|h| h.hash()),
+        state_root: e.tree().root(),
+        sequencer: e.address(),
+        l1_tip: view.tip,
+        status: chain.map(|c| c.status.to_string()),
+        anchored_l2_block: chain.map(|c| c.latest_l2_block),
+        finalized_l2_block: chain.map(|c| c.finalized_l2_block),
+        mempool_size: e.mempool.len() as u64,
+        peers: shared.peers(),
+    }
 }
 
 /// `m::L2_GETPROOF`.
-fn get_proof(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
-    let a = p_address(p, 0)?;
-    let (root, block, finality, proof) = proof_at(shared, &a.tree_key(), p.get(1))?;
-    let latest = finality["kind"] == json!("soft");
-    let account = if latest {
+fn get_proof(shared: &Arc<Shared>, q: m::ProofParams) -> Result<ProofAnswer, RpcError> {
+    let a = q.address;
+    let (state_root, block_number, finality, proof) = proof_at(shared, &a.tree_key(), q.at)?;
+    let account = if matches!(finality, ProofFinality::Soft { .. }) {
         Overlay::new(shared.engine().tree()).account(&a).ok()
     } else {
         None
     };
-    Ok(json!({
-        "address": a,
-        "stateRoot": root,
-        "blockNumber": block,
-        "account": account,
-        "proof": proof,
-        "finality": finality,
-    }))
+    Ok(ProofAnswer {
+        address: a,
+        state_root,
+        block_number,
+        account,
+        proof,
+        finality,
+    })
 }
 
 /// `m::L2_GETWITHDRAWALPROOF`.
-fn withdrawal_proof(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
-    let id = p_h256(p, 0, "withdrawal id (the WITHDRAWAL transaction's hash)")?;
+fn withdrawal_proof(
+    shared: &Arc<Shared>,
+    q: m::WithdrawalProofParams,
+) -> Result<WithdrawalProofAnswer, RpcError> {
+    let id = q.withdrawal_id;
     let key = WithdrawalRecord::key_for(&id);
-    let (root, block, finality, proof) = proof_at(shared, &key, p.get(1))?;
+    let (state_root, block_number, finality, proof) = proof_at(shared, &key, q.at)?;
     let record = match &proof.value {
         Some(v) => Some(
             WithdrawalRecord::decode(v)
@@ -385,55 +390,27 @@ fn withdrawal_proof(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError
         ),
         None => None,
     };
-    Ok(json!({
-        "id": id,
-        "key": key,
-        "stateRoot": root,
-        "blockNumber": block,
-        "record": record,
-        "proof": proof,
-        "finality": finality,
-    }))
-}
-
-/// `m::L2_GETBATCH`.
-fn get_batch(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
-    let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
-    Ok(json!({
-        "index": a.index,
-        "l1Height": a.l1_height,
-        "header": a.header,
-        "batchHash": a.batch_hash,
-        "dataRoot": a.data_root,
-        "commitment": a.commitment,
-        "finalized": a.finalized,
-        "disputed": a.disputed,
-        "deadline": a.deadline,
-        "payloadSize": a.payload.len(),
-        "payload": hex::encode(&a.payload),
-    }))
+    Ok(WithdrawalProofAnswer {
+        id,
+        key,
+        state_root,
+        block_number,
+        record,
+        proof,
+        finality,
+    })
 }
 
 /// `m::L2_GETSHARE`.
-fn get_share(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
+fn get_share(shared: &Arc<Shared>, q: m::ShareParams) -> Result<ShareAnswer, RpcError> {
     if shared.withholds() {
         return Err(RpcError::new(
             -32011,
             "share withheld (this node runs --dishonest withhold)".to_string(),
         ));
     }
-    let a = anchor(shared, p_u64(p, 0, "anchor index")?)?;
-    let row = p_u64(p, 1, "row")?;
-    let column = p_u64(p, 2, "column")?;
-    let axis = match p.get(3).and_then(Value::as_str).unwrap_or("row") {
-        "row" => Axis::Row,
-        "column" => Axis::Column,
-        o => {
-            return Err(RpcError::params(format!(
-                "parameter 3 (axis) must be \"row\" or \"column\", got {o:?}"
-            )))
-        }
-    };
+    let a = anchor(shared, q.anchor_index)?;
+    let (row, column) = (q.row, q.column);
     let sq = square(shared, &a)?;
     let w = sq.width() as u64;
     if row >= w || column >= w {
@@ -441,49 +418,42 @@ fn get_share(shared: &Arc<Shared>, p: &[Value]) -> Result<Value, RpcError> {
             "share ({row}, {column}) is outside the {w}×{w} square"
         )));
     }
+    let axis = q.axis.unwrap_or_default().into();
     let sample = sq
         .sample(row as usize, column as usize, axis)
         .ok_or_else(|| RpcError::internal("no sample".to_string()))?;
-    Ok(json!({ "index": a.index, "dataRoot": a.data_root, "sample": sample }))
+    Ok(ShareAnswer {
+        index: a.index,
+        data_root: a.data_root,
+        sample,
+    })
 }
 
 /// `m::L2_GETSEQUENCERS`.
-fn sequencers(shared: &Arc<Shared>) -> Result<Value, RpcError> {
-    let view = shared.view();
-    let list: Vec<Value> = view
+fn sequencers(shared: &Arc<Shared>) -> Vec<SequencerEntry> {
+    shared
+        .view()
         .sequencers
         .iter()
-        .map(|s| {
-            json!({
-                "address": s.sequencer.address,
-                "stake": s.sequencer.stake,
-                "hatScore": s.hat_score,
-                "endpoint": s.sequencer.endpoint,
-                "status": s.sequencer.status,
-                "announcedAt": s.sequencer.announced_at,
-            })
+        .map(|s| SequencerEntry {
+            address: s.sequencer.address,
+            stake: s.sequencer.stake,
+            hat_score: s.hat_score,
+            endpoint: s.sequencer.endpoint.clone(),
+            status: s.sequencer.status,
+            announced_at: s.sequencer.announced_at,
         })
-        .collect();
-    Ok(Value::Array(list))
+        .collect()
 }
 
 /// `m::L2_GETLEADER`.
-fn leader(shared: &Arc<Shared>) -> Result<Value, RpcError> {
+fn leader(shared: &Arc<Shared>) -> Result<LeaderAnswer, RpcError> {
     let view = shared.view();
     let mut e = shared.engine();
     let now = now_ms();
     let turn = e.leader(&view, now).map_err(engine_err)?;
     let (slot, election) = e.election(&view).map_err(engine_err)?;
-    Ok(json!({
-        "height": e.height() + 1,
-        "slot": slot,
-        "leader": turn.leader,
-        "turn": turn.turn,
-        "deadlineMs": turn.deadline_ms,
-        "electedLeader": election.leader,
-        "backups": election.backups,
-        "seed": election.seed,
-    }))
+    Ok(LeaderAnswer::new(e.height() + 1, &turn, &election, slot))
 }
 
 async fn handle_p2p(State(shared): State<Arc<Shared>>, body: Body) -> Response {

@@ -132,7 +132,7 @@ mod tests {
         /// Test.
         pub struct Two {
             /// Required.
-            pub block_hash: crate::api::types::Axis,
+            pub block_hash: crate::api::node::Axis,
             /// Optional.
             pub count: Option<u64>,
         }
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn round_trip_and_errors_name_the_parameter() {
         let p = Two {
-            block_hash: crate::api::types::Axis::Column,
+            block_hash: crate::api::node::Axis::Column,
             count: Some(4),
         };
         let v = serde_json::to_value(&p).unwrap();

@@ -40,7 +40,7 @@ async fn fetch_share(
     let mut answered = false;
     for node in nodes {
         match node
-            .share(index, row, column, crate::api::types::Axis::Row)
+            .share(index, row, column, crate::api::node::Axis::Row)
             .await
         {
             Ok(share) => {

@@ -420,10 +420,8 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
         for h in since..=tip {
             let hash = self.l1("a block hash", self.l1.block_hash(h)).await?;
             let b = self.l1("a block", self.l1.block_verbose(&hash)).await?;
-            if let Some(i) = b.txids.iter().position(|t| t == id) {
-                let r = b
-                    .receipts
-                    .get(i)
+            if let Some((i, r)) = b.receipt_of(id) {
+                let r = r
                     .cloned()
                     .ok_or(WithdrawError::NoReceipt { block: h, index: i })?;
                 return Ok(Some((h, r)));

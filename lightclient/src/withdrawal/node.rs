@@ -1,31 +1,16 @@
 //! What the withdrawal machine asks of an L2 node ([`WithdrawalNode`]), as typed answers, and
-//! its implementation over [`NodeClient`]. The node's JSON is read in the two functions
-//! [`receipt_answer`] and [`proof_answer`] only.
+//! its implementation over [`NodeClient`]: the node's typed answers (`api::node`) are reduced to
+//! what the machine reads in [`receipt_answer`] and [`proof_answer`].
 
+use crate::api::node::{ReceiptAnswer, WithdrawalProofAnswer};
 use crate::l2::{NodeClient, NodeError};
 use casl2_verifier::smt::CompactProof;
 use casl2_verifier::types::{L2Transaction, WithdrawalRecord};
 use casl2_verifier::H256;
-use serde_json::Value;
 
-/// Which state a withdrawal proof is asked at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProofAt {
-    /// The state of the latest finalized anchor (the standard path).
-    Finalized,
-    /// The state of the latest anchor (the fast path).
-    Anchored,
-}
-
-impl ProofAt {
-    /// The tag the node's RPC takes.
-    pub fn tag(self) -> &'static str {
-        match self {
-            ProofAt::Finalized => "finalized",
-            ProofAt::Anchored => "anchored",
-        }
-    }
-}
+/// Which state a withdrawal proof is asked at: `Finalized` for the standard path, `Anchored`
+/// for the fast path.
+pub use crate::api::node::ProofAt;
 
 /// What a node knows of an L2 transaction it has seen (pending or in a block).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,50 +56,58 @@ impl WithdrawalNode for NodeClient {
 
     async fn withdrawal_proof(&self, id: &H256, at: ProofAt) -> Result<ProofAnswer, NodeError> {
         Ok(proof_answer(
-            NodeClient::withdrawal_proof(self, id, at.tag()).await?,
+            NodeClient::withdrawal_proof(self, id, at).await?,
         ))
     }
 }
 
-/// `l2_gettransactionreceipt`'s answer (`{hash, blockNumber, receipt: {success, error}}`, or
-/// `{hash, pending: true}`).
-fn receipt_answer(v: Value) -> L2Receipt {
-    L2Receipt {
-        block: v.get("blockNumber").and_then(Value::as_u64),
-        success: v["receipt"]["success"] == Value::Bool(true),
-        error: v["receipt"]["error"].as_str().map(str::to_string),
+/// `l2_gettransactionreceipt`'s answer: final (block and outcome) or pending.
+fn receipt_answer(a: ReceiptAnswer) -> L2Receipt {
+    match a {
+        ReceiptAnswer::Final(r) => L2Receipt {
+            block: Some(r.block_number),
+            success: r.receipt.success,
+            error: (!r.receipt.error.is_empty()).then(|| r.receipt.error.clone()),
+        },
+        ReceiptAnswer::Pending(_) => L2Receipt {
+            block: None,
+            success: false,
+            error: None,
+        },
     }
 }
 
-/// `l2_getwithdrawalproof`'s answer (`{stateRoot, record, proof, …}`).
-fn proof_answer(v: Value) -> ProofAnswer {
+/// `l2_getwithdrawalproof`'s answer.
+fn proof_answer(a: WithdrawalProofAnswer) -> ProofAnswer {
     ProofAnswer {
-        state_root: serde_json::from_value(v["stateRoot"].clone()).ok(),
-        record: serde_json::from_value(v["record"].clone()).ok(),
-        proof: serde_json::from_value(v["proof"].clone()).map_err(|e| e.to_string()),
+        state_root: Some(a.state_root),
+        record: a.record,
+        proof: Ok(a.proof),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::api::node::PendingReceipt;
 
     #[test]
-    fn answers_read_the_node_json() {
-        let r = receipt_answer(json!({"hash": H256::ZERO, "pending": true}));
-        assert_eq!(r.block, None);
-        assert!(!r.success);
-        let r = receipt_answer(
-            json!({"blockNumber": 7, "receipt": {"success": false, "error": "STF_X"}}),
-        );
+    fn answers_read_the_node_answers() {
+        let r = receipt_answer(ReceiptAnswer::Pending(PendingReceipt {
+            hash: H256::ZERO,
+            pending: true,
+        }));
+        assert_eq!((r.block, r.success), (None, false));
+        let answer: ReceiptAnswer = serde_json::from_value(serde_json::json!({
+            "hash": H256::ZERO, "blockNumber": 7, "blockHash": H256::ZERO, "step": 0,
+            "receipt": {"hash": H256::ZERO, "success": false, "gasUsed": 0, "fee": 0,
+                        "error": "STF_X"}
+        }))
+        .unwrap();
+        let r = receipt_answer(answer);
         assert_eq!(
             (r.block, r.success, r.error.as_deref()),
             (Some(7), false, Some("STF_X"))
         );
-        let p = proof_answer(json!({"stateRoot": H256::ZERO, "record": null, "proof": 1}));
-        assert_eq!(p.state_root, Some(H256::ZERO));
-        assert_eq!(p.record, None);
-        assert!(p.proof.is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! L1 advances one block per pause of the host's wait.
 
 use super::*;
-use crate::api::types::{ChainState, VerboseBlock};
+use crate::api::devnet_types::{ChainState, VerboseBlock};
 use crate::l1::{L1AccountInfo, L1BlockHeader, L1Client, L1ClientError};
 use crate::l2::NodeError;
 use casl2_verifier::fraud::Game;

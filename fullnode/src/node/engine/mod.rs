@@ -157,28 +157,8 @@ const FUTURE_HEIGHTS: u64 = 4;
 /// Interval of re-sending this node's proposal and vote while a round lasts (ms).
 const RESEND_MS: u64 = 1_000;
 
-/// Counters the node exports on `/metrics`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EngineStats {
-    /// Transactions included in final blocks.
-    pub transactions: u64,
-    /// Blocks this node proposed.
-    pub proposed: u64,
-    /// Rounds in which this node voted.
-    pub votes: u64,
-    /// Failover turns taken (blocks produced by another than the turn-0 leader).
-    pub failovers: u64,
-    /// Proposals rejected.
-    pub rejected: u64,
-    /// Conflicting votes seen (`CONSENSUS_CONFLICTING`).
-    pub conflicting_votes: u64,
-    /// Reverts after L1 reorganisations (Property 20).
-    pub reverts: u64,
-    /// Proposals dropped unvoted: not for this round, not by the producer whose turn it is,
-    /// or without that producer's signature.
-    pub dropped_proposals: u64,
-}
+/// Counters the node exports on `/metrics` and `admin_status` (the api's type).
+pub use casl2_lightclient::api::node::NodeStats as EngineStats;
 
 /// The node's core.
 #[derive(Debug)]
