@@ -161,18 +161,11 @@ impl L1Client for Fake {
         let height = w.tip;
         while w.blocks.len() as u64 <= height {
             let h = w.blocks.len() as u64;
-            w.blocks.push(VerboseBlock {
-                hash: H256([h as u8; 32]),
-                height: h,
-                time: 0,
-                in_active_chain: true,
-                txids: Vec::new(),
-                receipts: Vec::new(),
-            });
+            w.blocks.push(empty_block(H256([h as u8; 32]), h));
         }
         let b = &mut w.blocks[height as usize];
-        b.txids.push(id);
-        b.receipts.push(L1Receipt {
+        b.txids.get_or_insert_with(Vec::new).push(id);
+        b.receipts.get_or_insert_with(Vec::new).push(L1Receipt {
             tx_hash: id,
             outcome,
         });
@@ -259,14 +252,30 @@ impl L1Client for Fake {
     }
     async fn block_verbose(&self, hash: &H256) -> Result<VerboseBlock, L1ClientError> {
         let h = hash.0[0] as usize;
-        Ok(self.w().blocks.get(h).cloned().unwrap_or(VerboseBlock {
-            hash: *hash,
-            height: h as u64,
-            time: 0,
-            in_active_chain: true,
-            txids: Vec::new(),
-            receipts: Vec::new(),
-        }))
+        Ok(self
+            .w()
+            .blocks
+            .get(h)
+            .cloned()
+            .unwrap_or_else(|| empty_block(*hash, h as u64)))
+    }
+}
+
+/// An active-chain block of the fake L1 with no transaction yet.
+fn empty_block(hash: H256, height: u64) -> VerboseBlock {
+    VerboseBlock {
+        hash,
+        height,
+        time: 0,
+        prev_hash: H256::ZERO,
+        in_active_chain: true,
+        txs: Vec::new(),
+        txs_root: None,
+        confirmations: None,
+        txids: Some(Vec::new()),
+        receipts: Some(Vec::new()),
+        events: None,
+        invalid: None,
     }
 }
 
