@@ -83,6 +83,15 @@ pub struct RegisterArgs {
     /// The chain id (devnet only) [default: one above the highest registered].
     #[arg(long, value_name = "ID")]
     pub chain_id: Option<u64>,
+    #[command(flatten)]
+    pub key: DeployerKey,
+    #[command(flatten)]
+    pub l1: L1Args,
+}
+
+/// The deployer's key, needed on the devnet only (a real node signs with its wallet).
+#[derive(Debug, Clone, Args)]
+pub struct DeployerKey {
     /// The deployer's key (devnet only): a keystore name or address, or a raw key.
     #[arg(
         long,
@@ -93,8 +102,16 @@ pub struct RegisterArgs {
     pub key: Option<String>,
     #[command(flatten)]
     pub wallet: WalletArgs,
-    #[command(flatten)]
-    pub l1: L1Args,
+}
+
+impl DeployerKey {
+    fn private_key(&self) -> Result<PrivateKey> {
+        let spec = self
+            .key
+            .as_deref()
+            .ok_or_else(|| anyhow!("--key is needed on the devnet L1: the deployer signs"))?;
+        resolve_key(spec, &self.wallet)
+    }
 }
 
 /// A status a deployer may set.
@@ -126,16 +143,8 @@ pub struct StatusArgs {
     /// The chain id.
     #[arg(long, value_name = "ID", env = "CASL2_CHAIN_ID")]
     pub chain: u64,
-    /// The deployer's key (devnet only).
-    #[arg(
-        long,
-        value_name = "NAME|ADDRESS|HEX",
-        env = "CASL2_KEY",
-        hide_env_values = true
-    )]
-    pub key: Option<String>,
     #[command(flatten)]
-    pub wallet: WalletArgs,
+    pub key: DeployerKey,
     #[command(flatten)]
     pub l1: L1Args,
 }
@@ -161,13 +170,6 @@ pub(crate) async fn open(a: &L1Args, json_out: bool) -> Result<Conn> {
         .await
         .map_err(|e| anyhow!("--l1 {}: {e}", a.l1))?;
     Ok(Conn::bare(&a.l1, l1, a.timeout, json_out))
-}
-
-fn devnet_key(key: &Option<String>, wallet: &WalletArgs) -> Result<PrivateKey> {
-    let spec = key
-        .as_deref()
-        .ok_or_else(|| anyhow!("--key is needed on the devnet L1: the deployer signs"))?;
-    resolve_key(spec, wallet)
 }
 
 /// The preset of `network`, overridden by the TOML table in `file` (same camelCase names).
@@ -227,7 +229,7 @@ async fn register(a: RegisterArgs, json_out: bool) -> Result<()> {
                 .map_err(|e| c.l1e(e))?
         }
         AnyL1::Devnet(_) => {
-            let key = devnet_key(&a.key, &a.wallet)?;
+            let key = a.key.private_key()?;
             let chains = c.l1q("the chains", c.l1.chains()).await?;
             let id = a
                 .chain_id
@@ -413,7 +415,7 @@ async fn status(a: StatusArgs, json_out: bool) -> Result<()> {
             json!({ "chainId": a.chain, "from": old, "to": to.to_string(), "backend": "cascoind" })
         }
         AnyL1::Devnet(_) => {
-            let key = devnet_key(&a.key, &a.wallet)?;
+            let key = a.key.private_key()?;
             let before = c.l1q("the chain state", c.l1.chain_state(a.chain)).await?;
             let op = L1Op::SetChainStatus {
                 chain: a.chain,

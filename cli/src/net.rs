@@ -6,7 +6,7 @@
 use anyhow::{anyhow, bail, Result};
 use casl2_lightclient::api::devnet_types::ChainState;
 use casl2_lightclient::endpoint::{AnyL1, Role};
-use casl2_lightclient::l1::{L1Client, L1ClientError};
+use casl2_lightclient::l1::{find_mined, L1Client, L1ClientError, MinedError};
 use casl2_lightclient::l2::{NodeClient, NodeError};
 use casl2_verifier::l1::{L1Op, L1Receipt, L1Tx, L2ChainInfo, SequencerStatus};
 use casl2_verifier::params::ChainParams;
@@ -293,26 +293,12 @@ impl Conn {
     ) -> Result<(u64, L1Receipt)> {
         let bar = Progress::spinner(self.json, "waiting for the L1 to mine the transaction");
         self.wait("the L1 to mine the transaction", hint, || async {
-            let acct = self.l1.account(from).await.map_err(|e| self.l1e(e))?;
-            if acct.nonce <= nonce {
-                return Ok(None);
+            match find_mined(&self.l1, id, from, nonce, since).await {
+                Ok(found) => Ok(found),
+                Err(MinedError::L1(e)) => Err(self.l1e(e)),
+                Err(e @ MinedError::NonceReused { .. }) => Err(Fatal(e.to_string()).into()),
+                Err(e) => Err(anyhow!("{e}")),
             }
-            // Mined: find its block (from the height it was sent at).
-            let tip = self.l1_height().await?;
-            for h in since..=tip {
-                let hash = self.l1q("a block hash", self.l1.block_hash(h)).await?;
-                let b = self.l1q("a block", self.l1.block_verbose(&hash)).await?;
-                if let Some((i, r)) = b.receipt_of(id) {
-                    let r = r
-                        .cloned()
-                        .ok_or_else(|| anyhow!("the L1's block {h} has no receipt {i}"))?;
-                    return Ok(Some((h, r)));
-                }
-            }
-            Err(Fatal(format!(
-                "the L1 account {from} used nonce {nonce} for another transaction than {id}"
-            ))
-            .into())
         })
         .await
         .inspect(|_| bar.done())

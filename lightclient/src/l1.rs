@@ -11,7 +11,7 @@ use crate::api::{Method, NoParams};
 use crate::rpc::{RpcClient, RpcError};
 use casl2_verifier::fraud::Game;
 use casl2_verifier::l1::{
-    Anchor, AvailabilityChallenge, L1Block, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
+    Anchor, AvailabilityChallenge, L1Block, L1Receipt, L1Tx, L2ChainInfo, QueuedMessage, Sequencer,
 };
 use casl2_verifier::{Address, Decode, Encode, H256};
 use thiserror::Error;
@@ -505,4 +505,62 @@ impl L1Client for DevnetClient {
             ))),
         }
     }
+}
+
+/// Why [`find_mined`] could not place a transaction.
+#[derive(Debug, Error)]
+pub enum MinedError {
+    /// An L1 call failed.
+    #[error("{0}")]
+    L1(#[from] L1ClientError),
+    /// The sender's nonce was used by another transaction: this one can never be mined.
+    #[error("the L1 account {from} used nonce {nonce} for another transaction than {tx}")]
+    NonceReused {
+        /// The sender.
+        from: Address,
+        /// The nonce.
+        nonce: u64,
+        /// The transaction.
+        tx: H256,
+    },
+    /// An L1 block lists the transaction without its receipt.
+    #[error("the L1's block {block} has no receipt {index}")]
+    NoReceipt {
+        /// The block height.
+        block: u64,
+        /// The transaction's position.
+        index: usize,
+    },
+}
+
+/// One look at L1: is transaction `id` (from `from` with `nonce`, sent when the tip was
+/// `since`) mined? `Ok(None)` while `from`'s nonce has not passed `nonce`; then the height of
+/// the block that holds it and its receipt, searched from `since`. Used by every waiter on an
+/// L1 transaction (the CLI's commands, the withdrawal machine).
+pub async fn find_mined<C: L1Client>(
+    l1: &C,
+    id: &H256,
+    from: &Address,
+    nonce: u64,
+    since: u64,
+) -> Result<Option<(u64, L1Receipt)>, MinedError> {
+    if l1.account(from).await?.nonce <= nonce {
+        return Ok(None);
+    }
+    let tip = l1.tip_height().await?;
+    for h in since..=tip {
+        let hash = l1.block_hash(h).await?;
+        let b = l1.block_verbose(&hash).await?;
+        if let Some((index, r)) = b.receipt_of(id) {
+            let r = r
+                .cloned()
+                .ok_or(MinedError::NoReceipt { block: h, index })?;
+            return Ok(Some((h, r)));
+        }
+    }
+    Err(MinedError::NonceReused {
+        from: *from,
+        nonce,
+        tx: *id,
+    })
 }

@@ -157,6 +157,26 @@ pub fn param<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
     serde_json::value::to_raw_value(v).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
+/// How long one request may take, natively (connecting: 10 s); a server that hangs is a
+/// transport error naming the URL and method, not a caller stuck for ever. (In a browser the
+/// page's fetch decides.)
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn default_http() -> reqwest::Client {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        reqwest::Client::new()
+    }
+}
+
 /// A JSON-RPC client of one server.
 #[derive(Debug)]
 pub struct RpcClient {
@@ -176,7 +196,7 @@ impl RpcClient {
             auth: Auth::None,
             version: Version::V2,
             max_response: DEFAULT_MAX_RESPONSE_BYTES,
-            http: reqwest::Client::new(),
+            http: default_http(),
             next_id: AtomicU64::new(1),
         }
     }

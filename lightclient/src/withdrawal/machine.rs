@@ -17,7 +17,7 @@
 use super::host::{Event, Host, Step, Wait, WithdrawError};
 use super::node::{ProofAnswer, ProofAt, WithdrawalNode};
 use super::record::{Stage, Withdrawal};
-use crate::l1::{L1Client, L1ClientError};
+use crate::l1::{find_mined, L1Client, L1ClientError, MinedError};
 use casl2_verifier::l1::{
     check_withdrawal_proof, fast_withdrawal_eligible, Anchor, L1Error, L1Op, L1Receipt, L1Tx,
     L2Status, WithdrawalCase, WithdrawalPath,
@@ -411,27 +411,19 @@ impl<L: L1Client, N: WithdrawalNode, H: Host> Machine<'_, L, N, H> {
         nonce: u64,
         since: u64,
     ) -> Step<Option<(u64, L1Receipt)>, H::Error> {
-        let acct = self.l1("the account", self.l1.account(from)).await?;
-        if acct.nonce <= nonce {
-            return Ok(None);
-        }
-        // Mined: find its block (from the height it was sent at).
-        let tip = self.l1("the tip height", self.l1.tip_height()).await?;
-        for h in since..=tip {
-            let hash = self.l1("a block hash", self.l1.block_hash(h)).await?;
-            let b = self.l1("a block", self.l1.block_verbose(&hash)).await?;
-            if let Some((i, r)) = b.receipt_of(id) {
-                let r = r
-                    .cloned()
-                    .ok_or(WithdrawError::NoReceipt { block: h, index: i })?;
-                return Ok(Some((h, r)));
+        match find_mined(self.l1, id, from, nonce, since).await {
+            Ok(found) => Ok(found),
+            Err(MinedError::L1(error)) => Err(WithdrawError::L1 {
+                what: "the mined transaction",
+                error,
+            }),
+            Err(MinedError::NonceReused { from, nonce, tx }) => {
+                Err(WithdrawError::NonceReused { from, nonce, tx })
+            }
+            Err(MinedError::NoReceipt { block, index }) => {
+                Err(WithdrawError::NoReceipt { block, index })
             }
         }
-        Err(WithdrawError::NonceReused {
-            from: *from,
-            nonce,
-            tx: *id,
-        })
     }
 
     async fn wait_mined(
