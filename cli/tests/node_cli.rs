@@ -206,7 +206,7 @@ fn casl2_devnet_runs_a_network_and_resumes_it() {
             .unwrap();
         let info = first_json_line(&mut child);
         let _c = Killed(child);
-        assert_eq!(info["nodes"].as_array().unwrap().len(), 3);
+        assert_eq!(info["nodes"].as_array().unwrap().len(), 4); // the default
         let hosts: Vec<String> = info["nodes"]
             .as_array()
             .unwrap()
