@@ -141,7 +141,7 @@ fn batch_share_sequencer_leader_and_admin_answers_keep_their_wire_shape() {
     }));
     round_trip::<AdminStatus>(json!({
         "stats": { "transactions": 1, "proposed": 2, "votes": 3, "failovers": 0, "rejected": 0,
-                   "conflictingVotes": 0, "reverts": 0 },
+                   "conflictingVotes": 0, "reverts": 0, "droppedProposals": 0 },
         "evidence": 0, "peers": [], "url": "http://127.0.0.1:3/",
     }));
 }

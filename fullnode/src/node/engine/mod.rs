@@ -148,6 +148,9 @@ struct Round {
     /// This node's vote message and own proposal, re-sent while the round lasts.
     resend: Vec<Outgoing>,
     last_resend_ms: u64,
+    /// The first block of this height each member of the set was seen signing as producer
+    /// (whether or not it was its turn): a second, different one is double-sign evidence.
+    first_signed: HashMap<Address, L2Block>,
 }
 
 /// Messages for heights above the current round kept for later (bounded).

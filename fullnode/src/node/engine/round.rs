@@ -82,6 +82,7 @@ impl Engine {
             proposed_turns: Vec::new(),
             resend: Vec::new(),
             last_resend_ms: 0,
+            first_signed: HashMap::new(),
         });
         Ok(())
     }
@@ -211,6 +212,40 @@ impl Engine {
                 r.resend.clone()
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// Double signing: a block of this height signed by its producer, a member of the round's
+    /// set (its turn or not), after a different one by the same producer is evidence (kept in
+    /// `evidence`, reported on L1 by the defence). Checked before a proposal is dropped, so a
+    /// sequencer cannot hide a double sign behind a wrong turn.
+    fn note_signed(&mut self, block: &L2Block) {
+        let Some(r) = self.round.as_mut() else {
+            return;
+        };
+        let producer = block.header.sequencer;
+        let Some(key) = r.set.get(&producer).map(|m| m.public_key) else {
+            return;
+        };
+        let hash = block.hash();
+        if !block
+            .signatures
+            .iter()
+            .any(|s| s.sequencer == producer && s.verify(&hash, &key).is_ok())
+        {
+            return;
+        }
+        let Some(first) = r.first_signed.get(&producer) else {
+            r.first_signed.insert(producer, block.clone());
+            return;
+        };
+        if first.hash() == hash {
+            return;
+        }
+        for e in find_double_signs(first, block) {
+            if !self.evidence.iter().any(|x| x.id() == e.id()) {
+                self.evidence.push(e);
+            }
         }
     }
 
@@ -356,6 +391,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         self.ensure_round(view)?;
+        self.note_signed(&block);
         match self.check_proposer(view, &block, now_ms) {
             Err(EngineError::Invalid(reason)) => {
                 self.stats.dropped_proposals += 1;
@@ -365,22 +401,13 @@ impl Engine {
             Ok(()) | Err(EngineError::NotYet(_)) => {}
         }
         let hash = block.hash();
+        if self
+            .round
+            .as_ref()
+            .and_then(|r| r.proposals.get(&hash))
+            .is_some_and(|p| p.verdict.is_some())
         {
-            let r = self.round.as_ref().expect("round ensured");
-            // Double signing: another block of this height by the same producer.
-            for p in r.proposals.values() {
-                if p.block.header.sequencer == block.header.sequencer && p.block.hash() != hash {
-                    let ev = find_double_signs(&p.block, &block);
-                    for e in ev {
-                        if !self.evidence.iter().any(|x| x.id() == e.id()) {
-                            self.evidence.push(e);
-                        }
-                    }
-                }
-            }
-            if r.proposals.get(&hash).is_some_and(|p| p.verdict.is_some()) {
-                return self.try_commit(view, now_ms);
-            }
+            return self.try_commit(view, now_ms);
         }
         let verdict = match self.validate(view, &block, now_ms) {
             Ok(v) => Some(Ok(v)),
