@@ -223,18 +223,10 @@ impl Engine {
         let Some(r) = self.round.as_mut() else {
             return;
         };
-        let producer = block.header.sequencer;
-        let Some(key) = r.set.get(&producer).map(|m| m.public_key) else {
-            return;
-        };
-        let hash = block.hash();
-        if !block
-            .signatures
-            .iter()
-            .any(|s| s.sequencer == producer && s.verify(&hash, &key).is_ok())
-        {
+        if !signed_by_producer(&r.set, block) {
             return;
         }
+        let (producer, hash) = (block.header.sequencer, block.hash());
         let Some(first) = r.first_signed.get(&producer) else {
             r.first_signed.insert(producer, block.clone());
             return;
@@ -284,18 +276,14 @@ impl Engine {
             params.leader_timeout_ms,
         )
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let producer_key = r
-            .set
-            .get(&h.sequencer)
-            .map(|m| m.public_key)
-            .ok_or_else(|| {
-                EngineError::Invalid(format!("producer {} not in the set", h.sequencer))
-            })?;
+        if !r.set.contains(&h.sequencer) {
+            return Err(EngineError::Invalid(format!(
+                "producer {} not in the set",
+                h.sequencer
+            )));
+        }
         let hash = block.hash();
-        let signed = block
-            .signatures
-            .iter()
-            .any(|s| s.sequencer == h.sequencer && s.verify(&hash, &producer_key).is_ok());
+        let signed = signed_by_producer(&r.set, block);
         if !signed {
             return Err(EngineError::Invalid(format!(
                 "CONSENSUS_INVALID_VOTE: block {hash} lacks a valid signature of its producer {}",
@@ -373,7 +361,7 @@ impl Engine {
         if n > self.height() + 1 {
             // Kept for later only when signed by its producer, a sequencer of the registry:
             // nobody else can fill the queue of later heights.
-            if !signed_by_registered(view, &block) {
+            if !signed_by_producer(&view.set_at(None), &block) {
                 self.stats.dropped_proposals += 1;
                 return Err(EngineError::Invalid(format!(
                     "proposal dropped: block {n} is not signed by a registered producer"
@@ -604,18 +592,17 @@ impl Engine {
 
 /// At most `n` characters of `s` and at most 255 bytes (a vote's `rejectReason` is capped at
 /// 256 bytes), cut on a character boundary.
-/// True when `block` carries a valid signature of its own producer, a sequencer of the current
-/// registry (the check a message for a later height can get before its round exists).
-fn signed_by_registered(view: &L1View, block: &L2Block) -> bool {
+/// True when `block` carries a valid signature of its own producer, a member of `set`.
+fn signed_by_producer(set: &SequencerSet, block: &L2Block) -> bool {
     let producer = &block.header.sequencer;
-    let Some(member) = view.set_at(None).get(producer).map(|m| m.public_key) else {
+    let Some(key) = set.get(producer).map(|m| m.public_key) else {
         return false;
     };
     let hash = block.hash();
     block
         .signatures
         .iter()
-        .any(|s| s.sequencer == *producer && s.verify(&hash, &member).is_ok())
+        .any(|s| s.sequencer == *producer && s.verify(&hash, &key).is_ok())
 }
 
 fn truncate(s: &str, n: usize) -> String {
