@@ -1,6 +1,6 @@
 //! The attack of issue 19, end to end: an outside client with no sequencer key floods every
 //! node's peer endpoint with block proposals for the next heights (unsigned, signed by a
-//! stranger, or naming the real leader without its signature). Before the fix, one such
+//! stranger, or naming the real leader without its signature) and votes signed by a stranger. Before the fix, one such
 //! proposal cost a node its one vote of the round and finality stopped for good. Now such
 //! proposals are dropped unvoted (`casl2_consensus_dropped_proposals`) and the chain keeps
 //! finalising.
@@ -10,7 +10,7 @@ use casl2_fullnode::node::engine::Outgoing;
 use casl2_lightclient::l2::NodeClient;
 use casl2_verifier::consensus::slot_of_block;
 use casl2_verifier::types::{L2Block, L2BlockHeader};
-use casl2_verifier::{Address, PrivateKey, H256};
+use casl2_verifier::{Address, PrivateKey, Vote, VoteType, H256};
 use std::time::{Duration, Instant};
 
 fn urls(net: &LocalNet) -> Vec<String> {
@@ -72,6 +72,22 @@ fn junk(next: u64, bpl: u64, leaders: &[Address], round: u64) -> Vec<Outgoing> {
                 block: Box::new(block),
             });
         }
+        // A vote for the height, signed by a key outside the registry.
+        let mut vote = Vote {
+            block_hash: H256([round as u8; 32]),
+            voter_address: stranger.address(),
+            vote: VoteType::Accept,
+            reject_reason: String::new(),
+            signature: Vec::new(),
+            timestamp: round,
+            slot_number: slot_of_block(n, bpl).unwrap(),
+        };
+        vote.sign(&stranger).unwrap();
+        out.push(Outgoing::Vote {
+            height: n,
+            vote,
+            signature: None,
+        });
     }
     out
 }
