@@ -1,7 +1,8 @@
 //! The attack of issue 19, end to end: an outside client with no sequencer key floods every
 //! node's peer endpoint with block proposals for the next heights (unsigned, signed by a
-//! stranger, or naming the real leader without its signature) and votes signed by a stranger. Before the fix, one such
-//! proposal cost a node its one vote of the round and finality stopped for good. Now such
+//! stranger, or naming the real leader without its signature) and votes signed by a stranger.
+//! Before the fix, one such proposal cost a node its one vote of the round and finality
+//! stopped for good. Now such
 //! proposals are dropped unvoted (`casl2_consensus_dropped_proposals`) and the chain keeps
 //! finalising.
 
