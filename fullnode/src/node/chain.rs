@@ -20,6 +20,8 @@ const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("l2_receipts"
 const TX_INDEX: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("l2_tx_index");
 const VOTES: TableDefinition<u64, &[u8]> = TableDefinition::new("l2_my_votes");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("l2_meta");
+/// Key in `META` of the block of the node's newest vote.
+const LOCKED_BLOCK: &str = "locked_block";
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -194,15 +196,42 @@ impl ChainStore {
         }
     }
 
-    /// Record the node's vote at `height` durably (before sending it).
-    pub fn record_vote(&self, height: u64, vote: &MyVote) -> Result<(), ChainStoreError> {
+    /// Record the node's vote at `height` durably (before sending it), together with the block
+    /// it accepts: the block of its newest lock is kept (one, overwritten at the next lock), so
+    /// a restarted node can propose and vote for it again instead of standing locked on a block
+    /// nobody has any more.
+    pub fn record_vote(
+        &self,
+        height: u64,
+        vote: &MyVote,
+        block: &L2Block,
+    ) -> Result<(), ChainStoreError> {
         let w = self.db.begin_write().map_err(err)?;
         {
             let mut t = w.open_table(VOTES).map_err(err)?;
             t.insert(height, serde_json::to_vec(vote).map_err(err)?.as_slice())
                 .map_err(err)?;
+            let mut m = w.open_table(META).map_err(err)?;
+            m.insert(LOCKED_BLOCK, block.encode().as_slice())
+                .map_err(err)?;
         }
         w.commit().map_err(err)
+    }
+
+    /// The block this node accepted at `height` (its lock), if it is the newest lock and was
+    /// stored with it.
+    pub fn locked_block(&self, height: u64) -> Result<Option<L2Block>, ChainStoreError> {
+        let Some(vote) = self.my_vote(height)? else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.meta(LOCKED_BLOCK)? else {
+            return Ok(None);
+        };
+        let block = decode_block(&bytes)?;
+        Ok(
+            (block.header.block_number == height && block.hash() == vote.block_hash)
+                .then_some(block),
+        )
     }
 
     /// A metadata value.
@@ -254,18 +283,24 @@ mod tests {
         b.is_finalized = true;
         s.append(&b, &[]).unwrap();
         assert_eq!(s.block(1).unwrap().unwrap(), b);
+        let mut locked = L2Block::default();
+        locked.header.block_number = 2;
         s.record_vote(
             2,
             &MyVote {
-                block_hash: H256([7; 32]),
+                block_hash: locked.hash(),
                 slot: 0,
             },
+            &locked,
         )
         .unwrap();
         drop(s);
         let s = ChainStore::open(&dir.path().join("c.redb")).unwrap();
         assert_eq!(s.head().unwrap(), 1);
-        assert_eq!(s.my_vote(2).unwrap().unwrap().block_hash, H256([7; 32]));
+        assert_eq!(s.my_vote(2).unwrap().unwrap().block_hash, locked.hash());
+        // The locked block comes back with the vote, and only at its own height.
+        assert_eq!(s.locked_block(2).unwrap(), Some(locked.clone()));
+        assert_eq!(s.locked_block(3).unwrap(), None);
         s.truncate(0).unwrap();
         assert_eq!(s.head().unwrap(), 0);
         assert!(s.my_vote(2).unwrap().is_none());

@@ -151,6 +151,9 @@ struct Round {
     /// The first block of this height each member of the set was seen signing as producer
     /// (whether or not it was its turn): a second, different one is double-sign evidence.
     first_signed: HashMap<Address, L2Block>,
+    /// The block of this node's lock read back from storage after a restart, not yet
+    /// proposed again ([`Engine::resume_lock`]).
+    restored: Option<L2Block>,
 }
 
 /// Messages for heights above the current round kept for later (bounded).
@@ -159,6 +162,10 @@ const MAX_FUTURE: usize = 4_096;
 const FUTURE_HEIGHTS: u64 = 4;
 /// Interval of re-sending this node's proposal and vote while a round lasts (ms).
 const RESEND_MS: u64 = 1_000;
+/// After a start, a leader waits this long before sealing a block of its own (it may still
+/// re-propose a block someone accepted): time for restarted peers to re-send their locks
+/// ([`Engine::resume_lock`]), so a fresh block does not split the votes of the height (ms).
+pub const START_GRACE_MS: u64 = 2 * RESEND_MS;
 
 /// Counters the node exports on `/metrics` and `admin_status` (the api's type).
 pub use casl2_lightclient::api::node::NodeStats as EngineStats;
@@ -183,6 +190,8 @@ pub struct Engine {
     pub last_final_ms: u64,
     future: Vec<Outgoing>,
     misbehaviour: Option<Arc<dyn Misbehaviour>>,
+    /// When this engine first ticked (the start grace counts from it).
+    first_tick_ms: Option<u64>,
 }
 
 /// The chain's parameters from the L1 view, or "not yet".
@@ -233,6 +242,7 @@ impl Engine {
             last_final_ms: 0,
             future: Vec::new(),
             misbehaviour: None,
+            first_tick_ms: None,
         })
     }
 

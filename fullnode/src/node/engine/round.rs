@@ -68,6 +68,11 @@ impl Engine {
             .my_vote(h)
             .map_err(storage)?
             .map(|v| v.block_hash);
+        // After a restart: the block of this node's lock, proposed and voted for again.
+        let restored = match my_vote {
+            Some(_) => self.chain.locked_block(h).map_err(storage)?,
+            None => None,
+        };
         self.round = Some(Round {
             height: h,
             slot,
@@ -83,8 +88,39 @@ impl Engine {
             resend: Vec::new(),
             last_resend_ms: 0,
             first_signed: HashMap::new(),
+            restored,
         });
         Ok(())
+    }
+
+    /// After a restart, the block this node accepted at the current height (stored with its
+    /// vote): it goes to the peers again as a proposal (the producer's signature is the
+    /// block's own) and this node votes for it again, so a lock taken before a crash never
+    /// leaves the height without a block every locked node can accept. Kept until it could be
+    /// validated (its L1 anchor known).
+    pub fn resume_lock(
+        &mut self,
+        view: &L1View,
+        now_ms: u64,
+    ) -> Result<Vec<Outgoing>, EngineError> {
+        self.ensure_round(view)?;
+        let Some(block) = self.round.as_mut().and_then(|r| r.restored.take()) else {
+            return Ok(Vec::new());
+        };
+        let hash = block.hash();
+        let proposal = Outgoing::Proposal {
+            block: Box::new(block.clone()),
+        };
+        let mut out = self.on_proposal(view, block.clone(), now_ms)?;
+        let r = self.round.as_mut().expect("round ensured");
+        if r.proposals.get(&hash).is_none_or(|p| p.verdict.is_none()) {
+            r.restored = Some(block);
+            return Ok(Vec::new());
+        }
+        tracing::info!("resumed the lock on block {hash} at height {}", r.height);
+        r.resend.push(proposal.clone());
+        out.insert(0, proposal);
+        Ok(out)
     }
 
     /// One tick of the leader: propose if this node leads `head + 1` now and has not proposed
@@ -93,6 +129,7 @@ impl Engine {
         let Some(key) = self.key.clone() else {
             return Ok(Vec::new());
         };
+        let started = *self.first_tick_ms.get_or_insert(now_ms);
         let turn = self.leader(view, now_ms)?;
         if turn.leader != key.address() {
             return Ok(Vec::new());
@@ -121,6 +158,9 @@ impl Engine {
             None => {
                 if r.my_vote.is_some() {
                     // Locked on a block this node no longer has: it cannot propose another.
+                    return Ok(Vec::new());
+                }
+                if now_ms < started.saturating_add(START_GRACE_MS) {
                     return Ok(Vec::new());
                 }
                 // One L1 confirmation; never below the chain's registration or the parent's.
@@ -404,6 +444,7 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let r = self.round.as_mut().expect("round ensured");
+        let kept = block.clone();
         r.proposals.insert(
             hash,
             Proposal {
@@ -436,6 +477,7 @@ impl Engine {
                                     block_hash: hash,
                                     slot: r.slot,
                                 },
+                                &kept,
                             )
                             .map_err(storage)?;
                         r.my_vote = Some(hash);

@@ -72,14 +72,21 @@ impl Task for ConsensusTick {
         let mut out = {
             let mut e = shared.engine();
             let now = now_ms();
-            let mut out = match e.tick(&view, now) {
+            let mut out = match e.resume_lock(&view, now) {
+                Ok(o) => o,
+                Err(err) => {
+                    tracing::debug!("resume lock: {err}");
+                    Vec::new()
+                }
+            };
+            out.extend(match e.tick(&view, now) {
                 Ok(o) => o,
                 Err(EngineError::NotYet(_)) => Vec::new(),
                 Err(err) => {
                     tracing::debug!("tick: {err}");
                     Vec::new()
                 }
-            };
+            });
             out.extend(e.replay_future(&view, now));
             out.extend(e.rebroadcast(now));
             out
