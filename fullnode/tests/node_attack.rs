@@ -161,3 +161,109 @@ async fn junk_proposals_from_outside_do_not_stop_finality() {
         assert!(dropped(u).await > 0, "{u} counted no dropped proposal");
     }
 }
+
+/// What a web page or a stranger can do to the peer endpoints: nothing. A request with an
+/// `Origin` header or without a JSON content type is refused before it is read, no CORS header
+/// is sent (the user RPC keeps them), and `/p2p/batch-sign` answers only a poster of the L1
+/// set, and never loads more than a batch's worth of blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_endpoints_refuse_pages_strangers_and_huge_ranges() {
+    use casl2_fullnode::node::BatchSignRequest;
+    use casl2_verifier::{BatchHeader, BlockSignature};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 500;
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    assert!(reach(&urls, 1, 60).await >= 1, "the network did not start");
+    let u = &urls[0];
+    let http = reqwest::Client::new();
+    let cors = "access-control-allow-origin";
+
+    // A page's cross-origin POST (a "simple request": text/plain, no pre-flight).
+    let msg = serde_json::to_string(&junk(5, cfg.params.blocks_per_leader, &[], 1)[0]).unwrap();
+    let r = http
+        .post(format!("{u}p2p/message"))
+        .header("origin", "http://evil.example")
+        .header("content-type", "text/plain")
+        .body(msg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get(cors).is_none());
+    let r = http
+        .post(format!("{u}p2p/message"))
+        .header("content-type", "text/plain")
+        .body(msg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // The pre-flight a page needs for a JSON POST gets no CORS grant.
+    let r = http
+        .request(reqwest::Method::OPTIONS, format!("{u}p2p/message"))
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get(cors).is_none(), "{:?}", r.headers());
+    // The user RPC still answers pages of any origin.
+    let r = http
+        .request(reqwest::Method::OPTIONS, u.clone())
+        .header("origin", "http://wallet.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers().get(cors).unwrap(), "*");
+
+    // Batch signing: the poster must prove it is a sequencer of the set.
+    let pre = {
+        let d = net.l1.lock().unwrap();
+        d.state().chain(1).unwrap().info.latest_state_root
+    };
+    let stranger = PrivateKey::from_bytes(&[0x5a; 32]).unwrap();
+    let seq = &net.keys[1];
+    let header = |poster: &PrivateKey, end: u64| BatchHeader {
+        version: 1,
+        start_block: 1,
+        end_block: end,
+        sequencer_address: poster.address(),
+        ..Default::default()
+    };
+    let sign = |h: BatchHeader, by: &PrivateKey| BatchSignRequest {
+        poster_signature: BlockSignature::sign(by, &h.hash(), 0).unwrap(),
+        header: h,
+        pre_state_root: pre,
+    };
+    let post = |req: BatchSignRequest| {
+        let http = http.clone();
+        let u = u.clone();
+        async move {
+            let r = http
+                .post(format!("{u}p2p/batch-sign"))
+                .json(&req)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // A stranger signing its own request.
+    let (status, text) = post(sign(header(&stranger, 1), &stranger)).await;
+    assert_eq!(status, 403, "{text}");
+    // A stranger naming a real sequencer as poster.
+    let (status, text) = post(sign(header(seq, 1), &stranger)).await;
+    assert_eq!(status, 403, "{text}");
+    // A real sequencer asking for a range no batch holds: refused before any block is read.
+    let (status, text) = post(sign(header(seq, u64::MAX), seq)).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("batchInterval"), "{text}");
+    let most = cfg.params.batch_interval;
+    let (status, text) = post(sign(header(seq, most + 1), seq)).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("batchInterval"), "{text}");
+    net.shutdown().await;
+}

@@ -23,6 +23,9 @@ pub struct BatchSignRequest {
     pub header: BatchHeader,
     /// L1's latest anchored root the batch continues.
     pub pre_state_root: H256,
+    /// The poster's own signature over the header hash (the one it counts in the quorum): a
+    /// peer answers only a poster that is a sequencer of the L1 set.
+    pub poster_signature: BlockSignature,
 }
 
 /// A boxed future of a peer call.

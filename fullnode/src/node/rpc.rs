@@ -40,15 +40,47 @@ pub const MAX_RPC_BATCH: usize = 100;
 pub use casl2_lightclient::api::node::METHODS;
 
 /// The node's router.
+///
+/// Only the user RPC (`/`) answers pages of other origins (CORS). The peer endpoints send no
+/// CORS headers and refuse a request that a web page could make: one with an `Origin` header
+/// (403) or a POST whose content type is not `application/json` (415, which a page can only
+/// send after a CORS pre-flight these endpoints never grant).
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let user = Router::new()
         .route("/", post(handle_rpc))
+        .layer(axum::middleware::from_fn(jsonrpc::cors));
+    let peers = Router::new()
         .route("/p2p/message", post(handle_p2p))
         .route("/p2p/block/{n}", get(handle_block))
         .route("/p2p/batch-sign", post(handle_batch_sign))
+        .layer(axum::middleware::from_fn(peers_only));
+    user.merge(peers)
         .route("/metrics", get(super::metrics::handle))
-        .layer(axum::middleware::from_fn(jsonrpc::cors))
         .with_state(shared)
+}
+
+/// Refuse, on the peer endpoints, what a browser page could send (see [`router`]).
+async fn peers_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.headers().contains_key(header::ORIGIN) {
+        return (
+            StatusCode::FORBIDDEN,
+            "peer endpoints do not answer web pages (request has an Origin header)",
+        )
+            .into_response();
+    }
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if req.method() == axum::http::Method::POST && !json {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "peer messages are application/json",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Call `method` with raw positional `params` on the node at `url` and return its result: for
@@ -497,6 +529,28 @@ async fn handle_batch_sign(
     Json(req): Json<BatchSignRequest>,
 ) -> Response {
     let view = shared.view();
+    // Answer only a poster of the L1 set, proven by its own signature of the header.
+    let poster = req.header.sequencer_address;
+    let set = view.set_at(None);
+    let sig = &req.poster_signature;
+    let authentic = sig.sequencer == poster
+        && set
+            .get(&poster)
+            .is_some_and(|m| sig.verify(&req.header.hash(), &m.public_key).is_ok());
+    if !authentic {
+        shared
+            .metrics
+            .invalid_messages
+            .fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "posterSignature is not a valid signature of the header by its poster {poster}, \
+                 a sequencer of the L1 set"
+            ),
+        )
+            .into_response();
+    }
     // Sign only a batch that continues what L1 anchored.
     if view.chain.as_ref().map(|c| c.latest_state_root) != Some(req.pre_state_root) {
         return (

@@ -93,6 +93,14 @@ impl Engine {
             .key
             .as_ref()
             .ok_or_else(|| EngineError::Invalid("a follower signs no batches".into()))?;
+        // Never load more blocks than a batch may hold (the request may come from anyone).
+        let most = info.map_or(1, |i| i.params.batch_interval.max(1));
+        if header.end_block.saturating_sub(header.start_block) >= most {
+            return Err(EngineError::Invalid(format!(
+                "batch {}..={} holds more than batchInterval = {most} blocks",
+                header.start_block, header.end_block
+            )));
+        }
         if header.end_block > self.height()
             || header.start_block == 0
             || header.end_block < header.start_block

@@ -53,12 +53,18 @@ impl Task for Batcher {
         let own = shared
             .engine()
             .sign_batch(&plan.header, info.latest_state_root, Some(&info));
-        if let Ok(s) = own {
-            sigs.push(s);
-        }
+        let own = match own {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::debug!("batch: this node does not sign its own plan: {err}");
+                return;
+            }
+        };
+        sigs.push(own.clone());
         let req = BatchSignRequest {
             header: plan.header.clone(),
             pre_state_root: info.latest_state_root,
+            poster_signature: own,
         };
         for p in shared.peers() {
             if let Ok(s) = shared.transport().sign_batch(&p, &req).await {
