@@ -69,6 +69,10 @@ pub struct NodeArgs {
     /// Most transactions per block [default: 2000].
     #[arg(long, value_name = "N", env = "CASL2_MAX_BLOCK_TXS")]
     max_block_txs: Option<usize>,
+    /// JSON-RPC requests per second answered to each client IP (an IPv6 /64); each request of
+    /// a batch counts; beyond it -32005 / HTTP 429 [default: 5000].
+    #[arg(long, value_name = "N", env = "CASL2_RPC_RATE_LIMIT")]
+    rpc_rate_limit: Option<u64>,
     /// Run for this many seconds, then stop as on Ctrl-C (0: until Ctrl-C) [default: 0].
     #[arg(long, value_name = "SECS")]
     run_for: Option<u64>,
@@ -104,6 +108,7 @@ struct FileConfig {
     peers: Option<Vec<String>>,
     admin_token: Option<String>,
     max_block_txs: Option<usize>,
+    rpc_rate_limit: Option<u64>,
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig> {
@@ -191,6 +196,12 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
             bail!("--max-block-txs must be 1..=16384, got {n}");
         }
         cfg.max_block_txs = n;
+    }
+    if let Some(n) = a.rpc_rate_limit.or(f.rpc_rate_limit) {
+        if n == 0 {
+            bail!("--rpc-rate-limit must be at least 1 request per second");
+        }
+        cfg.rpc_rate_limit = n;
     }
     Ok((cfg, network, a.run_for.unwrap_or(0)))
 }

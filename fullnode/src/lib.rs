@@ -9,13 +9,15 @@
 //!   chain persisted in redb), and [`devnet::rpc`], its JSON-RPC 2.0 server (`casl2 l1 devnet`).
 //! - `harness` (cargo feature `harness`): the demo and test harness — `localnet` (the devnet
 //!   L1, a registered chain and N sequencers in one process), `dishonest`, `tamper` and `www`.
-//! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share.
+//! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share; [`ratelimit`]: per-client
+//!   request budgets.
 
 pub mod devnet;
 #[cfg(feature = "harness")]
 pub mod harness;
 pub mod jsonrpc;
 pub mod node;
+pub mod ratelimit;
 pub mod store;
 
 pub use casl2_lightclient as lightclient;

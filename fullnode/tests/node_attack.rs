@@ -267,3 +267,38 @@ async fn peer_endpoints_refuse_pages_strangers_and_huge_ranges() {
     assert!(text.contains("batchInterval"), "{text}");
     net.shutdown().await;
 }
+
+/// The RPC's budget is per client: a client flooding batches is refused (each request of a
+/// batch counts) while another client, from another address, is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_flooding_client_does_not_exhaust_another_clients_rpc_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 1);
+    cfg.l1_block_ms = 500;
+    let mut net = LocalNet::start(&cfg).await.unwrap();
+    net.stop_node(0).await;
+    net.configs[0].rpc_rate_limit = 20;
+    net.start_node(0).await.unwrap();
+    let u = urls(&net)[0].clone();
+    let batch: Vec<serde_json::Value> = (0..30)
+        .map(|i| serde_json::json!({"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []}))
+        .collect();
+    let flooder = reqwest::Client::new();
+    let r = flooder.post(&u).json(&batch).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32005, "{body}");
+    // Another client (from 127.0.0.2) is answered, whatever the flooder's state.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = other
+        .post(&u)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    net.shutdown().await;
+}

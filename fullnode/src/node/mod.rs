@@ -75,7 +75,8 @@ pub struct NodeConfig {
     pub max_block_txs: usize,
     /// L1 poll interval (ms).
     pub l1_poll_ms: u64,
-    /// RPC requests per second the server answers (all clients together).
+    /// RPC requests per second the server answers each client (an IP address, an IPv6 /64);
+    /// each request of a batch counts.
     pub rpc_rate_limit: u64,
     /// Peer message filter (tests).
     pub filter: Option<PeerFilter>,
@@ -169,8 +170,8 @@ pub struct Shared {
     l1: AnyL1,
     peers: Arc<dyn PeerTransport>,
     metrics: NodeMetrics,
-    /// RPC rate limiter: (second, count).
-    rate: Mutex<(u64, u64)>,
+    /// RPC rate limiter, per client.
+    rate: crate::ratelimit::PerClient,
     /// Extended DA squares of recently served anchors: (anchor index, data root, square).
     squares: Mutex<Vec<SquareEntry>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
@@ -233,9 +234,9 @@ impl Shared {
         &self.metrics
     }
 
-    /// The RPC rate limiter's (second, count).
-    pub fn rate(&self) -> MutexGuard<'_, (u64, u64)> {
-        unpoisoned(&self.rate)
+    /// The RPC rate limiter (per client).
+    pub fn rate(&self) -> &crate::ratelimit::PerClient {
+        &self.rate
     }
 
     /// The cache of extended DA squares the RPC server built (newest last).
@@ -360,6 +361,7 @@ impl Node {
         );
         let peers = HttpPeers::new(cfg.filter.clone())
             .map_err(|e| NodeError::Storage(format!("HTTP client: {e}")))?;
+        let rate_limit = cfg.rpc_rate_limit;
         let shared = Arc::new(Shared {
             l1,
             cfg,
@@ -368,7 +370,7 @@ impl Node {
             view: RwLock::new(L1View::default()),
             peers: Arc::new(peers),
             metrics: NodeMetrics::default(),
-            rate: Mutex::new((0, 0)),
+            rate: crate::ratelimit::PerClient::new(rate_limit),
             relay: Mutex::new(Vec::new()),
             squares: Mutex::new(Vec::new()),
         });
@@ -378,6 +380,7 @@ impl Node {
             let app = rpc::router(shared.clone());
             let mut rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
                         while !*rx.borrow() {

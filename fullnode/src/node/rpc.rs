@@ -6,7 +6,7 @@ use super::engine::{EngineError, Outgoing};
 use super::{broadcast, handle_message, now_ms, BatchSignRequest, Shared};
 use crate::jsonrpc::{self, handle, RpcError};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use casl2_verifier::stf::Overlay;
 use casl2_verifier::types::WithdrawalRecord;
 use casl2_verifier::{Decode, L2Transaction, H256};
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -99,28 +100,45 @@ pub async fn call_peer(
         .map_err(|e| e.to_string())
 }
 
-fn rate_limited(shared: &Shared) -> bool {
-    let sec = now_ms() / 1000;
-    let mut r = shared.rate();
-    if r.0 != sec {
-        *r = (sec, 0);
+fn rate_limited(shared: &Shared, client: std::net::IpAddr, n: u64) -> Option<Response> {
+    if shared.rate().take(client, n, now_ms() / 1000) {
+        return None;
     }
-    r.1 += 1;
-    r.1 > shared.cfg().rpc_rate_limit
+    let e = RpcError::new(
+        -32005,
+        format!(
+            "rate limited: more than {} requests this second from {client}",
+            shared.cfg().rpc_rate_limit
+        ),
+    );
+    Some(jsonrpc::reply(
+        StatusCode::TOO_MANY_REQUESTS,
+        &jsonrpc::error_reply(Value::Null, &e),
+    ))
 }
 
-async fn handle_rpc(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    if rate_limited(&shared) {
-        let e = RpcError::new(-32005, "rate limited: too many requests this second");
-        return jsonrpc::reply(
-            StatusCode::TOO_MANY_REQUESTS,
-            &jsonrpc::error_reply(Value::Null, &e),
-        );
+async fn handle_rpc(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // One unit before the body is read, the rest of a batch's requests after.
+    if let Some(r) = rate_limited(&shared, peer.ip(), 1) {
+        return r;
     }
     let parsed = match jsonrpc::read_body(body, MAX_RPC_BODY).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    if let Value::Array(items) = &parsed {
+        let more = (items.len().min(MAX_RPC_BATCH + 1) as u64).saturating_sub(1);
+        if more > 0 {
+            if let Some(r) = rate_limited(&shared, peer.ip(), more) {
+                return r;
+            }
+        }
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
