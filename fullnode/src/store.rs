@@ -12,7 +12,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("smt_nodes");
 const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_roots");
@@ -25,8 +25,8 @@ pub const NODE_CACHE_ENTRIES: usize = 500_000;
 /// of the nodes read or written (a node never changes under its hash).
 #[derive(Debug)]
 pub struct RedbNodeStore {
-    db: Database,
-    cache: RwLock<HashMap<H256, Node, BuildHasherDefault<HashKeyHasher>>>,
+    db: Arc<Database>,
+    cache: Arc<RwLock<HashMap<H256, Node, BuildHasherDefault<HashKeyHasher>>>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -93,9 +93,20 @@ impl RedbNodeStore {
         w.open_table(ROOTS).map_err(backend)?;
         w.commit().map_err(backend)?;
         Ok(RedbNodeStore {
-            db,
-            cache: RwLock::new(HashMap::default()),
+            db: Arc::new(db),
+            cache: Arc::new(RwLock::new(HashMap::default())),
         })
+    }
+
+    /// A second handle on the same database and cache, for readers that must not hold the
+    /// owner's lock (the RPC's calls and proofs at a past root). Nodes are content-addressed
+    /// and never rewritten, so a reader at a root sees exactly that root's tree, whatever the
+    /// owner writes meanwhile.
+    pub fn share(&self) -> RedbNodeStore {
+        RedbNodeStore {
+            db: self.db.clone(),
+            cache: self.cache.clone(),
+        }
     }
 
     /// Record the post-state root of `block` and forget roots more than `keep` blocks older

@@ -244,48 +244,17 @@ impl RpcClient {
     }
 
     /// Read the body, at most the cap.
-    async fn read_body(
-        &self,
-        method: &str,
-        #[allow(unused_mut)] mut resp: reqwest::Response,
-    ) -> Result<Vec<u8>, RpcError> {
-        let too_large = || RpcError::TooLarge {
-            url: self.url.clone(),
-            method: method.to_string(),
-            cap: self.max_response,
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > self.max_response as u64)
-        {
-            return Err(too_large());
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let mut body = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| self.transport(method, format!("read body: {e}")))?
-            {
-                if body.len() + chunk.len() > self.max_response {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| self.transport(method, format!("read body: {e}")))?;
-            if body.len() > self.max_response {
-                return Err(too_large());
-            }
-            Ok(body.to_vec())
-        }
+    async fn read_body(&self, method: &str, resp: reqwest::Response) -> Result<Vec<u8>, RpcError> {
+        read_capped(resp, self.max_response)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge { cap } => RpcError::TooLarge {
+                    url: self.url.clone(),
+                    method: method.to_string(),
+                    cap,
+                },
+                ReadError::Transport(m) => self.transport(method, format!("read body: {m}")),
+            })
     }
 
     /// Call `method` with positional `params`; its result as raw JSON text (`null` for a null
@@ -399,5 +368,57 @@ impl RpcClient {
             message: format!("encode parameters: {e}"),
         })?;
         self.call_value(M::NAME, v).await
+    }
+}
+
+/// Why [`read_capped`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The body is larger than the cap.
+    #[error("answer over the cap of {cap} bytes")]
+    TooLarge {
+        /// The cap in bytes.
+        cap: usize,
+    },
+    /// Reading failed.
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// Read an HTTP answer's body, at most `cap` bytes: refused at once when its declared length
+/// is larger, and natively read in chunks, so that a hostile server cannot make the client
+/// buffer more than the cap. Every casl2 HTTP client reads answers through it.
+pub async fn read_capped(
+    #[allow(unused_mut)] mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ReadError::TooLarge { cap });
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| ReadError::Transport(e.to_string()))?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(ReadError::TooLarge { cap });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ReadError::Transport(e.to_string()))?;
+        if body.len() > cap {
+            return Err(ReadError::TooLarge { cap });
+        }
+        Ok(body.to_vec())
     }
 }

@@ -48,7 +48,7 @@ pub struct MyVote {
 /// The chain database.
 #[derive(Debug)]
 pub struct ChainStore {
-    db: Database,
+    db: std::sync::Arc<Database>,
 }
 
 impl ChainStore {
@@ -64,7 +64,17 @@ impl ChainStore {
             w.open_table(META).map_err(err)?;
         }
         w.commit().map_err(err)?;
-        Ok(ChainStore { db })
+        Ok(ChainStore {
+            db: std::sync::Arc::new(db),
+        })
+    }
+
+    /// A second handle on the same database, for readers that must not hold the owner's lock
+    /// (the RPC's log scans); redb gives each read transaction a consistent snapshot.
+    pub fn share(&self) -> ChainStore {
+        ChainStore {
+            db: self.db.clone(),
+        }
     }
 
     /// The number of the newest stored block (0: none; block 0 is the genesis state).

@@ -10,15 +10,17 @@ use super::engine::{params_of, Engine};
 use super::l1view::L1View;
 use super::Shared;
 use crate::jsonrpc::{handle, RpcError};
+use crate::store::RedbNodeStore;
 use casl2_lightclient::api::node::{
     self as m, BlockId, CallAnswer, CallRequest, HexBytes, HexU64, LogEntry, LogFilter,
 };
-use casl2_verifier::smt::empty_root;
+use casl2_verifier::smt::{empty_root, Node, SparseMerkleTree};
 use casl2_verifier::stf::cvm::{self, CallResult, CVM_BLOCK_GAS_LIMIT};
 use casl2_verifier::stf::rules::RentParams;
-use casl2_verifier::stf::{AtRoot, BlockContext};
+use casl2_verifier::stf::{AtRoot, BlockContext, StateView, StfError};
 use casl2_verifier::{Address, H256};
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 /// The contract methods (listed with the node's other methods in `rpc::METHODS`).
 pub use casl2_lightclient::api::node::CVM_METHODS as METHODS;
@@ -188,49 +190,85 @@ fn state_err(e: casl2_verifier::stf::StfError) -> RpcError {
             NOT_HELD,
             format!("the state of that block is no longer held by this node: {e}"),
         ),
+        StfError::State(m) if m == over_budget() => RpcError::new(TOO_MUCH, m),
         other => RpcError::internal(other.to_string()),
     }
 }
 
-/// The final state at one block, with the block context a call at it sees.
-struct StateAt<'e> {
-    engine: &'e Engine,
+/// How long one call, estimate or log scan may run before it is stopped (ms). The engine is
+/// not held meanwhile: the request reads a snapshot (see [`with_state`]).
+pub const RPC_TIME_BUDGET_MS: u64 = 5_000;
+
+/// The final state at one block, with the block context a call at it sees: an own handle on
+/// the node's state store (no engine lock held while it runs) that stops every read once the
+/// request's time budget is spent.
+struct StateAt {
+    tree: SparseMerkleTree<RedbNodeStore>,
     root: H256,
     number: u64,
     ctx: BlockContext,
+    deadline: Instant,
 }
 
-impl StateAt<'_> {
-    fn view(&self) -> AtRoot<'_, crate::store::RedbNodeStore> {
-        AtRoot {
-            tree: self.engine.tree(),
-            root: self.root,
+impl StateAt {
+    fn view(&self) -> Budgeted<'_> {
+        Budgeted {
+            inner: AtRoot {
+                tree: &self.tree,
+                root: self.root,
+            },
+            deadline: self.deadline,
         }
     }
 }
 
-/// Run `f` on the state after the block `at` names (default: the head), holding the engine.
+/// A state view that fails every read after its deadline: an EVM run touches the state at
+/// least at each account, storage slot and code it loads, and pure computation is bounded by
+/// the call's gas, so a call, an estimate's binary search or a scan ends soon after it.
+struct Budgeted<'a> {
+    inner: AtRoot<'a, RedbNodeStore>,
+    deadline: Instant,
+}
+
+impl Budgeted<'_> {
+    fn check(&self) -> Result<(), StfError> {
+        if Instant::now() > self.deadline {
+            return Err(StfError::State(over_budget()));
+        }
+        Ok(())
+    }
+}
+
+fn over_budget() -> String {
+    format!("the request ran over its time budget of {RPC_TIME_BUDGET_MS} ms")
+}
+
+impl StateView for Budgeted<'_> {
+    fn read(&self, key: &H256) -> Result<Option<Vec<u8>>, StfError> {
+        self.check()?;
+        self.inner.read(key)
+    }
+    fn node(&self, hash: &H256) -> Result<Option<Node>, StfError> {
+        self.check()?;
+        self.inner.node(hash)
+    }
+}
+
+/// Run `f` on the state after the block `at` names (default: the head). The engine is held
+/// only to pick the block and take a handle on the store; `f` runs without it, within
+/// [`RPC_TIME_BUDGET_MS`].
 fn with_state<T>(
     shared: &Shared,
     at: Option<BlockId>,
-    f: impl FnOnce(&StateAt<'_>) -> Result<T, RpcError>,
+    f: impl FnOnce(&StateAt) -> Result<T, RpcError>,
 ) -> Result<T, RpcError> {
     let view = shared.view();
-    let engine = shared.engine();
-    let number = block_number(&engine, &view, at, "block")?;
-    let rent = params_of(&view).map(RentParams::of).unwrap_or_default();
-    let (root, ctx) = if number == 0 {
-        let ctx = BlockContext {
-            chain_id: shared.cfg().chain_id,
-            number: 0,
-            timestamp: 0,
-            producer: Address::ZERO,
-            other_sequencers: Vec::new(),
-            rent,
-        };
-        (empty_root(), ctx)
-    } else {
-        let header = if number == engine.height() {
+    let (number, header, store) = {
+        let engine = shared.engine();
+        let number = block_number(&engine, &view, at, "block")?;
+        let header = if number == 0 {
+            None
+        } else if number == engine.height() {
             engine.head().cloned()
         } else {
             engine
@@ -238,23 +276,31 @@ fn with_state<T>(
                 .block(number)
                 .map_err(|e| RpcError::internal(e.to_string()))?
                 .map(|b| b.header)
-        }
-        .ok_or_else(|| RpcError::new(NOT_HELD, format!("block {number} is not stored")))?;
-        let ctx = BlockContext {
-            chain_id: shared.cfg().chain_id,
-            number,
-            timestamp: header.timestamp,
-            producer: header.sequencer,
-            other_sequencers: Vec::new(),
-            rent,
         };
-        (header.state_root, ctx)
+        if number > 0 && header.is_none() {
+            return Err(RpcError::new(
+                NOT_HELD,
+                format!("block {number} is not stored"),
+            ));
+        }
+        (number, header, engine.tree().store().share())
     };
+    let rent = params_of(&view).map(RentParams::of).unwrap_or_default();
+    let ctx = BlockContext {
+        chain_id: shared.cfg().chain_id,
+        number,
+        timestamp: header.as_ref().map_or(0, |h| h.timestamp),
+        producer: header.as_ref().map_or(Address::ZERO, |h| h.sequencer),
+        other_sequencers: Vec::new(),
+        rent,
+    };
+    let root = header.map_or_else(empty_root, |h| h.state_root);
     f(&StateAt {
-        engine: &engine,
+        tree: SparseMerkleTree::new(store),
         root,
         number,
         ctx,
+        deadline: Instant::now() + Duration::from_millis(RPC_TIME_BUDGET_MS),
     })
 }
 
@@ -329,13 +375,23 @@ fn get_logs<N>(
     removed: Option<bool>,
 ) -> Result<Vec<LogEntry<N>>, RpcError> {
     let view = shared.view();
-    let engine = shared.engine();
     let filter = q.filter.unwrap_or_default();
-    let (from, to) = log_range(&engine, &view, &filter)?;
+    let (from, to, chain) = {
+        let engine = shared.engine();
+        let (from, to) = log_range(&engine, &view, &filter)?;
+        (from, to, engine.chain().share())
+    };
+    // The scan reads its own snapshot, without the engine, within the time budget.
+    let deadline = Instant::now() + Duration::from_millis(RPC_TIME_BUDGET_MS);
     let mut out = Vec::new();
     for n in from.max(1)..=to {
-        let receipts = engine
-            .chain()
+        if Instant::now() > deadline {
+            return Err(RpcError::new(
+                TOO_MUCH,
+                format!("{} (at block {n}): narrow the range", over_budget()),
+            ));
+        }
+        let receipts = chain
             .receipts(n)
             .map_err(|e| RpcError::internal(e.to_string()))?;
         let mut log_index = 0u64;
@@ -366,4 +422,57 @@ fn get_logs<N>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(deadline: Instant) -> (tempfile::TempDir, StateAt) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbNodeStore::open(&dir.path().join("s.redb")).unwrap();
+        let st = StateAt {
+            tree: SparseMerkleTree::new(store),
+            root: empty_root(),
+            number: 0,
+            ctx: BlockContext {
+                chain_id: 1,
+                number: 0,
+                timestamp: 0,
+                producer: Address::ZERO,
+                other_sequencers: Vec::new(),
+                rent: RentParams::default(),
+            },
+            deadline,
+        };
+        (dir, st)
+    }
+
+    fn run(st: &StateAt) -> Result<CallResult, RpcError> {
+        let to = Address([1; 20]);
+        cvm::call(
+            &st.view(),
+            &st.ctx,
+            &Address::ZERO,
+            Some(&to),
+            &[],
+            0,
+            100_000,
+        )
+        .map_err(state_err)
+    }
+
+    #[test]
+    fn a_call_past_its_time_budget_is_stopped_with_a_named_error() {
+        let past = Instant::now()
+            .checked_sub(Duration::from_millis(1))
+            .unwrap_or_else(Instant::now);
+        let (_d, st) = state(past);
+        let e = run(&st).unwrap_err();
+        assert_eq!(e.code, TOO_MUCH, "{e:?}");
+        assert!(e.message.contains("time budget"), "{e:?}");
+        // Within its budget the same call runs.
+        let (_d, st) = state(Instant::now() + Duration::from_secs(600));
+        assert!(run(&st).unwrap().success);
+    }
 }

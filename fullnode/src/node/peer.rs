@@ -103,6 +103,27 @@ impl HttpPeers {
     }
 }
 
+/// Largest answer to a batch-signing request (a signature entry as JSON).
+const MAX_SIGNATURE_ANSWER: usize = 4 * 1024;
+
+/// A successful answer's JSON body as `T`, read up to `cap` bytes (a hostile peer cannot make
+/// this node buffer more); an error status is a failure with the peer's text.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    peer: &str,
+    resp: reqwest::Response,
+    cap: usize,
+) -> Result<T, PeerError> {
+    let status = resp.status();
+    let body = casl2_lightclient::rpc::read_capped(resp, cap)
+        .await
+        .map_err(|e| failed(peer, e))?;
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        return Err(failed(peer, format!("HTTP {status}: {text}")));
+    }
+    serde_json::from_slice(&body).map_err(|e| failed(peer, e))
+}
+
 fn failed(peer: &str, e: impl std::fmt::Display) -> PeerError {
     PeerError::Failed {
         peer: peer.to_string(),
@@ -153,7 +174,7 @@ impl PeerTransport for HttpPeers {
                 .send()
                 .await
                 .map_err(|e| failed(peer, e))?;
-            resp.json::<L2Block>().await.map_err(|e| failed(peer, e))
+            read_json::<L2Block>(peer, resp, super::rpc::MAX_P2P_BODY).await
         })
     }
 
@@ -171,9 +192,7 @@ impl PeerTransport for HttpPeers {
                 .send()
                 .await
                 .map_err(|e| failed(peer, e))?;
-            resp.json::<BlockSignature>()
-                .await
-                .map_err(|e| failed(peer, e))
+            read_json::<BlockSignature>(peer, resp, MAX_SIGNATURE_ANSWER).await
         })
     }
 }
