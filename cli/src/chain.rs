@@ -342,6 +342,8 @@ async fn info(chain: u64, a: &L1Args, json_out: bool) -> Result<()> {
             v["escrow"] = json!(st.escrow);
             v["sequencers"] = json!(st.sequencers);
             v["queueLength"] = json!(st.queue_length);
+            v["consumed"] = json!(st.consumed);
+            v["missed"] = json!(st.missed);
             v["anchors"] = json!(st.anchors);
             v["finalizedAnchors"] = json!(st.finalized_anchors);
             v
@@ -380,6 +382,8 @@ fn print_chain(v: &Value) {
         ("sequencers", "sequencers"),
         ("sequencerCount", "sequencers"),
         ("queueLength", "L1 queue"),
+        ("consumed", "consumed"),
+        ("missed", "missed"),
     ] {
         if !v[k].is_null() {
             println!("  {label:<11} {}", text(k));

@@ -166,41 +166,45 @@ async fn watch(
     let bar = Progress::bar(c.json, window, "waiting for the forced transaction");
     let seen = std::cell::Cell::new(false);
     let r = c
-        .wait("the forced transaction's inclusion or its deadline", hint, || async {
-            let st = c.l1_chain().await?;
-            let r = final_receipt(c, msg).await;
-            if st.missed.contains(&index) {
-                return Ok(Some((Verdict::Punished, st, r)));
-            }
-            if st.consumed > index {
-                return Ok(Some((Verdict::Included, st, r)));
-            }
-            if st.info.status == L2Status::Emergency {
-                return Ok(Some((Verdict::Punished, st, r)));
-            }
-            let tip = c.l1_height().await?;
-            let what = match &r {
-                Some(r) => {
-                    if !seen.replace(true) {
-                        c.note(format!(
+        .wait(
+            "the forced transaction's inclusion or its deadline",
+            hint,
+            || async {
+                let st = c.l1_chain().await?;
+                let r = final_receipt(c, msg).await;
+                if st.missed.contains(&index) {
+                    return Ok(Some((Verdict::Punished, st, r)));
+                }
+                if st.consumed > index {
+                    return Ok(Some((Verdict::Included, st, r)));
+                }
+                if st.info.status == L2Status::Emergency {
+                    return Ok(Some((Verdict::Punished, st, r)));
+                }
+                let tip = c.l1_height().await?;
+                let what = match &r {
+                    Some(r) => {
+                        if !seen.replace(true) {
+                            c.note(format!(
                             "included in final L2 block {}; waiting for an anchored batch on L1",
                             r.block_number
                         ));
+                        }
+                        format!("in L2 block {}, waiting for its anchor", r.block_number)
                     }
-                    format!("in L2 block {}, waiting for its anchor", r.block_number)
-                }
-                None => "not in an L2 block yet".to_string(),
-            };
-            bar.set(
-                tip.saturating_sub(msg.message.l1_block),
-                window,
-                &format!(
-                    "forced transaction {what}; L1 {tip}, deadline {deadline} ({})",
-                    st.info.status
-                ),
-            );
-            Ok(None)
-        })
+                    None => "not in an L2 block yet".to_string(),
+                };
+                bar.set(
+                    tip.saturating_sub(msg.message.l1_block),
+                    window,
+                    &format!(
+                        "forced transaction {what}; L1 {tip}, deadline {deadline} ({})",
+                        st.info.status
+                    ),
+                );
+                Ok(None)
+            },
+        )
         .await;
     bar.done();
     r

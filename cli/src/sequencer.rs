@@ -213,7 +213,11 @@ async fn print_entry(c: &Conn, v: &Value) {
         (None, _) => text("status"),
     };
     println!("  status      {status}");
-    println!("  stake       {} CAS (slashed {} CAS)", cas("stake"), cas("slashed"));
+    println!(
+        "  stake       {} CAS (slashed {} CAS)",
+        cas("stake"),
+        cas("slashed")
+    );
     println!("  HAT         {}", v["hatScore"]);
     println!("  endpoint    {}", text("endpoint"));
     println!("  announced   L1 height {}", v["announcedAt"]);
@@ -272,7 +276,10 @@ async fn announce_on_node(
     let tx = L1Tx::signed(key, 0, op).map_err(|e| anyhow!("signing: {e}"))?;
     let (address, eligible) = match c.l1q("l2_announcesequencer", node.submit(&tx)).await? {
         Submitted::SequencerAnnounced { address, eligible } => (address, eligible),
-        other => bail!("the node at {} answered {other:?} to an announcement", c.l1_url),
+        other => bail!(
+            "the node at {} answered {other:?} to an announcement",
+            c.l1_url
+        ),
     };
     let v = json!({
         "address": address, "eligible": eligible, "backend": "cascoind",
@@ -357,10 +364,18 @@ async fn status_on_node(
 }
 
 /// On a real node: send `op` anyway, so that the backend says what it lacks.
-async fn refused_by_node(c: &Conn, node: &CascoindClient, key: &PrivateKey, op: L1Op) -> Result<()> {
+async fn refused_by_node(
+    c: &Conn,
+    node: &CascoindClient,
+    key: &PrivateKey,
+    op: L1Op,
+) -> Result<()> {
     let tx = L1Tx::signed(key, 0, op).map_err(|e| anyhow!("signing: {e}"))?;
     c.l1q("the L1 transaction", node.submit(&tx)).await?;
-    bail!("the node at {} accepted an operation it has no RPC for", c.l1_url)
+    bail!(
+        "the node at {} accepted an operation it has no RPC for",
+        c.l1_url
+    )
 }
 
 async fn leave(a: ChainKeyArgs, json_out: bool) -> Result<()> {
@@ -378,7 +393,14 @@ async fn leave(a: ChainKeyArgs, json_out: bool) -> Result<()> {
             a.chain
         );
     }
-    show(&c, a.chain, &key.address(), json_out, json!({ "l1Block": block })).await
+    show(
+        &c,
+        a.chain,
+        &key.address(),
+        json_out,
+        json!({ "l1Block": block }),
+    )
+    .await
 }
 
 async fn withdraw_stake(a: ChainKeyArgs, json_out: bool) -> Result<()> {
@@ -405,8 +427,7 @@ async fn withdraw_stake(a: ChainKeyArgs, json_out: bool) -> Result<()> {
         };
         bail!("{e}: {when}");
     }
-    let (block, receipt) =
-        send_and_mine_hinted(&c, &key, op, |e| what_to_do(a.chain, e)).await?;
+    let (block, receipt) = send_and_mine_hinted(&c, &key, op, |e| what_to_do(a.chain, e)).await?;
     let amount: i64 = receipt
         .outcome
         .iter()

@@ -29,9 +29,9 @@ impl Engine {
 
     /// The mempool's pick for the next block, less the senders a [`Misbehaviour`] censors.
     pub(super) fn select_txs(&self, gas_limit: u64) -> Vec<L2Transaction> {
-        let mut txs =
-            self.mempool
-                .select(|a| self.sender_state(a), self.max_block_txs, gas_limit);
+        let mut txs = self
+            .mempool
+            .select(|a| self.sender_state(a), self.max_block_txs, gas_limit);
         if let Some(m) = &self.misbehaviour {
             txs.retain(|t| !m.censors(&t.from));
         }
