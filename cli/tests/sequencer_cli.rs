@@ -160,3 +160,77 @@ fn announce_status_leave_and_withdraw_stake_follow_the_registry_rules() {
         "SEQ_UNKNOWN",
     );
 }
+
+/// A fake real node on 127.0.0.1 that knows only `getblockchaininfo` (regtest); every other
+/// method is "not found". Serves until the test process ends.
+fn fake_cascoind() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut s) = stream else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let (status, reply) = if req["method"] == "getblockchaininfo" {
+                (
+                    200,
+                    json!({ "result": { "chain": "regtest", "blocks": 164, "headers": 164 }, "error": null, "id": req["id"] }),
+                )
+            } else {
+                (
+                    404,
+                    json!({ "result": null, "error": { "code": -32601, "message": "Method not found" }, "id": req["id"] }),
+                )
+            };
+            let body = reply.to_string();
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("cascoind+http://u:p@127.0.0.1:{port}/")
+}
+
+#[test]
+fn a_real_node_says_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake_cascoind();
+    let key = dev_key(1).unwrap().to_hex();
+    let to = dev_key(2).unwrap().address().to_string();
+    let cmd = |args: &[&str]| {
+        let mut c = casl2(dir.path());
+        c.args(args).args(["--l1", &url]);
+        c
+    };
+    for op in ["leave", "withdraw-stake"] {
+        fails(
+            cmd(&["sequencer", op, "--chain", "1", "--key", &key])
+                .output()
+                .unwrap(),
+            "not supported by this L1: L1Op::Unbond/WithdrawStake",
+        );
+    }
+    fails(
+        cmd(&["force", &to, "1", "--chain", "1", "--key", &key])
+            .output()
+            .unwrap(),
+        "a ForceTransaction RPC",
+    );
+}
