@@ -274,7 +274,7 @@ async fn announce_on_node(
     json_out: bool,
 ) -> Result<()> {
     let tx = L1Tx::signed(key, 0, op).map_err(|e| anyhow!("signing: {e}"))?;
-    let (address, eligible) = match c.l1q("l2_announcesequencer", node.submit(&tx)).await? {
+    let (address, eligible) = match c.l1q("the announcement", node.submit(&tx)).await? {
         Submitted::SequencerAnnounced { address, eligible } => (address, eligible),
         other => bail!(
             "the node at {} answered {other:?} to an announcement",
@@ -323,7 +323,7 @@ async fn status_on_node(
     address: &Address,
     json_out: bool,
 ) -> Result<()> {
-    let info = c.l1q("l2_getchaininfo", node.chain_info()).await?;
+    let info = c.l1q("the node's L2 chain", node.chain_info()).await?;
     if info.chain_id != chain {
         bail!(
             "the node at {} runs L2 chain {}, not {chain}; l2_getsequencers lists only the node's own chain",
@@ -332,7 +332,7 @@ async fn status_on_node(
         );
     }
     let list = c
-        .l1q("l2_getsequencers", node.node_sequencers(false))
+        .l1q("the node's sequencers", node.node_sequencers(false))
         .await?;
     let s = list.iter().find(|s| s.address == *address).ok_or_else(|| {
         anyhow!(
