@@ -1,8 +1,9 @@
 //! `casl2`: tools for the Cascoin Layer-2 optimistic rollup.
 //!
 //! Commands parse arguments, call the libraries and print: human text by default, JSON with
-//! `--json`. Exit codes: 0 success, 1 a check that ran and failed (an invalid proof), 2 bad
-//! input or any other error.
+//! `--json`. Exit codes: 0 success, 1 a check that ran and failed (an invalid proof; a forced
+//! transaction the chain was punished for instead of including it), 2 bad input or any other
+//! error.
 
 mod accounts;
 mod amount;
