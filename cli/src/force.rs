@@ -26,12 +26,13 @@ use std::collections::BTreeMap;
 #[command(after_help = "\
 Signs a TRANSFER at the account's nonce in the node's head state (a transaction of yours that
 waits unincluded in a mempool at that nonce is superseded), sends it to L1 as ForceTransaction
-(the chain must be ACTIVE) and waits until the L1 decides: an anchored batch consumes the queue
-message before the chain's forcedInclusionDeadline (L1 blocks; exit 0, or 1 if the transfer failed there), or the deadline passes
-and the L1 slashes every active sequencer by minSlash, the third missed message putting the
-chain in EMERGENCY (exit 1, the punishment printed). Errors exit 2. The L1 takes the message
-whatever this command does next: after an interruption `casl2 chain info --chain ID` shows
-whether it was consumed or missed; do not send it twice.")]
+(the chain must be ACTIVE) and waits until the L1 decides. Either an anchored batch consumes
+the queue message before the chain's forcedInclusionDeadline (in L1 blocks): exit 0, or 1 if
+the transfer failed there. Or the deadline passes: the L1 slashes every active sequencer by
+minSlash, the third missed message putting the chain in EMERGENCY; exit 1, the punishment
+printed. Errors exit 2. The L1 keeps the message whatever this command does next: after an
+interruption `casl2 chain info --chain ID` shows whether it was consumed or missed; do not
+send it twice.")]
 pub struct ForceArgs {
     /// The L2 recipient (0x + 40 hex digits).
     pub to: String,
