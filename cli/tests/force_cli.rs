@@ -1,7 +1,8 @@
 //! `casl2 force` against `casl2 devnet --scenario censor`: the censored user's `casl2 transfer`
 //! is never included, `casl2 force` gets the same transfer in through L1's forced queue before
 //! its deadline; when the sequencers ignore the forced queue too, `casl2 force` reports the
-//! punishment (exit 1) and the chain's L1 entry and the sequencer's show it.
+//! punishment (exit 1), the chain's L1 entry and the sequencer's show it, and the third missed
+//! message puts the chain in EMERGENCY.
 
 mod support;
 
@@ -144,4 +145,21 @@ fn a_forced_transfer_the_sequencers_ignore_gets_the_chain_punished() {
     );
     let s = ok_json(run(&format!("--json sequencer status {seq} --chain 1")));
     assert_eq!(s["slashed"], json!(COIN), "{s}");
+    // Two more missed messages: the third puts the chain in EMERGENCY, as the rules say.
+    let mut last = Value::Null;
+    for amount in ["2", "3"] {
+        let out = run(&format!(
+            "--json force {to} {amount} --key {key} --timeout 120"
+        ))
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        last = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
+            .unwrap();
+        assert_eq!(last["outcome"], "punished", "{last}");
+    }
+    assert_eq!(last["chainStatus"], "EMERGENCY", "{last}");
+    assert_eq!(last["missed"].as_array().unwrap().len(), 3, "{last}");
+    let info = ok_json(run("--json chain info --chain 1"));
+    assert_eq!(info["status"], "EMERGENCY", "{info}");
 }
