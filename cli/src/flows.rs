@@ -133,9 +133,10 @@ pub async fn find_message(c: &Conn, id: &H256, mut from: u64) -> Result<Option<Q
     }
 }
 
-/// The deposit of `casl2 deposit --resume`: in the queue, or waiting in the L1's mempool.
-async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
-    c.wait("the deposit in the L1's queue", "", || async {
+/// The queue message of L1 transaction `id` for `--resume` (a deposit, a forced transaction):
+/// in the queue, or waited for while the transaction is in the L1's mempool.
+pub async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
+    c.wait("the L1 transaction's message in the queue", "", || async {
         if let Some(m) = find_message(c, id, 0).await? {
             return Ok(Some(m));
         }
@@ -148,7 +149,7 @@ async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
             return Ok(Some(m));
         }
         Err(Fatal(format!(
-            "the L1 holds no deposit of transaction {id}: not in chain {}'s queue nor in the mempool (refused when mined, or never sent)",
+            "the L1 holds no message of transaction {id}: not in chain {}'s queue nor in the mempool (refused when mined, or never sent)",
             c.chain
         ))
         .into())

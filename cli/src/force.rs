@@ -6,17 +6,20 @@
 //! chain in EMERGENCY).
 
 use crate::amount::format_cas;
-use crate::flows::{check_funded, find_message, gas_price, positive, transfer_tx};
+use crate::flows::{
+    check_funded, find_message, gas_price, parse_hash, positive, resumed_message, transfer_tx,
+};
 use crate::net::{l1_failure, parse_address, Conn, NetArgs, Progress};
 use crate::wallet::KeyArgs;
 use crate::Failure;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use casl2_lightclient::api::devnet_types::ChainState;
 use casl2_lightclient::api::node::StoredReceipt;
 use casl2_lightclient::endpoint::Role;
 use casl2_lightclient::l1::L1Client;
 use casl2_verifier::l1::{L1Op, L2Status, QueuedMessage, MAX_MISSED_MESSAGES};
-use casl2_verifier::{Address, TxType};
+use casl2_verifier::types::L1MessageBody;
+use casl2_verifier::{Address, L2Transaction, PrivateKey, TxType, H256};
 use clap::Args;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -31,14 +34,19 @@ the queue message before the chain's forcedInclusionDeadline (in L1 blocks): exi
 the transfer failed there. Or the deadline passes: the L1 slashes every active sequencer by
 minSlash, the third missed message putting the chain in EMERGENCY; exit 1, the punishment
 printed. Errors exit 2. The L1 keeps the message whatever this command does next: after an
-interruption `casl2 chain info --chain ID` shows whether it was consumed or missed; do not
-send it twice.")]
+interruption `casl2 force --resume L1TX --key ...` waits for it again; do not send it
+twice.")]
 pub struct ForceArgs {
     /// The L2 recipient (0x + 40 hex digits).
-    pub to: String,
+    #[arg(required_unless_present = "resume")]
+    pub to: Option<String>,
     /// Amount in CAS (up to 7 decimals).
-    #[arg(allow_hyphen_values = true)]
-    pub amount: String,
+    #[arg(allow_hyphen_values = true, required_unless_present = "resume")]
+    pub amount: Option<String>,
+    /// Wait again for a forced transfer sent before (its L1 transaction id) instead of sending
+    /// one (the slashed amounts are then not known: `casl2 sequencer status` shows totals).
+    #[arg(long, value_name = "L1TX", conflicts_with_all = ["to", "amount"])]
+    pub resume: Option<String>,
     /// Gas price in smallest units per gas (the fee is 21 000 × this, less the reputation
     /// discount).
     #[arg(long, value_name = "UNITS", default_value_t = 1)]
@@ -63,74 +71,129 @@ async fn slashed(c: &Conn) -> Result<BTreeMap<Address, i64>> {
     Ok(list.into_iter().map(|s| (s.address, s.slashed)).collect())
 }
 
+/// A forced transfer on its way: the L1 transaction, the queue message and the transfer.
+struct Sent {
+    id: H256,
+    msg: QueuedMessage,
+    tx: L2Transaction,
+}
+
+/// Check, sign and send the forced transfer, wait until the L1 mines it; returns it queued.
+async fn send_forced(
+    c: &Conn,
+    key: &PrivateKey,
+    (to, amount): (Address, i64),
+    (price, max_fee): (i64, i64),
+) -> Result<Sent> {
+    let from = key.address();
+    check_funded(c, &from, amount, max_fee, "forced transfer").await?;
+    let nonce = c.node.nonce(&from).await.map_err(|e| c.ne(e))?.nonce;
+    let tx = transfer_tx(c.chain, key, to, amount, price, nonce)?;
+    let queued_before = c.l1_chain().await?.queue_length;
+    let op = L1Op::ForceTransaction {
+        chain: c.chain,
+        tx: Box::new(tx.clone()),
+    };
+    let (id, l1_nonce, since) = c.send_l1(key, op).await?;
+    c.note(format!(
+        "L1 transaction {id} sent: forced transfer {} of {} CAS to {to} (nonce {nonce})",
+        tx.hash(),
+        format_cas(amount)
+    ));
+    let (l1_block, receipt) = c
+        .wait_l1_mined(&id, &from, l1_nonce, since, &resume_hint(&id))
+        .await?;
+    if let Some(why) = l1_failure(&receipt) {
+        bail!(
+            "the L1 refused the forced transaction {id} in block {l1_block}: {why} \
+             (forced transactions need an ACTIVE chain: `casl2 chain info --chain {}`)",
+            c.chain
+        );
+    }
+    let msg = find_message(c, &id, queued_before)
+        .await?
+        .ok_or_else(|| anyhow!("the L1 mined {id} but its queue holds no message for it"))?;
+    Ok(Sent { id, msg, tx })
+}
+
+/// The forced transfer of an earlier run, by its L1 transaction (in the queue, or waiting in
+/// the L1's mempool).
+async fn resumed(c: &Conn, id: H256) -> Result<Sent> {
+    let msg = resumed_message(c, &id).await?;
+    let tx = match &msg.message.body {
+        L1MessageBody::ForcedTransaction { tx } => (**tx).clone(),
+        L1MessageBody::Deposit { .. } => {
+            bail!("L1 transaction {id} queued a deposit, not a forced transaction")
+        }
+    };
+    Ok(Sent { id, msg, tx })
+}
+
+fn resume_hint(id: &H256) -> String {
+    format!(
+        "; the forced transaction was sent and the L1 keeps it: `casl2 force --resume {id}` \
+         waits for it again (do not send it twice)"
+    )
+}
+
 /// Run `casl2 force`.
 pub fn force(a: ForceArgs, json_out: bool) -> Result<(), Failure> {
     a.net.require(Role::Force)?;
-    let to = parse_address("the recipient", &a.to)?;
-    let amount = positive("the amount", &a.amount)?;
+    let new = match (&a.resume, &a.to, &a.amount) {
+        (Some(r), _, _) => Err(parse_hash("--resume", r)?),
+        (None, Some(t), Some(v)) => Ok((
+            parse_address("the recipient", t)?,
+            positive("the amount", v)?,
+        )),
+        _ => return Err(anyhow!("give a recipient and an amount, or --resume L1TX").into()),
+    };
     let gas = casl2_verifier::stf::rules::intrinsic_gas(TxType::Transfer, &[]);
-    let (price, max_fee) = gas_price(a.gas_price, gas)?;
-    let key = a.key.private_key()?;
+    let fees = gas_price(a.gas_price, gas)?;
+    let key = match new {
+        Ok(_) => Some(a.key.private_key()?),
+        Err(_) => None,
+    };
     let rt = crate::run::runtime()?;
     rt.block_on(async move {
         let c = Conn::open(&a.net, json_out).await?;
-        let from = key.address();
-        check_funded(&c, &from, amount, max_fee, "forced transfer").await?;
-        let nonce = c.node.nonce(&from).await.map_err(|e| c.ne(e))?.nonce;
-        let tx = transfer_tx(c.chain, &key, to, amount, price, nonce)?;
-        let queued_before = c.l1_chain().await?.queue_length;
-        let slashed_before = slashed(&c).await?;
-        let op = L1Op::ForceTransaction {
-            chain: c.chain,
-            tx: Box::new(tx.clone()),
+        // The slashed totals before: only a new run knows them.
+        let (sent, before) = match (new, &key) {
+            (Ok(transfer), Some(key)) => {
+                let before = slashed(&c).await?;
+                (send_forced(&c, key, transfer, fees).await?, Some(before))
+            }
+            (Err(id), _) => (resumed(&c, id).await?, None),
+            (Ok(_), None) => return Err(anyhow!("internal: no key for a new forced transfer").into()),
         };
-        let (id, l1_nonce, since) = c.send_l1(&key, op).await?;
-        c.note(format!(
-            "L1 transaction {id} sent: forced transfer {} of {} CAS to {to} (nonce {nonce})",
-            tx.hash(),
-            format_cas(amount)
-        ));
-        let hint = format!(
-            "; the forced transaction was sent ({id}): the L1 keeps it, do not send it twice \
-             (`casl2 chain info --chain {}` shows the queue's consumed and missed messages)",
-            c.chain
-        );
-        let (l1_block, receipt) = c
-            .wait_l1_mined(&id, &from, l1_nonce, since, &hint)
-            .await?;
-        if let Some(why) = l1_failure(&receipt) {
-            return Err(anyhow!(
-                "the L1 refused the forced transaction {id} in block {l1_block}: {why} \
-                 (forced transactions need an ACTIVE chain: `casl2 chain info --chain {}`)",
-                c.chain
-            )
-            .into());
-        }
-        let msg = find_message(&c, &id, queued_before)
-            .await?
-            .ok_or_else(|| anyhow!("the L1 mined {id} but its queue holds no message for it"))?;
+        let Sent { id, msg, tx } = sent;
         let deadline = msg.inclusion_deadline(&c.params);
         c.note(format!(
-            "queued as L1 message {} in L1 block {l1_block}: an anchored batch must consume it by L1 block {deadline}",
-            msg.message.index
+            "queued as L1 message {} in L1 block {}: an anchored batch must consume it by L1 block {deadline}",
+            msg.message.index, msg.message.l1_block
         ));
-        let (verdict, st, r) = watch(&c, &msg, deadline, &hint).await?;
+        let (verdict, st, r) = watch(&c, &msg, deadline, &resume_hint(&id)).await?;
         let r = match r {
             Some(r) => Some(r),
             None => final_receipt(&c, &msg).await,
         };
-        let after = slashed(&c).await.unwrap_or_default();
-        let cut: Vec<Value> = after
-            .iter()
-            .filter_map(|(a, s)| {
-                let d = s - slashed_before.get(a).copied().unwrap_or(0);
-                (d > 0).then(|| json!({ "address": a, "amount": d }))
-            })
-            .collect();
+        let cut = match before {
+            Some(before) => {
+                let after = slashed(&c).await.unwrap_or_default();
+                let cut: Vec<Value> = after
+                    .iter()
+                    .filter_map(|(a, s)| {
+                        let d = s - before.get(a).copied().unwrap_or(0);
+                        (d > 0).then(|| json!({ "address": a, "amount": d }))
+                    })
+                    .collect();
+                Value::Array(cut)
+            }
+            None => Value::Null,
+        };
         let out = json!({
-            "l1Tx": id, "l1Block": l1_block, "messageIndex": msg.message.index,
-            "messageHash": msg.hash, "hash": tx.hash(), "from": from, "to": to,
-            "amount": amount, "nonce": nonce, "deadline": deadline,
+            "l1Tx": id, "l1Block": msg.message.l1_block, "messageIndex": msg.message.index,
+            "messageHash": msg.hash, "hash": tx.hash(), "from": tx.from, "to": tx.to,
+            "amount": tx.value, "nonce": tx.nonce, "deadline": deadline,
             "outcome": match verdict { Verdict::Included => "included", Verdict::Punished => "punished" },
             "anchored": st.consumed > msg.message.index,
             "l2Block": r.as_ref().map(|r| r.block_number),

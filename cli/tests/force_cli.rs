@@ -92,6 +92,15 @@ fn a_censored_transfer_gets_in_through_the_forced_queue() {
         .unwrap()
         .to_string();
     assert_eq!(call(&node, "l2_getbalance", json!([to])), json!(COIN));
+    // `--resume` waits for the same message again (here: already decided) and sends nothing.
+    let l1tx = f["l1Tx"].as_str().unwrap();
+    let again = ok_json(run(&format!("--json force --resume {l1tx} --key {key}")));
+    assert_eq!(
+        (&again["outcome"], &again["messageIndex"], &again["slashed"]),
+        (&json!("included"), &f["messageIndex"], &Value::Null),
+        "{again}"
+    );
+    assert_eq!(call(&node, "l2_getbalance", json!([to])), json!(COIN));
     // Bad input is named before anything is sent.
     fails(
         run(&format!("force {to} 0 --key {key}")).output().unwrap(),
