@@ -1,7 +1,8 @@
 //! `casl2 sequencer announce|status|leave|withdraw-stake` against a `casl2 l1 devnet` child
 //! process: a sequencer joins a chain, leaves it, is refused its stake while the unbonding delay
 //! runs (the rule named, the blocks left said), and takes it back once the L1 has mined past
-//! the delay; bad input gets the L1 rule's name.
+//! the delay; bad input gets the L1 rule's name. Against a fake real node: the node announces
+//! its own key, `status` shows what it has, and what it lacks is named.
 
 mod support;
 
@@ -161,14 +162,14 @@ fn announce_status_leave_and_withdraw_stake_follow_the_registry_rules() {
     );
 }
 
-/// A fake real node on 127.0.0.1 that knows only `getblockchaininfo` (regtest); every other
-/// method is "not found". Serves until the test process ends.
-fn fake_cascoind() -> String {
+/// A fake real node on 127.0.0.1 (regtest): `getblockchaininfo`, then what `answer` gives
+/// for a method (`None`: "not found"). Serves until the test process ends.
+fn fake_cascoind(answer: fn(&str) -> Option<serde_json::Value>) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(50) {
+        for stream in listener.incoming().take(100) {
             let Ok(mut s) = stream else { continue };
             let mut r = BufReader::new(s.try_clone().unwrap());
             let mut len = 0usize;
@@ -186,16 +187,19 @@ fn fake_cascoind() -> String {
                 continue;
             }
             let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let (status, reply) = if req["method"] == "getblockchaininfo" {
-                (
-                    200,
-                    json!({ "result": { "chain": "regtest", "blocks": 164, "headers": 164 }, "error": null, "id": req["id"] }),
-                )
-            } else {
-                (
+            let method = req["method"].as_str().unwrap_or("");
+            let result = match method {
+                "getblockchaininfo" => {
+                    Some(json!({ "chain": "regtest", "blocks": 164, "headers": 164 }))
+                }
+                m => answer(m),
+            };
+            let (status, reply) = match result {
+                Some(v) => (200, json!({ "result": v, "error": null, "id": req["id"] })),
+                None => (
                     404,
                     json!({ "result": null, "error": { "code": -32601, "message": "Method not found" }, "id": req["id"] }),
-                )
+                ),
             };
             let body = reply.to_string();
             let _ = write!(
@@ -208,27 +212,79 @@ fn fake_cascoind() -> String {
     format!("cascoind+http://u:p@127.0.0.1:{port}/")
 }
 
+/// The real node's answers (shapes as recorded in lightclient's cascoind tests): it runs L2
+/// chain 1001 and announces sequencer 0x2121… (a palindrome: the node's reversed hex reads the
+/// same).
+fn node_answers(method: &str) -> Option<serde_json::Value> {
+    let seq = "21".repeat(20);
+    Some(match method {
+        "l2_getchaininfo" => json!({ "chainId": 1001, "name": "casl2-test", "enabled": 1,
+            "mode": "FULL_NODE", "blockHeight": 0 }),
+        "getsecuretrust" => json!({ "trust_score": 72 }),
+        "l2_announcesequencer" => json!({ "success": 1, "address": format!("0x{seq}"),
+            "stake": 100.0, "hatScore": 72, "eligible": 1, "message": "broadcast" }),
+        "l2_getsequencers" => json!([{ "address": seq, "stake": 100.5000001, "hatScore": 80,
+            "peerCount": 3, "endpoint": "10.0.0.1:7000", "isVerified": 1, "isEligible": 0 }]),
+        _ => return None,
+    })
+}
+
 #[test]
-fn a_real_node_says_what_it_lacks() {
+fn a_real_node_announces_its_own_key_and_says_what_it_lacks() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fake_cascoind();
+    let url = fake_cascoind(node_answers);
     let key = dev_key(1).unwrap().to_hex();
     let to = dev_key(2).unwrap().address().to_string();
+    let seq = format!("0x{}", "21".repeat(20));
     let cmd = |args: &[&str]| {
         let mut c = casl2(dir.path());
-        c.args(args).args(["--l1", &url]);
+        c.arg("--json").args(args).args(["--l1", &url]);
         c
     };
+    let a = ok_json(cmd(&[
+        "sequencer",
+        "announce",
+        "--chain",
+        "1001",
+        "--stake",
+        "100",
+        "--endpoint",
+        "10.0.0.1:7000",
+        "--key",
+        &key,
+    ]));
+    assert_eq!(
+        (&a["address"], &a["eligible"], &a["backend"]),
+        (&json!(seq), &json!(true), &json!("cascoind")),
+        "{a}"
+    );
+    let s = ok_json(cmd(&["sequencer", "status", &seq, "--chain", "1001"]));
+    assert_eq!(s["stake"], json!(1_005_000_001), "{s}");
+    assert_eq!(
+        (&s["hatScore"], &s["eligible"]),
+        (&json!(80), &json!(false))
+    );
+    assert_eq!(
+        s["status"],
+        serde_json::Value::Null,
+        "no bonding state: {s}"
+    );
+    fails(
+        cmd(&["sequencer", "status", &seq, "--chain", "5"])
+            .output()
+            .unwrap(),
+        "runs L2 chain 1001, not 5",
+    );
     for op in ["leave", "withdraw-stake"] {
         fails(
-            cmd(&["sequencer", op, "--chain", "1", "--key", &key])
+            cmd(&["sequencer", op, "--chain", "1001", "--key", &key])
                 .output()
                 .unwrap(),
             "not supported by this L1: L1Op::Unbond/WithdrawStake",
         );
     }
     fails(
-        cmd(&["force", &to, "1", "--chain", "1", "--key", &key])
+        cmd(&["force", &to, "1", "--chain", "1001", "--key", &key])
             .output()
             .unwrap(),
         "a ForceTransaction RPC",
