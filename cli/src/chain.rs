@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use casl2_lightclient::cascoind::{CascoindClient, Submitted};
 use casl2_lightclient::endpoint::AnyL1;
 use casl2_lightclient::l1::L1Client;
-use casl2_verifier::l1::{L1Op, L2ChainInfo, L2Status};
+use casl2_verifier::l1::{L1Error, L1Op, L1Receipt, L2ChainInfo, L2Status};
 use casl2_verifier::params::{ChainParams, Network};
 use casl2_verifier::smt::empty_root;
 use casl2_verifier::PrivateKey;
@@ -280,6 +280,18 @@ async fn register_on_node(
 /// Sign `op` with `key`, send it to the devnet L1, wait until it is mined and fail with the
 /// rule's name when L1 refused it. Returns the L1 block.
 pub(crate) async fn send_and_mine(c: &Conn, key: &PrivateKey, op: L1Op) -> Result<u64> {
+    let (block, _) = send_and_mine_hinted(c, key, op, |_| String::new()).await?;
+    Ok(block)
+}
+
+/// [`send_and_mine`] that returns the receipt, and ends a refusal's error with `hint(rule)`
+/// (what to do about it; empty: nothing).
+pub(crate) async fn send_and_mine_hinted(
+    c: &Conn,
+    key: &PrivateKey,
+    op: L1Op,
+    hint: impl FnOnce(&L1Error) -> String,
+) -> Result<(u64, L1Receipt)> {
     let (id, nonce, since) = c.send_l1(key, op).await?;
     c.note(format!(
         "sent L1 transaction {id}; waiting for it to be mined"
@@ -288,9 +300,15 @@ pub(crate) async fn send_and_mine(c: &Conn, key: &PrivateKey, op: L1Op) -> Resul
         .wait_l1_mined(&id, &key.address(), nonce, since, "")
         .await?;
     if let Some(why) = l1_failure(&receipt) {
-        bail!("the L1 refused transaction {id} in block {block}: {why}");
+        let what = receipt.outcome.as_ref().err().map(hint).unwrap_or_default();
+        let what = if what.is_empty() {
+            what
+        } else {
+            format!("; {what}")
+        };
+        bail!("the L1 refused transaction {id} in block {block}: {why}{what}");
     }
-    Ok(block)
+    Ok((block, receipt))
 }
 
 fn chain_json(i: &L2ChainInfo) -> Value {
@@ -324,6 +342,8 @@ async fn info(chain: u64, a: &L1Args, json_out: bool) -> Result<()> {
             v["escrow"] = json!(st.escrow);
             v["sequencers"] = json!(st.sequencers);
             v["queueLength"] = json!(st.queue_length);
+            v["consumed"] = json!(st.consumed);
+            v["missed"] = json!(st.missed);
             v["anchors"] = json!(st.anchors);
             v["finalizedAnchors"] = json!(st.finalized_anchors);
             v
@@ -362,6 +382,8 @@ fn print_chain(v: &Value) {
         ("sequencers", "sequencers"),
         ("sequencerCount", "sequencers"),
         ("queueLength", "L1 queue"),
+        ("consumed", "consumed"),
+        ("missed", "missed"),
     ] {
         if !v[k].is_null() {
             println!("  {label:<11} {}", text(k));

@@ -38,9 +38,18 @@ pub struct DevnetArgs {
     /// `fraud`: the sequencers collude to anchor one bad batch (a wrong state root) so the
     /// challenger can be watched winning the game; `emergency`: every sequencer stops after
     /// --stop-after seconds, once the deposits so far are final, so the chain falls into EMERGENCY (after the chain's `emergencyAfter` L1
-    /// blocks, 50 on regtest) and `casl2 exit` can be tried; `honest` (default): nothing staged.
+    /// blocks, 50 on regtest) and `casl2 exit` can be tried; `censor`: the sequencers leave the
+    /// transactions of --censor ADDRESS out of their blocks (try `casl2 force`); `honest`
+    /// (default): nothing staged.
     #[arg(long, value_name = "NAME", default_value = "honest")]
     scenario: String,
+    /// With `--scenario censor`: the L2 address whose transactions the sequencers ignore.
+    #[arg(long, value_name = "ADDRESS")]
+    censor: Option<String>,
+    /// With `--scenario censor`: the sequencers ignore the L1's forced-inclusion queue too, so
+    /// a forced transaction's deadline passes and the L1 punishes the chain.
+    #[arg(long)]
+    censor_forced: bool,
     /// With `--scenario emergency`: stop the sequencers once this many seconds have passed and
     /// every deposit queued so far is in a final batch (time to make deposits first).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
@@ -165,7 +174,19 @@ fn local_config(a: &DevnetArgs) -> Result<LocalNetConfig> {
             cfg.dishonest = Some(d);
         }
         "emergency" => {}
-        o => bail!("--scenario: unknown scenario {o:?} (honest, fraud or emergency)"),
+        "censor" => {
+            let Some(who) = &a.censor else {
+                bail!("--scenario censor needs --censor ADDRESS (the L2 address to ignore)");
+            };
+            cfg.censor = Some(casl2_fullnode::harness::censor::Censor {
+                address: crate::net::parse_address("--censor", who)?,
+                ignore_forced: a.censor_forced,
+            });
+        }
+        o => bail!("--scenario: unknown scenario {o:?} (honest, fraud, emergency or censor)"),
+    }
+    if a.scenario != "censor" && (a.censor.is_some() || a.censor_forced) {
+        bail!("--censor and --censor-forced go with --scenario censor");
     }
     cfg.l1_port = a.port;
     cfg.l1_block_ms = a.l1_block_ms;
@@ -241,6 +262,7 @@ fn print_start(
                 "dataDir": a.data_dir.display().to_string(),
                 "lightClientPage": page.map(|p| json!({ "url": p.0, "packageBuilt": p.1 })),
                 "loadTps": a.load,
+                "censor": cfg.censor.map(|x| json!({ "address": x.address, "ignoreForced": x.ignore_forced })),
             })
         );
         return Ok(());
@@ -264,6 +286,17 @@ fn print_start(
         Some((url, false)) => println!("light client  {url}  (wasm package not built: run scripts/build-wasm.sh once, then reload)"),
         None if a.no_www => {}
         None => println!("light client  not served: no wasm/www found (--www-dir DIR)"),
+    }
+    if let Some(x) = &cfg.censor {
+        let forced = if x.ignore_forced {
+            " and the forced-inclusion queue"
+        } else {
+            ""
+        };
+        println!(
+            "scenario      censor: the sequencers ignore the transactions of {}{forced}",
+            x.address
+        );
     }
     if a.load > 0 {
         println!("load          about {} L2 transfers/s between 32 load accounts (funded from dev key 0)", a.load);

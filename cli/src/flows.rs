@@ -82,7 +82,8 @@ pub fn gas_price(price: u64, gas: u64) -> Result<(i64, i64)> {
     }
 }
 
-fn positive(what: &str, s: &str) -> Result<i64> {
+/// Parse a CAS amount that must be more than 0 (`what` names it in the error).
+pub fn positive(what: &str, s: &str) -> Result<i64> {
     let v = parse_cas(s).map_err(|e| anyhow!("{what}: {e}"))?;
     if v <= 0 {
         bail!("{what}: must be more than 0");
@@ -109,14 +110,15 @@ pub async fn wait_l2_receipt(
     r
 }
 
-fn parse_hash(flag: &str, s: &str) -> Result<H256> {
+/// Parse a transaction id flag (0x + 64 hex digits).
+pub fn parse_hash(flag: &str, s: &str) -> Result<H256> {
     H256::from_hex(s)
         .map_err(|e| anyhow!("{flag}: {s:?} is not a transaction id (0x + 64 hex digits): {e}"))
 }
 
 /// The queue message of the deposit made by L1 transaction `id`, looking from queue index
 /// `from` on.
-async fn find_message(c: &Conn, id: &H256, mut from: u64) -> Result<Option<QueuedMessage>> {
+pub async fn find_message(c: &Conn, id: &H256, mut from: u64) -> Result<Option<QueuedMessage>> {
     loop {
         let page = c
             .l1q("the queue", c.l1.queue_window(c.chain, from, 1000))
@@ -131,9 +133,10 @@ async fn find_message(c: &Conn, id: &H256, mut from: u64) -> Result<Option<Queue
     }
 }
 
-/// The deposit of `casl2 deposit --resume`: in the queue, or waiting in the L1's mempool.
-async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
-    c.wait("the deposit in the L1's queue", "", || async {
+/// The queue message of L1 transaction `id` for `--resume` (a deposit, a forced transaction):
+/// in the queue, or waited for while the transaction is in the L1's mempool.
+pub async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
+    c.wait("the L1 transaction's message in the queue", "", || async {
         if let Some(m) = find_message(c, id, 0).await? {
             return Ok(Some(m));
         }
@@ -146,7 +149,7 @@ async fn resumed_message(c: &Conn, id: &H256) -> Result<QueuedMessage> {
             return Ok(Some(m));
         }
         Err(Fatal(format!(
-            "the L1 holds no deposit of transaction {id}: not in chain {}'s queue nor in the mempool (refused when mined, or never sent)",
+            "the L1 holds no message of transaction {id}: not in chain {}'s queue nor in the mempool (refused when mined, or never sent)",
             c.chain
         ))
         .into())
@@ -411,23 +414,36 @@ async fn send_transfer(
     price: i64,
     max_fee: i64,
 ) -> Result<(H256, u64)> {
-    let from = key.address();
-    let nonce = funded_nonce(c, &from, amount, max_fee, "transfer").await?;
+    let nonce = funded_nonce(c, &key.address(), amount, max_fee, "transfer").await?;
+    let tx = transfer_tx(c.chain, key, to, amount, price, nonce)?;
+    let hash = c.node.send_transaction(&tx).await.map_err(|e| c.ne(e))?;
+    c.note(format!("L2 transaction {hash} sent (nonce {nonce})"));
+    Ok((hash, nonce))
+}
+
+/// The TRANSFER of `amount` from `key` to `to` on `chain` at `nonce` and gas price `price`,
+/// signed (what `casl2 transfer` sends to a node and `casl2 force` through L1).
+pub fn transfer_tx(
+    chain: u64,
+    key: &PrivateKey,
+    to: Address,
+    amount: i64,
+    price: i64,
+    nonce: u64,
+) -> Result<L2Transaction> {
     let mut tx = L2Transaction {
-        from,
+        from: key.address(),
         to,
         value: amount,
         nonce,
         gas_limit: casl2_verifier::stf::rules::intrinsic_gas(TxType::Transfer, &[]),
         gas_price: price,
         tx_type: TxType::Transfer,
-        l2_chain_id: c.chain,
+        l2_chain_id: chain,
         ..Default::default()
     };
     tx.sign(key).map_err(|e| anyhow!("signing: {e}"))?;
-    let hash = c.node.send_transaction(&tx).await.map_err(|e| c.ne(e))?;
-    c.note(format!("L2 transaction {hash} sent (nonce {nonce})"));
-    Ok((hash, nonce))
+    Ok(tx)
 }
 
 /// Check that the L2 account `from` holds `amount` plus the fee of the whole gas limit for a
@@ -439,6 +455,19 @@ pub async fn funded_nonce(
     max_fee: i64,
     what: &str,
 ) -> Result<u64> {
+    check_funded(c, from, amount, max_fee, what).await?;
+    Ok(c.node.nonce(from).await.map_err(|e| c.ne(e))?.pending)
+}
+
+/// Check that the L2 account `from` holds `amount` plus the fee of the whole gas limit for a
+/// `what`, in plain words if not.
+pub async fn check_funded(
+    c: &Conn,
+    from: &Address,
+    amount: i64,
+    max_fee: i64,
+    what: &str,
+) -> Result<()> {
     let need = amount
         .checked_add(max_fee)
         .ok_or_else(|| anyhow!("the amount plus the fee is too large"))?;
@@ -452,5 +481,5 @@ pub async fn funded_nonce(
             format_cas(max_fee)
         );
     }
-    Ok(c.node.nonce(from).await.map_err(|e| c.ne(e))?.pending)
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! `casl2`: tools for the Cascoin Layer-2 optimistic rollup.
 //!
 //! Commands parse arguments, call the libraries and print: human text by default, JSON with
-//! `--json`. Exit codes: 0 success, 1 a check that ran and failed (an invalid proof), 2 bad
-//! input or any other error.
+//! `--json`. Exit codes: 0 success, 1 a check that ran and failed (an invalid proof; a forced
+//! transaction the chain was punished for instead of including it), 2 bad input or any other
+//! error.
 
 mod accounts;
 mod amount;
@@ -17,10 +18,12 @@ mod light;
 mod load;
 mod node;
 mod run;
+mod sequencer;
 mod tree;
 // The user's flows: wallet, deposit, transfer, withdraw (docs/user.md).
 mod files;
 mod flows;
+mod force;
 mod keystore;
 mod net;
 mod wallet;
@@ -51,6 +54,9 @@ enum Command {
     /// The L1 side: run the embedded devnet L1; HAT scores.
     #[command(subcommand)]
     L1(l1::L1Command),
+    /// A sequencer's L1 registry entry: announce, status, leave, withdraw-stake.
+    #[command(subcommand)]
+    Sequencer(sequencer::SequencerCommand),
     /// Run an L2 node: a sequencer (with --key) or a follower, until Ctrl-C.
     Node(Box<node::NodeArgs>),
     /// Watch a chain's anchors on L1 and dispute the bad ones: run, status, games, game.
@@ -65,6 +71,9 @@ enum Command {
     Deposit(Box<flows::DepositArgs>),
     /// Send CAS to another L2 account and wait until it is in a final block.
     Transfer(Box<flows::TransferArgs>),
+    /// Send an L2 transfer through L1's forced-inclusion queue (when sequencers censor it) and
+    /// wait until it is included, or its deadline passes and the L1 punishes the chain.
+    Force(Box<force::ForceArgs>),
     /// Withdraw CAS from L2 to L1: initiate, wait out the challenge period, finalise on L1.
     Withdraw(Box<withdraw::WithdrawArgs>),
     /// The status of this key's withdrawals (kept in the wallet), with proofs.
@@ -86,6 +95,8 @@ pub enum Failure {
     Invalid(String),
     /// Bad input or an error (exit 2).
     Error(anyhow::Error),
+    /// The command printed its answer, and the answer is no (exit 1, nothing more printed).
+    Answered,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -124,6 +135,8 @@ fn main() -> ExitCode {
         Command::Tree(cmd) => tree::run(cmd, cli.json),
         Command::Chain(cmd) => chain::run(cmd, cli.json).map_err(Failure::Error),
         Command::L1(cmd) => l1::run(cmd, cli.json),
+        Command::Sequencer(cmd) => sequencer::run(cmd, cli.json).map_err(Failure::Error),
+        Command::Force(a) => force::force(*a, cli.json),
         Command::Node(args) => node::run(*args, cli.json).map_err(Failure::Error),
         Command::Challenger(cmd) => challenger::run(cmd, cli.json).map_err(Failure::Error),
         Command::Devnet(args) => devnet::run(args, cli.json).map_err(Failure::Error),
@@ -149,6 +162,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
+        Err(Failure::Answered) => ExitCode::from(1),
         Err(Failure::Error(e)) => {
             // One line: the chain of causes joined, line breaks folded.
             let msg = format!("{e:#}");

@@ -377,10 +377,14 @@ impl std::error::Error for Fatal {}
 
 /// The reason an L1 receipt failed, if it did (`BRIDGE_NOT_FINAL: …`).
 pub fn l1_failure(r: &L1Receipt) -> Option<String> {
-    r.outcome
-        .as_ref()
-        .err()
-        .map(|e| format!("{}: {e}", e.name()))
+    r.outcome.as_ref().err().map(|e| {
+        let text = e.to_string();
+        if text.starts_with(e.name()) {
+            text
+        } else {
+            format!("{}: {text}", e.name())
+        }
+    })
 }
 
 /// A progress bar on stderr; does nothing with `--json` or when stderr is not a terminal.

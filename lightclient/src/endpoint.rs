@@ -138,6 +138,8 @@ pub enum Role {
     Withdraw,
     /// `casl2 light` and the light client.
     Light,
+    /// `casl2 force` (forced inclusion through the L1 queue).
+    Force,
 }
 
 impl Role {
@@ -149,6 +151,10 @@ impl Role {
             Role::Exit => "l2_getexits and an emergency-exit RPC",
             Role::Withdraw => "l2_getwithdrawals and a FinalizeWithdrawal RPC (bridge escrow)",
             Role::Light => "l2_getanchors (state anchors)",
+            Role::Force => {
+                "a ForceTransaction RPC (the forced-inclusion queue) and l2_getchain (the queue's \
+                 consumed and missed messages)"
+            }
         }
     }
 }

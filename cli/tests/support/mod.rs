@@ -148,3 +148,22 @@ pub fn call(url: &str, method: &str, params: Value) -> Value {
     assert!(v.get("error").is_none(), "{method}: {v}");
     v["result"].clone()
 }
+
+/// Start `casl2 --json l1 devnet` in `dir` (a free port, `accounts` funded dev keys, a block
+/// every `block_ms`); returns the child (killed on drop), its RPC URL and its banner.
+pub fn l1_devnet(dir: &Path, accounts: u32, block_ms: u64) -> (Killed, String, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(["--json", "l1", "devnet", "--port", "0", "--accounts"])
+        .arg(accounts.to_string())
+        .arg("--block-interval-ms")
+        .arg(block_ms.to_string())
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = first_json_line(&mut child);
+    let url = banner["rpcUrl"].as_str().unwrap().to_string();
+    (Killed(child), url, banner)
+}

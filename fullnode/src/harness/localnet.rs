@@ -42,6 +42,8 @@ pub struct LocalNetConfig {
     pub stake: i64,
     /// Every sequencer posts this kind of bad batch (they collude; regtest only).
     pub dishonest: Option<super::dishonest::Dishonest>,
+    /// Every sequencer censors (used when `dishonest` is `None`).
+    pub censor: Option<super::censor::Censor>,
 }
 
 impl LocalNetConfig {
@@ -60,6 +62,7 @@ impl LocalNetConfig {
             hat_score: 80,
             stake: 100 * COIN,
             dishonest: None,
+            censor: None,
         }
     }
 }
@@ -256,9 +259,11 @@ impl LocalNet {
             c.key = Some(k.clone());
             c.peers = urls.clone();
             c.filter = filters.get(i).cloned();
-            c.misbehaviour = cfg
-                .dishonest
-                .map(|d| Arc::new(d) as Arc<dyn crate::node::Misbehaviour>);
+            c.misbehaviour = match (cfg.dishonest, cfg.censor) {
+                (Some(d), _) => Some(Arc::new(d) as Arc<dyn crate::node::Misbehaviour>),
+                (None, Some(x)) => Some(Arc::new(x) as Arc<dyn crate::node::Misbehaviour>),
+                (None, None) => None,
+            };
             nodes.push(Some(Node::start(c.clone()).await?));
             configs.push(c);
         }

@@ -1,10 +1,10 @@
-//! The node's one extension point for demos and tests of the fraud proofs: how the batches it
-//! anchors, the trace it defends and its availability answers may deviate from the honest
-//! node. The production node holds none ([`super::NodeConfig::misbehaviour`] is `None`); the
+//! The node's one extension point for demos and tests of the fraud proofs and of forced
+//! inclusion: how the batches it anchors, the trace it defends, its availability answers and
+//! the blocks it builds (censorship) may deviate from the honest node. The production node holds none ([`super::NodeConfig::misbehaviour`] is `None`); the
 //! harness's `Dishonest` (cargo feature `harness`) implements it.
 
 use casl2_verifier::l1::L2ChainInfo;
-use casl2_verifier::{L2Block, PrivateKey, H256};
+use casl2_verifier::{Address, L2Block, PrivateKey, H256};
 
 /// How a node deviates from the honest protocol. Every method's default is the honest
 /// behaviour.
@@ -27,6 +27,19 @@ pub trait Misbehaviour: std::fmt::Debug + Send + Sync {
     /// availability challenge), given the chain's L1 entry. Honest: never.
     fn withholds(&self, info: &L2ChainInfo) -> bool {
         let _ = info;
+        false
+    }
+
+    /// Whether the blocks this node builds leave out the mempool transactions of `from`
+    /// (censorship: the node still accepts them). Honest: never.
+    fn censors(&self, from: &Address) -> bool {
+        let _ = from;
+        false
+    }
+
+    /// Whether the blocks this node builds stop at the first forced transaction of the L1
+    /// queue (and so apply nothing queued after it). Honest: never.
+    fn ignores_forced_queue(&self) -> bool {
         false
     }
 }

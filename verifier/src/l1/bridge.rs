@@ -332,12 +332,12 @@ impl L1State {
             else {
                 break;
             };
-            let (index, queued_at) = (m.message.index, m.message.l1_block);
+            let (index, deadline) = (m.message.index, m.inclusion_deadline(&c.info.params));
             if index < c.consumed {
                 c.deadline_checked += 1;
                 continue;
             }
-            if queued_at.saturating_add(c.info.params.forced_inclusion_deadline) > h {
+            if deadline > h {
                 break;
             }
             c.deadline_checked += 1;

@@ -141,6 +141,26 @@ pub struct Sequencer {
     pub slashed: i64,
 }
 
+impl Sequencer {
+    /// `WithdrawStake`'s rule for an L1 block at `height`: the sequencer must have unbonded
+    /// and its `release_at` must be reached (`SEQ_STILL_BONDED` otherwise; `release_at` is
+    /// `u64::MAX` while it is still active). The L1 and `casl2 sequencer withdraw-stake` both
+    /// ask it.
+    pub fn check_withdraw_stake(&self, height: u64) -> Result<(), L1Error> {
+        let release_at = match self.status {
+            SequencerStatus::Active => u64::MAX,
+            SequencerStatus::Unbonding { release_at } => release_at,
+        };
+        if height < release_at {
+            return Err(L1Error::SeqStillBonded {
+                address: self.address,
+                release_at,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Everything the L1 keeps about one chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -482,21 +502,7 @@ impl L1State {
                 address: *from,
                 detail: "a sequencer".into(),
             })?;
-        let release_at = match s.status {
-            SequencerStatus::Active => {
-                return Err(L1Error::SeqStillBonded {
-                    address: *from,
-                    release_at: u64::MAX,
-                })
-            }
-            SequencerStatus::Unbonding { release_at } => release_at,
-        };
-        if h < release_at {
-            return Err(L1Error::SeqStillBonded {
-                address: *from,
-                release_at,
-            });
-        }
+        s.check_withdraw_stake(h)?;
         let amount = s.stake;
         let nb = add(self.balance(from), amount, "balance")?;
         self.set_balance(from, nb);
@@ -649,6 +655,15 @@ pub struct QueuedMessage {
 }
 
 impl QueuedMessage {
+    /// The L1 height from which the message counts as missed if no anchored batch consumed it
+    /// yet: its L1 block plus the chain's `forced_inclusion_deadline` (checked at the end of
+    /// that block).
+    pub fn inclusion_deadline(&self, params: &ChainParams) -> u64 {
+        self.message
+            .l1_block
+            .saturating_add(params.forced_inclusion_deadline)
+    }
+
     /// True for a forced transaction.
     pub fn is_forced(&self) -> bool {
         matches!(self.message.body, L1MessageBody::ForcedTransaction { .. })

@@ -12,14 +12,30 @@ impl Engine {
         anchor: u64,
     ) -> Result<Vec<L1Message>, EngineError> {
         let (next, _) = queue_cursor(&self.tree).map_err(storage)?;
+        let skip_forced = self
+            .misbehaviour
+            .as_ref()
+            .is_some_and(|m| m.ignores_forced_queue());
         Ok(view
             .queue
             .iter()
             .skip(usize::try_from(next).unwrap_or(usize::MAX))
             .take_while(|q| q.message.l1_block <= anchor)
+            .take_while(|q| !(skip_forced && q.is_forced()))
             .take(MAX_BLOCK_MESSAGES)
             .map(|q| q.message.clone())
             .collect())
+    }
+
+    /// The mempool's pick for the next block, less the senders a [`Misbehaviour`] censors.
+    pub(super) fn select_txs(&self, gas_limit: u64) -> Vec<L2Transaction> {
+        let mut txs = self
+            .mempool
+            .select(|a| self.sender_state(a), self.max_block_txs, gas_limit);
+        if let Some(m) = &self.misbehaviour {
+            txs.retain(|t| !m.censors(&t.from));
+        }
+        txs
     }
 
     /// The L1 messages `block` claims, looked up in the queue from the state's cursor.

@@ -171,11 +171,7 @@ impl Engine {
                     .max(deployed)
                     .max(self.head.as_ref().map_or(0, |h| h.l1_anchor_block));
                 let messages = self.due_messages(view, anchor)?;
-                let txs = self.mempool.select(
-                    |a| self.sender_state(a),
-                    self.max_block_txs,
-                    params.block_gas_limit,
-                );
+                let txs = self.select_txs(params.block_gas_limit);
                 if txs.is_empty()
                     && messages.is_empty()
                     && now_ms < parent_ts.saturating_add(IDLE_BLOCK_MS)
