@@ -514,3 +514,150 @@ async fn an_l1_reorg_reverts_l2_and_the_deposit_comes_back() {
     miner.abort();
     net.shutdown().await;
 }
+
+/// Property 20 beyond the node's 6-block re-read window: L1 replaces eleven blocks (the
+/// deposit's block and ten after it) with a longer branch. Before, L2 blocks anchored to the
+/// vanished L1 blocks below the window were never checked and stayed final; now the view walks
+/// down to the fork point and every final L2 block is anchored to a block of L1's new chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_l1_reorg_deeper_than_the_window_leaves_no_block_anchored_to_a_vanished_one() {
+    use casl2_fullnode::devnet::rpc::now_secs;
+    use casl2_verifier::H256;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 0; // the test mines
+    let net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    let mine = |n: u64| {
+        let _ = net.l1.lock().unwrap().generate(n, now_secs());
+    };
+    for _ in 0..10 {
+        mine(1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    all_reach("block 2 everywhere", 60, &urls, 2).await;
+    let user = dev_key(7).unwrap();
+    let addr = user.address();
+    let fork = {
+        let mut d = net.l1.lock().unwrap();
+        let tx = L1Tx::signed(
+            &user,
+            d.next_nonce(&addr),
+            L1Op::Deposit {
+                chain: CHAIN,
+                recipient: addr,
+                amount: 42 * COIN,
+            },
+        )
+        .unwrap();
+        d.submit(tx).unwrap();
+        d.generate(1, now_secs()).unwrap()[0]
+    };
+    // Ten more L1 blocks, slowly enough for L2 blocks to anchor to them.
+    for _ in 0..10 {
+        mine(1);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let fork_height = net.l1.lock().unwrap().height_of(&fork).unwrap();
+    let anchored_above = |min: u64| {
+        let urls = urls.clone();
+        move || {
+            let urls = urls.clone();
+            async move {
+                for u in &urls {
+                    let h = height(u).await;
+                    let b = rpc(u, "l2_getblockbynumber", json!([h])).await.ok()?;
+                    if b["header"]["l1AnchorBlock"].as_u64()? < min {
+                        return None;
+                    }
+                }
+                Some(())
+            }
+        }
+    };
+    wait_for(
+        "L2 blocks anchored above the fork",
+        60,
+        anchored_above(fork_height + 7),
+    )
+    .await;
+    // Replace the fork block and everything after it with a longer branch, in one step.
+    {
+        let mut d = net.l1.lock().unwrap();
+        d.invalidate_block(&fork).unwrap();
+        d.generate(14, now_secs()).unwrap();
+    }
+    let l1 = net.l1.clone();
+    let consistent = || {
+        let urls = urls.clone();
+        let l1 = l1.clone();
+        async move {
+            for u in &urls {
+                let head = height(u).await;
+                for n in 1..=head {
+                    let b = rpc(u, "l2_getblockbynumber", json!([n])).await.ok()?;
+                    let at = b["header"]["l1AnchorBlock"].as_u64()?;
+                    let hash: H256 =
+                        serde_json::from_value(b["header"]["l1AnchorHash"].clone()).ok()?;
+                    let on_l1 = l1.lock().unwrap().block_at(at).map(|blk| blk.hash());
+                    if on_l1 != Some(hash) {
+                        return None;
+                    }
+                }
+            }
+            Some(())
+        }
+    };
+    // Keep L1 moving so the network produces on the new branch.
+    let mut ok = false;
+    for _ in 0..120 {
+        mine(1);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        if consistent().await.is_some() && min_height_of(&urls).await > 2 {
+            ok = true;
+            break;
+        }
+    }
+    if !ok {
+        let mut report = Vec::new();
+        for u in &urls {
+            let head = height(u).await;
+            for n in 1..=head {
+                let b = rpc(u, "l2_getblockbynumber", json!([n])).await.unwrap();
+                let at = b["header"]["l1AnchorBlock"].as_u64().unwrap_or(u64::MAX);
+                let hash = b["header"]["l1AnchorHash"].clone();
+                let on_l1 = l1.lock().unwrap().block_at(at).map(|blk| blk.hash());
+                if serde_json::from_value::<H256>(hash.clone()).ok() != on_l1 {
+                    report.push(format!("{u} block {n}: anchor {at} {hash} vs L1 {on_l1:?}"));
+                }
+            }
+        }
+        let mut heights = Vec::new();
+        for u in &urls {
+            let m = reqwest::get(format!("{u}metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let counters: Vec<&str> = m
+                .lines()
+                .filter(|l| l.starts_with("casl2_consensus") || l.starts_with("casl2_l2_reverts"))
+                .collect();
+            heights.push(format!("{} {counters:?}", height(u).await));
+        }
+        panic!(
+            "final L2 blocks still anchored to L1 blocks the reorg replaced: {} (heights {heights:?}, fork at L1 {fork_height})",
+            report.join("; ")
+        );
+    }
+    net.shutdown().await;
+}
+
+async fn min_height_of(urls: &[String]) -> u64 {
+    let mut min = u64::MAX;
+    for u in urls {
+        min = min.min(height(u).await);
+    }
+    min
+}

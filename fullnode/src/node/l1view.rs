@@ -34,6 +34,9 @@ pub struct L1View {
     pub anchors: u64,
     /// Number of final anchors.
     pub finalized_anchors: u64,
+    /// The lowest L1 height whose block hash changed in the refresh that made this view (a
+    /// reorganisation, of any depth; `None`: none seen). The engine checks its chain back to it.
+    pub reorg_from: Option<u64>,
 }
 
 impl L1View {
@@ -72,13 +75,39 @@ impl L1View {
         if !v.blocks.contains_key(&0) {
             heights.insert(0, 0);
         }
+        let mut changed: Option<u64> = None;
         for h in heights {
             let hash = l1.block_hash(h).await?;
-            if v.blocks.get(&h).is_some_and(|(known, _)| *known == hash) {
-                continue;
+            match v.blocks.get(&h) {
+                Some((known, _)) if *known == hash => continue,
+                Some(_) => changed = Some(changed.map_or(h, |c| c.min(h))),
+                None => {}
             }
             let b = l1.block_header(&hash).await?;
             v.blocks.insert(h, (hash, b.time));
+        }
+        // A reorganisation that reaches the bottom of the window may go deeper: walk down until
+        // a known hash still holds (the fork point), however deep.
+        if changed == Some(from) {
+            let mut h = from;
+            while h > 0 {
+                h -= 1;
+                let Some((known, _)) = v.blocks.get(&h).copied() else {
+                    break;
+                };
+                let hash = l1.block_hash(h).await?;
+                if hash == known {
+                    break;
+                }
+                let b = l1.block_header(&hash).await?;
+                v.blocks.insert(h, (hash, b.time));
+                changed = Some(h);
+            }
+        }
+        v.reorg_from = changed;
+        if changed.is_some_and(|c| c < from) {
+            // Deeper than the queue's re-read tail can cover: read the whole queue again.
+            v.queue.clear();
         }
         let chains = l1.chains().await?;
         v.chain = chains.into_iter().find(|c| c.chain_id == chain);

@@ -48,12 +48,17 @@ impl Engine {
     /// L1 — it consumed a queue message L1 no longer has (or has another one at that index), or
     /// it anchors to an L1 block that was replaced — and revert the chain and the state to the
     /// block before it; the blocks after it are produced again from what L1 now holds. Only
-    /// blocks anchored within the L1 view's recent window are checked (a reorg deeper than it
-    /// is not seen). Returns the height reverted to.
+    /// blocks anchored within the L1 view's recent window, or above the lowest L1 height a
+    /// reorganisation of any depth changed (`L1View::reorg_from`), are checked. Returns the
+    /// height reverted to.
     pub fn revert_to_l1(&mut self, view: &L1View) -> Result<Option<u64>, EngineError> {
         let (mut cursor, _) = queue_cursor(&self.tree).map_err(storage)?;
-        // The view re-reads the hashes of the last 6 L1 blocks on every refresh.
-        let window = view.tip.saturating_sub(6);
+        // The view re-reads the hashes of the last 6 L1 blocks on every refresh, and walks
+        // further down when they changed.
+        let window = view
+            .tip
+            .saturating_sub(6)
+            .min(view.reorg_from.unwrap_or(u64::MAX));
         let mut bad: Option<u64> = None;
         let mut n = self.height();
         while n >= 1 {

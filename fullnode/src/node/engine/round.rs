@@ -143,10 +143,13 @@ impl Engine {
         if r.proposed_turns.contains(&turn.turn) {
             return Ok(Vec::new());
         }
-        // Re-propose a block someone accepted at this height (the one with the most weight).
+        // Re-propose a block someone accepted at this height (the one with the most weight),
+        // if this node found it valid too: a block it rejected is never proposed again by it,
+        // or one node's lock on a block the others rejected would hold every later turn.
         let accepted = r
             .proposals
             .values()
+            .filter(|p| matches!(p.verdict, Some(Ok(_))))
             .filter(|p| {
                 r.tally.weights(&p.block.hash()).accept > 0 || r.my_vote == Some(p.block.hash())
             })
@@ -362,8 +365,11 @@ impl Engine {
             EngineError::NotYet(format!("L1 block {} not seen yet", h.l1_anchor_block))
         })?;
         if anchor_hash != h.l1_anchor_hash {
-            return Err(EngineError::Invalid(format!(
-                "l1AnchorHash {} is not L1 block {}'s {anchor_hash}",
+            // Not a REJECT: this node's L1 view may be the stale one (a reorganisation the
+            // producer saw first). The block waits, unvoted, and is judged again when it is
+            // re-sent; if the producer's L1 block never appears, the leader's turn times out.
+            return Err(EngineError::NotYet(format!(
+                "l1AnchorHash {} is not L1 block {}'s {anchor_hash} in this node's L1 view",
                 h.l1_anchor_hash, h.l1_anchor_block
             )));
         }
