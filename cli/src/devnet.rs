@@ -55,7 +55,7 @@ pub struct DevnetArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     stop_after: u64,
     /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], wrong-root:contract:
-    /// from a batch's first contract call, bad-signature, bad-timestamp, double-spend,
+    /// from a batch's first contract call, bad-signature, bad-block-signature, bad-timestamp, double-spend,
     /// withhold: honest batches whose shares the nodes refuse).
     #[arg(long, value_name = "KIND", default_value = "wrong-root:3")]
     fraud: String,

@@ -79,7 +79,7 @@ pub struct NodeArgs {
     /// TESTS AND DEMOS ONLY (regtest): anchor bad batches of this kind, to watch a challenger
     /// win: wrong-root[:STEP] (roots wrong from trace step STEP on), wrong-root:contract
     /// (roots wrong from the batch's first CONTRACT_CALL on; batches without one stay honest),
-    /// bad-signature, bad-timestamp, double-spend, or withhold (honest batches whose shares
+    /// bad-signature, bad-block-signature, bad-timestamp, double-spend, or withhold (honest batches whose shares
     /// the node refuses to serve and whose availability challenges it does not answer). Every sequencer that
     /// is to sign them needs the same option. Refused with any other --network.
     #[arg(long, value_name = "KIND")]

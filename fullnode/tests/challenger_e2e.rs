@@ -139,6 +139,12 @@ async fn a_bad_signature_is_proven_without_a_game() {
     fraud_is_proven_and_honest_batches_continue(DishonestKind::BadSignature).await;
 }
 
+/// A batch whose block carries a quorum signature that does not verify (`InvalidBlockSignature`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_block_signature_is_proven_without_a_game() {
+    fraud_is_proven_and_honest_batches_continue(DishonestKind::BadBlockSignature).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manipulated_timestamp_is_proven_without_a_game() {
     fraud_is_proven_and_honest_batches_continue(DishonestKind::BadTimestamp).await;

@@ -31,6 +31,8 @@ pub enum DishonestKind {
     WrongRootContract,
     /// A transaction signature altered (`INVALID_SIGNATURE`).
     BadSignature,
+    /// A block's quorum signature altered (`INVALID_SIGNATURE`, `InvalidBlockSignature`).
+    BadBlockSignature,
     /// The last block's timestamp far beyond the allowed drift (`TIMESTAMP_MANIPULATION`).
     BadTimestamp,
     /// A transaction included twice (`DOUBLE_SPEND`).
@@ -57,6 +59,7 @@ impl fmt::Display for DishonestKind {
             DishonestKind::WrongRoot => "wrong-root",
             DishonestKind::WrongRootContract => "wrong-root:contract",
             DishonestKind::BadSignature => "bad-signature",
+            DishonestKind::BadBlockSignature => "bad-block-signature",
             DishonestKind::BadTimestamp => "bad-timestamp",
             DishonestKind::DoubleSpend => "double-spend",
             DishonestKind::Withhold => "withhold",
@@ -67,7 +70,7 @@ impl fmt::Display for DishonestKind {
 impl FromStr for Dishonest {
     type Err = String;
 
-    /// `KIND[:STEP]`, KIND one of `wrong-root`, `bad-signature`, `bad-timestamp`,
+    /// `KIND[:STEP]`, KIND one of `wrong-root`, `bad-signature`, `bad-block-signature`, `bad-timestamp`,
     /// `double-spend`, `withhold`; or `wrong-root:contract`.
     fn from_str(s: &str) -> Result<Dishonest, String> {
         if s == "wrong-root:contract" {
@@ -88,12 +91,13 @@ impl FromStr for Dishonest {
         let kind = match kind {
             "wrong-root" => DishonestKind::WrongRoot,
             "bad-signature" => DishonestKind::BadSignature,
+            "bad-block-signature" => DishonestKind::BadBlockSignature,
             "bad-timestamp" => DishonestKind::BadTimestamp,
             "double-spend" => DishonestKind::DoubleSpend,
             "withhold" => DishonestKind::Withhold,
             o => {
                 return Err(format!(
-                "unknown kind {o:?} (wrong-root[:STEP], wrong-root:contract, bad-signature, bad-timestamp, double-spend, withhold)"
+                "unknown kind {o:?} (wrong-root[:STEP], wrong-root:contract, bad-signature, bad-block-signature, bad-timestamp, double-spend, withhold)"
             ))
             }
         };
@@ -207,6 +211,8 @@ impl Dishonest {
             },
             // The batch itself is honest: what is withheld is its data.
             DishonestKind::Withhold => false,
+            // Altered below, after any re-signing.
+            DishonestKind::BadBlockSignature => blocks.iter().any(|b| !b.signatures.is_empty()),
             DishonestKind::DoubleSpend => {
                 match blocks.iter_mut().find(|b| !b.transactions.is_empty()) {
                     Some(b) => {
@@ -226,6 +232,16 @@ impl Dishonest {
                     b.signatures.clear();
                     let _ = b.sign(k, ts);
                 }
+            }
+        }
+        if changed && self.kind == DishonestKind::BadBlockSignature {
+            // The last byte of S: still strict DER, no longer a signature of the block.
+            if let Some(sig) = blocks
+                .iter_mut()
+                .find_map(|b| b.signatures.first_mut())
+                .and_then(|s| s.signature.last_mut())
+            {
+                *sig ^= 0x01;
             }
         }
         changed
