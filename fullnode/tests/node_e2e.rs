@@ -5,7 +5,6 @@
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::rpc::call_peer;
-use casl2_verifier::l1::{L1Op, L1Tx};
 use casl2_verifier::params::COIN;
 use casl2_verifier::{Address, Encode, L2Transaction, PrivateKey, TxType};
 use serde_json::{json, Value};
@@ -449,18 +448,8 @@ async fn an_l1_reorg_reverts_l2_and_the_deposit_comes_back() {
     let addr = user.address();
     mining.store(false, Ordering::Relaxed);
     let deposit_block = {
+        net.deposit(&user, 42 * COIN).unwrap();
         let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&addr),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: addr,
-                amount: 42 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
         let h = d.generate(1, now_secs()).unwrap()[0];
         d.generate(1, now_secs()).unwrap();
         h
@@ -537,22 +526,8 @@ async fn an_l1_reorg_deeper_than_the_window_leaves_no_block_anchored_to_a_vanish
     }
     all_reach("block 2 everywhere", 60, &urls, 2).await;
     let user = dev_key(7).unwrap();
-    let addr = user.address();
-    let fork = {
-        let mut d = net.l1.lock().unwrap();
-        let tx = L1Tx::signed(
-            &user,
-            d.next_nonce(&addr),
-            L1Op::Deposit {
-                chain: CHAIN,
-                recipient: addr,
-                amount: 42 * COIN,
-            },
-        )
-        .unwrap();
-        d.submit(tx).unwrap();
-        d.generate(1, now_secs()).unwrap()[0]
-    };
+    net.deposit(&user, 42 * COIN).unwrap();
+    let fork = net.l1.lock().unwrap().generate(1, now_secs()).unwrap()[0];
     // Ten more L1 blocks, slowly enough for L2 blocks to anchor to them.
     for _ in 0..10 {
         mine(1);
