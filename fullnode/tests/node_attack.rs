@@ -8,6 +8,8 @@
 
 use casl2_fullnode::harness::localnet::{LocalNet, LocalNetConfig};
 use casl2_fullnode::node::engine::Outgoing;
+use casl2_fullnode::node::now_ms;
+use casl2_fullnode::node::peer::{sign_peer_message, PEER_AUTH_HEADER};
 use casl2_lightclient::l2::NodeClient;
 use casl2_verifier::consensus::slot_of_block;
 use casl2_verifier::types::{L2Block, L2BlockHeader};
@@ -94,17 +96,7 @@ fn junk(next: u64, bpl: u64, leaders: &[Address], round: u64) -> Vec<Outgoing> {
 }
 
 async fn dropped(url: &str) -> u64 {
-    let text = reqwest::get(format!("{url}metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("casl2_consensus_dropped_proposals"))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
+    metric(url, "casl2_consensus_dropped_proposals").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,21 +124,38 @@ async fn junk_proposals_from_outside_do_not_stop_finality() {
     while Instant::now() < flood_end {
         round += 1;
         let next = min_height(&urls).await + 1;
-        for m in junk(next, bpl, &leaders, round) {
+        for (i, m) in junk(next, bpl, &leaders, round).into_iter().enumerate() {
+            let body = serde_json::to_vec(&m).unwrap();
+            // Every other message comes signed by a sequencer of the registry turned Byzantine
+            // (it passes the peer check and reaches the engine's checks); the rest unsigned.
+            let byzantine = i % 2 == 0;
             for u in &urls {
-                let r = http
+                let mut req = http
                     .post(format!("{u}p2p/message"))
-                    .json(&m)
-                    .send()
-                    .await
-                    .unwrap();
-                // Refused as invalid (422), or ignored as a height already final (200).
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+                if byzantine {
+                    let auth =
+                        sign_peer_message(&net.keys[0], cfg.chain_id, now_ms(), &body).unwrap();
+                    req = req.header(PEER_AUTH_HEADER, auth);
+                }
+                let r = req.send().await.unwrap();
                 let status = r.status().as_u16();
-                assert!(
-                    matches!(status, 200 | 422),
-                    "{status}: {}",
-                    r.text().await.unwrap()
-                );
+                if byzantine {
+                    // Refused as invalid (422), or ignored as a height already final (200).
+                    assert!(
+                        matches!(status, 200 | 422),
+                        "{status}: {}",
+                        r.text().await.unwrap()
+                    );
+                } else {
+                    // Refused unread: unsigned (401), or over the address's budget (429).
+                    assert!(
+                        matches!(status, 401 | 429),
+                        "{status}: {}",
+                        r.text().await.unwrap()
+                    );
+                }
                 sent += 1;
             }
         }
@@ -169,7 +178,26 @@ async fn junk_proposals_from_outside_do_not_stop_finality() {
     );
     for u in &urls {
         assert!(dropped(u).await > 0, "{u} counted no dropped proposal");
+        assert!(
+            metric(u, "casl2_p2p_unauthenticated").await > 0,
+            "{u} counted no unauthenticated message"
+        );
     }
+}
+
+/// A counter from a node's `/metrics`.
+async fn metric(url: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{url}metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
 }
 
 /// What a web page or a stranger can do to the peer endpoints: nothing. A request with an

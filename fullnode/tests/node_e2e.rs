@@ -401,9 +401,19 @@ async fn a_double_signing_sequencer_is_slashed_on_l1() {
             b.header.timestamp = ts;
             b.sign(&offender, 1).unwrap();
             let msg = Outgoing::Proposal { block: Box::new(b) };
+            let body = serde_json::to_vec(&msg).unwrap();
+            let auth = casl2_fullnode::node::peer::sign_peer_message(
+                &offender,
+                CHAIN,
+                casl2_fullnode::node::now_ms(),
+                &body,
+            )
+            .unwrap();
             let _ = http
                 .post(format!("{}p2p/message", urls[1]))
-                .json(&msg)
+                .header("content-type", "application/json")
+                .header(casl2_fullnode::node::peer::PEER_AUTH_HEADER, auth)
+                .body(body)
                 .send()
                 .await;
         }

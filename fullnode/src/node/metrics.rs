@@ -118,6 +118,11 @@ fn samples(shared: &Shared) -> Vec<(&'static str, &'static str, Sample)> {
             Counter(load(&m.invalid_messages)),
         ),
         (
+            "casl2_p2p_unauthenticated",
+            "Peer messages without a valid signature of a registry sequencer",
+            Counter(load(&m.unauthenticated)),
+        ),
+        (
             "casl2_rpc_requests",
             "JSON-RPC requests answered",
             Counter(load(&m.rpc_requests)),

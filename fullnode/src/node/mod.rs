@@ -155,9 +155,16 @@ pub struct NodeMetrics {
     pub rpc_requests: AtomicU64,
     /// Consensus messages refused as invalid.
     pub invalid_messages: AtomicU64,
+    /// Peer messages without a valid signature of a registry sequencer (refused unless they
+    /// are relayed transactions; each costs its sender's IP budget).
+    pub unauthenticated: AtomicU64,
     /// Fraud-proof game moves this node sent in defence of its anchors.
     pub game_moves: AtomicU64,
 }
+
+/// Unauthenticated peer messages (relayed transactions from followers, and junk) accepted
+/// per client IP per second; beyond it they are refused (HTTP 429) before they are parsed.
+pub const UNAUTHENTICATED_P2P_PER_SEC: u64 = 200;
 
 /// What the tasks and handlers share: the configuration, the engine, the L1 view and client,
 /// the peers, the counters, and the RPC server's small caches. Each background task keeps its
@@ -172,6 +179,8 @@ pub struct Shared {
     metrics: NodeMetrics,
     /// RPC rate limiter, per client.
     rate: crate::ratelimit::PerClient,
+    /// Budget of unauthenticated peer messages, per client.
+    p2p_budget: crate::ratelimit::PerClient,
     /// Extended DA squares of recently served anchors: (anchor index, data root, square).
     squares: Mutex<Vec<SquareEntry>>,
     /// Transactions admitted over RPC, relayed to the peers by the next consensus tick.
@@ -237,6 +246,11 @@ impl Shared {
     /// The RPC rate limiter (per client).
     pub fn rate(&self) -> &crate::ratelimit::PerClient {
         &self.rate
+    }
+
+    /// The budget of unauthenticated peer messages (per client).
+    pub fn p2p_budget(&self) -> &crate::ratelimit::PerClient {
+        &self.p2p_budget
     }
 
     /// The cache of extended DA squares the RPC server built (newest last).
@@ -371,6 +385,7 @@ impl Node {
             peers: Arc::new(peers),
             metrics: NodeMetrics::default(),
             rate: crate::ratelimit::PerClient::new(rate_limit),
+            p2p_budget: crate::ratelimit::PerClient::new(UNAUTHENTICATED_P2P_PER_SEC),
             relay: Mutex::new(Vec::new()),
             squares: Mutex::new(Vec::new()),
         });

@@ -52,9 +52,10 @@ pub trait PeerTransport: std::fmt::Debug + Send + Sync {
     /// Whether messages to `peer` are delivered at all.
     fn reaches(&self, peer: &str) -> bool;
 
-    /// Send the serialized consensus message `body` to `peer`, fire and forget; `false` when
-    /// the peer is cut off (nothing is sent).
-    fn send_message(&self, peer: &str, body: Vec<u8>) -> bool;
+    /// Send the serialized consensus message `body` to `peer` with its [`PEER_AUTH_HEADER`]
+    /// value `auth` (`None`: unsigned, a follower's relayed transactions), fire and forget;
+    /// `false` when the peer is cut off (nothing is sent).
+    fn send_message(&self, peer: &str, body: Vec<u8>, auth: Option<String>) -> bool;
 
     /// The number of `peer`'s newest final block.
     fn height<'a>(&'a self, peer: &'a str) -> PeerFuture<'a, u64>;
@@ -136,19 +137,21 @@ impl PeerTransport for HttpPeers {
         self.filter.as_ref().is_none_or(|f| f(peer))
     }
 
-    fn send_message(&self, peer: &str, body: Vec<u8>) -> bool {
+    fn send_message(&self, peer: &str, body: Vec<u8>, auth: Option<String>) -> bool {
         if !self.reaches(peer) {
             return false;
         }
         let http = self.http.clone();
         let url = format!("{peer}p2p/message");
         tokio::spawn(async move {
-            let _ = http
+            let mut req = http
                 .post(url)
                 .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await;
+                .body(body);
+            if let Some(a) = auth {
+                req = req.header(PEER_AUTH_HEADER, a);
+            }
+            let _ = req.send().await;
         });
         true
     }
@@ -194,5 +197,134 @@ impl PeerTransport for HttpPeers {
                 .map_err(|e| failed(peer, e))?;
             read_json::<BlockSignature>(peer, resp, MAX_SIGNATURE_ANSWER).await
         })
+    }
+}
+
+/// HTTP header of a peer message's signature: `ADDRESS:TIME_MS:DER_HEX` (the signer's L1
+/// address, its clock in Unix ms, and its strict-DER signature over [`peer_message_hash`]).
+pub const PEER_AUTH_HEADER: &str = "x-casl2-peer";
+/// How far a signed message's time may be from the receiver's clock (ms).
+pub const PEER_AUTH_SKEW_MS: u64 = 60_000;
+
+/// The hash a peer message's signature covers: SHA256d(`"casl2 peer message v1"` ‖ chain id
+/// u64 LE ‖ time ms u64 LE ‖ SHA256d(body)). The chain id keeps a message of one chain from
+/// being replayed to another; the time bounds a replay to [`PEER_AUTH_SKEW_MS`] (a replayed
+/// consensus message is harmless anyway: each is handled once per content).
+pub fn peer_message_hash(chain_id: u64, time_ms: u64, body: &[u8]) -> H256 {
+    let body_hash = casl2_verifier::hash::sha256d(body);
+    casl2_verifier::hash::sha256d_parts(&[
+        b"casl2 peer message v1",
+        &chain_id.to_le_bytes(),
+        &time_ms.to_le_bytes(),
+        &body_hash.0,
+    ])
+}
+
+/// The [`PEER_AUTH_HEADER`] value for `body`, signed by `key` at `time_ms`.
+pub fn sign_peer_message(
+    key: &casl2_verifier::PrivateKey,
+    chain_id: u64,
+    time_ms: u64,
+    body: &[u8],
+) -> Result<String, String> {
+    let der = key
+        .sign_der(&peer_message_hash(chain_id, time_ms, body))
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{}:{time_ms}:{}", key.address(), hex::encode(der)))
+}
+
+/// Check a [`PEER_AUTH_HEADER`] value for `body`: well formed, dated within
+/// [`PEER_AUTH_SKEW_MS`] of `now_ms`, by a member of `set`, and a valid signature. Returns the
+/// signer, or why not.
+pub fn check_peer_message(
+    header: &str,
+    chain_id: u64,
+    now_ms: u64,
+    body: &[u8],
+    set: &casl2_verifier::consensus::SequencerSet,
+) -> Result<casl2_verifier::Address, String> {
+    let mut parts = header.splitn(3, ':');
+    let (Some(addr), Some(time), Some(der)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "{PEER_AUTH_HEADER} is not ADDRESS:TIME_MS:SIGNATURE"
+        ));
+    };
+    let addr: casl2_verifier::Address = addr
+        .parse()
+        .map_err(|e| format!("{PEER_AUTH_HEADER} address: {e}"))?;
+    let time: u64 = time
+        .parse()
+        .map_err(|e| format!("{PEER_AUTH_HEADER} time: {e}"))?;
+    if time.abs_diff(now_ms) > PEER_AUTH_SKEW_MS {
+        return Err(format!(
+            "{PEER_AUTH_HEADER} time {time} is more than {PEER_AUTH_SKEW_MS} ms from this node's clock {now_ms}"
+        ));
+    }
+    let der = hex::decode(der).map_err(|e| format!("{PEER_AUTH_HEADER} signature: {e}"))?;
+    let member = set
+        .get(&addr)
+        .ok_or_else(|| format!("signer {addr} is not a sequencer of the L1 registry"))?;
+    member
+        .public_key
+        .verify_der(&peer_message_hash(chain_id, time, body), &der)
+        .map_err(|e| format!("signature of {addr} does not verify: {e}"))?;
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casl2_verifier::consensus::{RegisteredSequencer, SequencerSet};
+    use casl2_verifier::PrivateKey;
+
+    fn set(keys: &[&PrivateKey]) -> SequencerSet {
+        SequencerSet::new(
+            keys.iter()
+                .map(|k| RegisteredSequencer::new(k.public_key(), 100, 80))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_signed_peer_message_checks_and_every_alteration_fails() {
+        let a = PrivateKey::from_bytes(&[1; 32]).unwrap();
+        let stranger = PrivateKey::from_bytes(&[2; 32]).unwrap();
+        let s = set(&[&a]);
+        let body = br#"{"type":"transactions","txs":[]}"#;
+        let h = sign_peer_message(&a, 7, 1_000_000, body).unwrap();
+        assert_eq!(
+            check_peer_message(&h, 7, 1_000_500, body, &s),
+            Ok(a.address())
+        );
+        // Another body, chain, time far off, a stranger, garbage.
+        assert!(check_peer_message(&h, 7, 1_000_000, b"{}", &s).is_err());
+        assert!(check_peer_message(&h, 8, 1_000_000, body, &s).is_err());
+        assert!(
+            check_peer_message(&h, 7, 1_000_000 + PEER_AUTH_SKEW_MS + 1, body, &s)
+                .unwrap_err()
+                .contains("clock")
+        );
+        let hs = sign_peer_message(&stranger, 7, 1_000_000, body).unwrap();
+        assert!(check_peer_message(&hs, 7, 1_000_000, body, &s)
+            .unwrap_err()
+            .contains("not a sequencer"));
+        // A stranger's signature under a member's address.
+        let forged = format!("{}:{}", a.address(), hs.split_once(':').unwrap().1);
+        assert!(check_peer_message(&forged, 7, 1_000_000, body, &s)
+            .unwrap_err()
+            .contains("does not verify"));
+        for junk in [
+            "",
+            "x",
+            "0x12:1:ab",
+            "::",
+            &format!("{}:abc:00", a.address()),
+        ] {
+            assert!(
+                check_peer_message(junk, 7, 1_000_000, body, &s).is_err(),
+                "{junk}"
+            );
+        }
     }
 }

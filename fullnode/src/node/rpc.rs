@@ -3,6 +3,7 @@
 //! `docs/protocol.md`, "Sequencer node RPC".
 
 use super::engine::{EngineError, Outgoing};
+use super::peer::{check_peer_message, PEER_AUTH_HEADER};
 use super::{broadcast, handle_message, now_ms, BatchSignRequest, Shared};
 use crate::jsonrpc::{self, handle, RpcError};
 use axum::body::Body;
@@ -506,15 +507,61 @@ fn leader(shared: &Arc<Shared>) -> Result<LeaderAnswer, RpcError> {
     Ok(LeaderAnswer::new(e.height() + 1, &turn, &election, slot))
 }
 
-async fn handle_p2p(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+/// `POST /p2p/message`. The signature (`x-casl2-peer`) is checked before the body is parsed:
+/// a message signed by a sequencer of the L1 registry goes on to the engine; any other costs
+/// its sender's IP one unit of [`super::UNAUTHENTICATED_P2P_PER_SEC`] (over it: 429, unread)
+/// and is refused (401) unless it is relayed transactions, which carry their users' own
+/// signatures.
+async fn handle_p2p(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let bytes = match axum::body::to_bytes(body, MAX_P2P_BODY).await {
         Ok(b) => b,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "message too large").into_response(),
     };
+    let now = now_ms();
+    let signer = match headers.get(PEER_AUTH_HEADER).map(|v| v.to_str()) {
+        Some(Ok(h)) => check_peer_message(
+            h,
+            shared.cfg().chain_id,
+            now,
+            &bytes,
+            &shared.view().set_at(None),
+        ),
+        Some(Err(_)) => Err(format!("{PEER_AUTH_HEADER} is not ASCII")),
+        None => Err(format!("no {PEER_AUTH_HEADER} signature")),
+    };
+    if signer.is_err() {
+        shared
+            .metrics
+            .unauthenticated
+            .fetch_add(1, Ordering::Relaxed);
+        if !shared.p2p_budget().take(from.ip(), 1, now / 1000) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "over this address's budget of unauthenticated peer messages",
+            )
+                .into_response();
+        }
+    }
     let msg: Outgoing = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad message: {e}")).into_response(),
     };
+    if let Err(why) = signer {
+        if !matches!(msg, Outgoing::Transactions { .. }) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "peer message refused: {why} (only relayed transactions may come unsigned)"
+                ),
+            )
+                .into_response();
+        }
+    }
     shared.metrics().messages_in.fetch_add(1, Ordering::Relaxed);
     let s = shared.clone();
     let res = tokio::task::spawn_blocking(move || handle_message(&s, msg)).await;

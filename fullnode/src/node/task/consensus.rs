@@ -23,8 +23,16 @@ pub fn broadcast(shared: &Arc<Shared>, msgs: Vec<Outgoing>) {
             Ok(b) => b,
             Err(_) => continue,
         };
+        // Signed once per message; a node without a key (a follower) sends unsigned, which
+        // peers accept only for relayed transactions.
+        let auth = shared.cfg().key.as_ref().and_then(|k| {
+            crate::node::peer::sign_peer_message(k, shared.cfg().chain_id, now_ms(), &body).ok()
+        });
         for p in &peers {
-            if shared.transport().send_message(p, body.clone()) {
+            if shared
+                .transport()
+                .send_message(p, body.clone(), auth.clone())
+            {
                 shared
                     .metrics()
                     .messages_out
