@@ -15,12 +15,14 @@
 use casl2_verifier::codec::Reader;
 use casl2_verifier::consensus::{ConflictingVotes, DoubleSignEvidence};
 use casl2_verifier::da::{
-    decode_blocks, decompress_batch, reconstruct_payload, serialize_blocks, verify_bad_encoding_proof,
-    verify_sample, BadEncodingProof, DACommitment, DaParams, Sample,
+    decode_blocks, decompress_batch, reconstruct_payload, serialize_blocks,
+    verify_bad_encoding_proof, verify_sample, BadEncodingProof, DACommitment, DaParams, Sample,
 };
 use casl2_verifier::fraud::FraudEvidence;
 use casl2_verifier::l1::{L1Block, L1Op, L1Tx, SharePosition};
-use casl2_verifier::smt::{verify_compact_proof, verify_node_proof, CompactProof, MultiProof, NodeProof};
+use casl2_verifier::smt::{
+    verify_compact_proof, verify_node_proof, CompactProof, MultiProof, NodeProof,
+};
 use casl2_verifier::stf::{execute_step_stateless, BlockContext, Step, StepWitness};
 use casl2_verifier::types::{BatchHeader, BlockSignature, L1Message, SequencerAnnouncement, Vote};
 use casl2_verifier::{Decode, Encode, L2Block, L2Transaction, H256};
@@ -28,8 +30,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
 
+/// A target's body: one input.
+pub type Body = fn(&[u8]);
+
 /// The fuzz targets of this module, by name (the directory names under `fuzz/corpus/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("l2_tx", l2_tx),
     ("l2_block", l2_block),
     ("vote", vote),
@@ -184,9 +189,12 @@ pub fn smt_proof(data: &[u8]) {
         }
         _ => {
             if let Some(p) = canonical::<MultiProof>(rest) {
+                // A proof that folds to a root may still open nothing (its root an opaque
+                // hash): `verify` refuses that with an error. What it accepts is that root.
                 if let Ok(root) = p.compute_root() {
-                    let tree = p.verify(&root).expect("a multiproof verifies against its own root");
-                    assert_eq!(tree.root(), root);
+                    if let Ok(tree) = p.verify(&root) {
+                        assert_eq!(tree.root(), root, "a verified multiproof has another root");
+                    }
                 }
                 let _ = p.verify(&SOME_ROOT);
             }
@@ -273,7 +281,10 @@ fn one_step(data: &[u8]) -> Option<(H256, StepWitness, Step, BlockContext)> {
     witness.encode_to(&mut again);
     step.encode_to(&mut again);
     ctx.encode_to(&mut again);
-    assert_eq!(again, data, "one-step inputs accepted a non-canonical encoding");
+    assert_eq!(
+        again, data,
+        "one-step inputs accepted a non-canonical encoding"
+    );
     json_round_trip(&step);
     json_round_trip(&ctx);
     Some((pre, witness, step, ctx))

@@ -9,9 +9,7 @@ use casl2_verifier::fraud::FraudEvidence;
 use casl2_verifier::l1::{L1Block, L1Op, L1Tx};
 use casl2_verifier::smt::{MemoryStore, SparseMerkleTree};
 use casl2_verifier::stf::{build_step_witness, BlockContext, Step};
-use casl2_verifier::types::{
-    AccountState, BlockSignature, L2BlockHeader, TxType, Vote, VoteType,
-};
+use casl2_verifier::types::{AccountState, BlockSignature, L2BlockHeader, TxType, Vote, VoteType};
 use casl2_verifier::{Address, Encode, L2Block, L2Transaction, PrivateKey, H256};
 
 /// The key that signs every seed.
@@ -99,7 +97,9 @@ fn consensus() -> Vec<Vec<u8>> {
     let mut other = block(4, 1);
     other.header.sequencer = k.address();
     other.sign(&k, 1_700_000_000).expect("signing a block");
-    let evidence = find_double_signs(&b_signed(b.clone()), &other).into_iter().next();
+    let evidence = find_double_signs(&b_signed(b.clone()), &other)
+        .into_iter()
+        .next();
     let mut out = vec![
         with(0, vote.encode()),
         with(0, reject.encode()),
@@ -191,11 +191,8 @@ fn fraud() -> Vec<Vec<u8>> {
         balance: 1_000_000,
         ..Default::default()
     };
-    t.set(
-        k.address().tree_key(),
-        acct.encode(),
-    )
-    .expect("funding the sender");
+    t.set(k.address().tree_key(), acct.encode())
+        .expect("funding the sender");
     let pre = t.root();
     let step = Step::Tx {
         tx: Box::new(transfer(0, 5)),

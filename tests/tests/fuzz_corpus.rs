@@ -42,10 +42,7 @@ fn every_corpus_input_passes_its_target() {
 fn every_seed_passes_its_target() {
     let all = seeds();
     for (target, _) in TARGETS {
-        assert!(
-            all.iter().any(|(t, _)| t == target),
-            "{target} has no seed"
-        );
+        assert!(all.iter().any(|(t, _)| t == target), "{target} has no seed");
     }
     for (target, data) in &all {
         body(target)(data);
