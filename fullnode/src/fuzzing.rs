@@ -162,10 +162,7 @@ pub fn rpc_body(node: &FuzzNode, data: &[u8]) {
             assert!(v.is_ok(), "RPC answered 200 with a body that is not JSON");
         }
         204 | 413 => {}
-        other => panic!(
-            "RPC answered {other}: {}",
-            String::from_utf8_lossy(&body)
-        ),
+        other => panic!("RPC answered {other}: {}", String::from_utf8_lossy(&body)),
     }
 }
 
@@ -186,9 +183,11 @@ pub fn peer_message(node: &FuzzNode, data: &[u8]) {
     );
 }
 
+/// A target's body: one input against the running node.
+pub type Body = fn(&FuzzNode, &[u8]);
+
 /// The fuzz targets of this module, by name (the directory names under `fuzz/corpus/`).
-pub const TARGETS: &[(&str, fn(&FuzzNode, &[u8]))] =
-    &[("rpc_body", rpc_body), ("peer_message", peer_message)];
+pub const TARGETS: &[(&str, Body)] = &[("rpc_body", rpc_body), ("peer_message", peer_message)];
 
 fn request(method: &str, params: Value) -> Vec<u8> {
     json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params })

@@ -54,7 +54,10 @@ fn every_corpus_input_and_seed_passes_its_target() {
         for (_, data) in all.iter().filter(|(t, _)| t == target) {
             run(&node, data);
         }
-        assert!(!panicked.load(Ordering::SeqCst), "{target}: a seed panicked the node");
+        assert!(
+            !panicked.load(Ordering::SeqCst),
+            "{target}: a seed panicked the node"
+        );
     }
 }
 
