@@ -95,6 +95,47 @@ pub struct KeystoreFile {
     pub keys: Vec<Entry>,
 }
 
+impl KeystoreFile {
+    /// Parse a keystore file's text (JSON of [`KEYSTORE_VERSION`]).
+    pub fn parse(text: &str) -> Result<KeystoreFile> {
+        let f: KeystoreFile =
+            serde_json::from_str(text).map_err(|e| anyhow!("not a casl2 keystore: {e}"))?;
+        if f.version != KEYSTORE_VERSION {
+            bail!(
+                "keystore version {}, this casl2 reads version {KEYSTORE_VERSION}",
+                f.version
+            );
+        }
+        Ok(f)
+    }
+}
+
+/// The body of the `keystore` fuzz target and of its corpus replay test
+/// (`docs/security.md`): parse `data` as a keystore file the way [`Keystore::load`] does; a
+/// file that parses must survive a JSON round trip, and each entry's name check and
+/// decryption (with a wrong passphrase, when its Argon2 cost is small enough to run at fuzzing
+/// speed) must return an error or a key, never panic.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(f) = KeystoreFile::parse(text) else {
+        return;
+    };
+    let again = serde_json::to_string(&f).expect("a keystore file serializes");
+    assert_eq!(
+        KeystoreFile::parse(&again).expect("a keystore file reads back its JSON"),
+        f
+    );
+    for e in &f.keys {
+        let _ = check_name(&e.name);
+        if e.kdf.memory_kib <= 64 && e.kdf.iterations <= 2 {
+            let _ = e.decrypt("fuzz");
+        }
+    }
+}
+
 fn hex_bytes<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
     let v = hex::decode(s).map_err(|e| anyhow!("{what} is not hex: {e}"))?;
     v.try_into()
@@ -297,16 +338,7 @@ impl Keystore {
                 keys: Vec::new(),
             });
         };
-        let f: KeystoreFile = serde_json::from_str(&text)
-            .map_err(|e| anyhow!("{} is not a casl2 keystore: {e}", self.path.display()))?;
-        if f.version != KEYSTORE_VERSION {
-            bail!(
-                "{} is keystore version {}, this casl2 reads version {KEYSTORE_VERSION}",
-                self.path.display(),
-                f.version
-            );
-        }
-        Ok(f)
+        KeystoreFile::parse(&text).map_err(|e| anyhow!("{}: {e}", self.path.display()))
     }
 
     /// Add an entry; refuses a name or address already present. The file is replaced
@@ -460,5 +492,62 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not a casl2 keystore"));
+    }
+
+    /// Replays `fuzz/corpus/keystore/` through the fuzz target's body (stable toolchain).
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/keystore");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            assert!(
+                std::panic::catch_unwind(|| fuzz_file(&data)).is_ok(),
+                "{} fails",
+                path.display()
+            );
+            n += 1;
+        }
+        assert!(n > 0, "the keystore corpus is empty");
+    }
+
+    /// Writes the keystore seeds (`CASL2_WRITE_SEEDS=1 cargo test -p casl2 --bin casl2
+    /// write_keystore_seeds -- --ignored`): one file with two keys of cheap Argon2 cost, one
+    /// with the default cost.
+    #[test]
+    #[ignore = "writes fuzz/corpus; run by hand after changing the seeds"]
+    fn write_keystore_seeds() {
+        if std::env::var_os("CASL2_WRITE_SEEDS").is_none() {
+            return;
+        }
+        let cheap = KdfParams {
+            memory_kib: 8,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let b = PrivateKey::from_bytes(&[0x22; 32]).unwrap();
+        let keys = vec![
+            encrypt_with("alice", &key_a(), "fuzz", cheap, [1; 16], [2; 24], 1).unwrap(),
+            encrypt_with("bob", &b, "other", cheap, [3; 16], [4; 24], 2).unwrap(),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/keystore");
+        std::fs::create_dir_all(&dir).unwrap();
+        let two = KeystoreFile {
+            version: KEYSTORE_VERSION,
+            keys,
+        };
+        std::fs::write(
+            dir.join("seed-0"),
+            serde_json::to_string_pretty(&two).unwrap(),
+        )
+        .unwrap();
+        let one = KeystoreFile {
+            version: KEYSTORE_VERSION,
+            keys: vec![
+                encrypt_with("c", &key_a(), "pw", DEFAULT_KDF, [5; 16], [6; 24], 3).unwrap(),
+            ],
+        };
+        std::fs::write(dir.join("seed-1"), serde_json::to_string(&one).unwrap()).unwrap();
     }
 }

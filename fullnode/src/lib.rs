@@ -11,8 +11,11 @@
 //!   L1, a registered chain and N sequencers in one process), `dishonest`, `tamper` and `www`.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope both servers share; [`ratelimit`]: per-client
 //!   request budgets.
+//! - [`fuzzing`]: the bodies of the fuzz targets over the node's RPC and peer endpoints
+//!   (`docs/security.md`).
 
 pub mod devnet;
+pub mod fuzzing;
 #[cfg(feature = "harness")]
 pub mod harness;
 pub mod jsonrpc;

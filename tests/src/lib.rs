@@ -18,4 +18,6 @@ pub fn mine_l1_block(state: &mut L1State, txs: Vec<L1Tx>) -> Vec<Result<Vec<L1Ev
     out.receipts.into_iter().map(|r| r.outcome).collect()
 }
 
+pub mod fuzz;
+pub mod fuzz_seeds;
 pub mod layout;

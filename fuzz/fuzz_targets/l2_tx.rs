@@ -1,0 +1,4 @@
+//! Fuzz target `l2_tx`: the body is `casl2_tests::fuzz::l2_tx` (docs/security.md).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casl2_tests::fuzz::l2_tx(data));
