@@ -103,7 +103,9 @@ fn four_sequencer_processes_survive_a_kill_and_the_killed_one_catches_up() {
     };
     // The operator's set-up: a chain, four scored and announced sequencers.
     let deployer = dev_key(0).unwrap().to_hex();
-    let r = ok_json(cmd(&["chain", "register", "--name", "procs", "--key", &deployer]));
+    let r = ok_json(cmd(&[
+        "chain", "register", "--name", "procs", "--key", &deployer,
+    ]));
     assert_eq!(r["chainId"], 1, "{r}");
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     for i in 1..=4u32 {
@@ -139,9 +141,24 @@ fn four_sequencer_processes_survive_a_kill_and_the_killed_one_catches_up() {
         c.args(["--node", &node0]);
         c
     };
-    let d = ok_json(user_cmd(&["deposit", "20", "--key", &user, "--timeout", "120"]));
+    let d = ok_json(user_cmd(&[
+        "deposit",
+        "20",
+        "--key",
+        &user,
+        "--timeout",
+        "120",
+    ]));
     assert_eq!(d["credited"], true, "{d}");
-    let t = ok_json(user_cmd(&["transfer", &to, "1", "--key", &user, "--timeout", "60"]));
+    let t = ok_json(user_cmd(&[
+        "transfer",
+        &to,
+        "1",
+        "--key",
+        &user,
+        "--timeout",
+        "60",
+    ]));
     let first_tx = t["hash"].clone();
 
     // SIGKILL sequencer 4 (no shutdown of any kind).
@@ -150,7 +167,15 @@ fn four_sequencer_processes_survive_a_kill_and_the_killed_one_catches_up() {
     let _ = nodes[3].0.wait();
     let live = &ports[..3];
     let before = live.iter().map(|p| height(*p).unwrap_or(0)).max().unwrap();
-    let t = ok_json(user_cmd(&["transfer", &to, "2", "--key", &user, "--timeout", "60"]));
+    let t = ok_json(user_cmd(&[
+        "transfer",
+        &to,
+        "2",
+        "--key",
+        &user,
+        "--timeout",
+        "60",
+    ]));
     let second_tx = t["hash"].clone();
     all_reach(live, before + 5, 90, "three of four to go on finalising");
 

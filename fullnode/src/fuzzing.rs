@@ -126,13 +126,26 @@ impl FuzzNode {
 
     /// POST `body` to `path` of the node; the status and the answer's bytes.
     pub fn post(&self, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        self.post_with(path, body, None)
+    }
+
+    /// [`post`](Self::post) with a peer signature header value `auth` (`x-casl2-peer`).
+    pub fn post_with(
+        &self,
+        path: &str,
+        body: &[u8],
+        auth: Option<String>,
+    ) -> Result<(u16, Vec<u8>), String> {
         let node = self.node.as_ref().ok_or("the node is stopped")?;
         let url = format!("{}{path}", node.url());
-        let req = self
+        let mut req = self
             .http
             .post(url)
             .header("content-type", "application/json")
             .body(body.to_vec());
+        if let Some(a) = auth {
+            req = req.header(crate::node::peer::PEER_AUTH_HEADER, a);
+        }
         self.rt.block_on(async {
             let r = req.send().await.map_err(|e| format!("no answer: {e}"))?;
             let status = r.status().as_u16();
@@ -173,12 +186,26 @@ pub fn peer_message(node: &FuzzNode, data: &[u8]) {
         let back: Outgoing = serde_json::from_slice(&text).expect("a message reads back its JSON");
         assert_eq!(back, msg, "JSON round trip changed a peer message");
     }
+    // Signed by the view's registered sequencer, so the input passes the peer signature
+    // check and reaches the engine; the same input unsigned must be refused unread or let
+    // through only as relayed transactions.
+    let auth =
+        crate::node::peer::sign_peer_message(&sequencer_key(), CHAIN, crate::node::now_ms(), data)
+            .expect("the fixed key signs");
     let (status, body) = node
-        .post("p2p/message", data)
+        .post_with("p2p/message", data, Some(auth))
         .unwrap_or_else(|e| panic!("the node stopped answering peers: {e}"));
     assert!(
         matches!(status, 200 | 400 | 413 | 422),
         "peer message answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body) = node
+        .post("p2p/message", data)
+        .unwrap_or_else(|e| panic!("the node stopped answering peers: {e}"));
+    assert!(
+        matches!(status, 200 | 400 | 401 | 413 | 429),
+        "unsigned peer message answered {status}: {}",
         String::from_utf8_lossy(&body)
     );
 }
