@@ -223,6 +223,15 @@ impl Shared {
         self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The L1 registry's active sequencers (`L1View::set_at(None)`), read without copying the
+    /// view: the peer endpoint checks every message's signer against it.
+    pub fn registry_set(&self) -> casl2_verifier::consensus::SequencerSet {
+        self.view
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_at(None)
+    }
+
     /// Replace the L1 view (the L1 poller).
     pub fn set_view(&self, v: L1View) {
         *self.view.write().unwrap_or_else(|p| p.into_inner()) = v;

@@ -529,7 +529,7 @@ async fn handle_p2p(
             shared.cfg().chain_id,
             now,
             &bytes,
-            &shared.view().set_at(None),
+            &shared.registry_set(),
         ),
         Some(Err(_)) => Err(format!("{PEER_AUTH_HEADER} is not ASCII")),
         None => Err(format!("no {PEER_AUTH_HEADER} signature")),
@@ -593,10 +593,9 @@ async fn handle_batch_sign(
     State(shared): State<Arc<Shared>>,
     Json(req): Json<BatchSignRequest>,
 ) -> Response {
-    let view = shared.view();
     // Answer only a poster of the L1 set, proven by its own signature of the header.
     let poster = req.header.sequencer_address;
-    let set = view.set_at(None);
+    let set = shared.registry_set();
     let sig = &req.poster_signature;
     let authentic = sig.sequencer == poster
         && set
@@ -617,14 +616,14 @@ async fn handle_batch_sign(
             .into_response();
     }
     // Sign only a batch that continues what L1 anchored.
-    if view.chain.as_ref().map(|c| c.latest_state_root) != Some(req.pre_state_root) {
+    let info = shared.view().chain;
+    if info.as_ref().map(|c| c.latest_state_root) != Some(req.pre_state_root) {
         return (
             StatusCode::CONFLICT,
             "preStateRoot is not L1's latest anchored root",
         )
             .into_response();
     }
-    let info = shared.view().chain;
     match shared
         .engine()
         .sign_batch(&req.header, req.pre_state_root, info.as_ref())
