@@ -54,6 +54,10 @@ pub struct DevnetArgs {
     /// every deposit queued so far is in a final batch (time to make deposits first).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     stop_after: u64,
+    /// With `--scenario emergency`: also wait until at least this many deposits are queued on
+    /// L1 (and final), so a script can make its deposits at its own pace.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    stop_after_deposits: u64,
     /// With `--scenario fraud`: the kind of bad batch (wrong-root[:STEP], wrong-root:contract:
     /// from a batch's first contract call, bad-signature, bad-block-signature, bad-timestamp, double-spend,
     /// withhold: honest batches whose shares the nodes refuse).
@@ -366,7 +370,7 @@ async fn watch(
         tokio::select! {
             r = &mut stop => { r?; return Ok(()); }
             _ = scenario_tick.tick(), if a.scenario == "emergency" && sequencers_up => {
-                let final_anchor = net.l1.lock().ok().and_then(|d| d.state().chain(cfg.chain_id).map(|c| (c.finalized_count, d.height(), c.info.params.emergency_after, c.finalized_consumed >= c.queue.len() as u64)));
+                let final_anchor = net.l1.lock().ok().and_then(|d| d.state().chain(cfg.chain_id).map(|c| (c.finalized_count, d.height(), c.info.params.emergency_after, c.finalized_consumed >= c.queue.len() as u64 && c.queue.iter().filter(|m| !m.is_forced()).count() as u64 >= a.stop_after_deposits)));
                 let due = started.elapsed() >= Duration::from_secs(a.stop_after);
                 if let Some((n, h, after, _)) = final_anchor.filter(|(n, _, _, all)| due && *n >= 1 && *all) {
                     for i in 0..net.nodes.len() {

@@ -649,7 +649,7 @@ fn property_12_every_balance_exits_once_in_emergency() {
     let wallet = dir.path().join("wallet");
     let (_net, info, _) = devnet(
         dir.path(),
-        "--port 0 --no-www --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 8 --no-challenger",
+        "--port 0 --no-www --l1-block-ms 300 --run-for 300 --scenario emergency --stop-after 2 --stop-after-deposits 3 --no-challenger",
     );
     let l1 = info["l1RpcUrl"].as_str().unwrap().to_string();
     let keys: Vec<String> = (0..4)

@@ -162,7 +162,7 @@ const MAX_FUTURE: usize = 4_096;
 const FUTURE_HEIGHTS: u64 = 4;
 /// Interval of re-sending this node's proposal and vote while a round lasts (ms).
 const RESEND_MS: u64 = 1_000;
-/// After a start, a leader waits this long before sealing a block of its own (it may still
+/// After a restart (the databases held a chain or a vote), a leader waits this long before sealing a block of its own (it may still
 /// re-propose a block someone accepted): time for restarted peers to re-send their locks
 /// ([`Engine::resume_lock`]), so a fresh block does not split the votes of the height (ms).
 pub const START_GRACE_MS: u64 = 2 * RESEND_MS;
@@ -192,6 +192,10 @@ pub struct Engine {
     misbehaviour: Option<Arc<dyn Misbehaviour>>,
     /// When this engine first ticked (the start grace counts from it).
     first_tick_ms: Option<u64>,
+    /// The databases held a chain or a vote at open: a restart, so the start grace applies
+    /// (a brand-new node has no lock to wait for, and a fresh chain's first deposits have a
+    /// short inclusion deadline).
+    restarted: bool,
 }
 
 /// The chain's parameters from the L1 view, or "not yet".
@@ -228,6 +232,7 @@ impl Engine {
             .map(|h| h.state_root)
             .unwrap_or_else(casl2_verifier::smt::empty_root);
         let tree = SparseMerkleTree::with_root(tree_store, root).map_err(storage)?;
+        let restarted = head_n > 0 || chain.my_vote(1).map_err(storage)?.is_some();
         Ok(Engine {
             chain_id,
             key,
@@ -243,6 +248,7 @@ impl Engine {
             future: Vec::new(),
             misbehaviour: None,
             first_tick_ms: None,
+            restarted,
         })
     }
 

@@ -163,7 +163,7 @@ impl Engine {
                     // Locked on a block this node no longer has: it cannot propose another.
                     return Ok(Vec::new());
                 }
-                if now_ms < started.saturating_add(START_GRACE_MS) {
+                if self.restarted && now_ms < started.saturating_add(START_GRACE_MS) {
                     return Ok(Vec::new());
                 }
                 // One L1 confirmation; never below the chain's registration or the parent's.
