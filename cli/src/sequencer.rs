@@ -1,4 +1,4 @@
-//! `casl2 sequencer announce|status|leave|withdraw-stake`: a sequencer's entry in the L1
+//! `casl2 sequencer announce|status|leave|withdraw-stake|report-offline`: a sequencer's entry in the L1
 //! registry, following the registry's rules (`docs/protocol.md`, "L1 rules"): announcing locks
 //! a stake (at least the chain's `minSequencerStake`, from a key whose HAT score reaches
 //! `minSequencerHat`), leaving (`Unbond`) starts the `unbondingDelay`, and the stake comes back
@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Result};
 use casl2_lightclient::cascoind::{CascoindClient, Submitted};
 use casl2_lightclient::endpoint::AnyL1;
 use casl2_lightclient::l1::L1Client;
-use casl2_verifier::l1::{L1Error, L1Event, L1Op, L1Tx, Sequencer, SequencerStatus};
+use casl2_verifier::l1::{check_offline, L1Error, L1Event, L1Op, L1Tx, Sequencer, SequencerStatus};
 use casl2_verifier::{Address, PrivateKey};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -30,6 +30,29 @@ pub enum SequencerCommand {
     Leave(ChainKeyArgs),
     /// Take the unbonded stake back once the unbonding delay has passed (`WithdrawStake`).
     WithdrawStake(ChainKeyArgs),
+    /// Report an active sequencer that signed none of the chain's last `offlineAfter` anchors
+    /// (`SEQ_OFFLINE`): it leaves the active set, its stake stays locked.
+    ReportOffline(ReportArgs),
+}
+
+/// Flags of `casl2 sequencer report-offline`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Anyone may report; the L1 checks the evidence itself (the chain's last offlineAfter anchors,
+each posted while the sequencer was active and none carrying its signature) and it costs the
+reporter nothing but the L1 transaction. The rule is checked here first, so a report that would
+be refused is not sent. The reported sequencer keeps its stake locked; `casl2 sequencer
+announce` brings it back, `casl2 sequencer leave` starts its unbonding.")]
+pub struct ReportArgs {
+    /// The sequencer's L1 address.
+    pub address: String,
+    /// The chain id.
+    #[arg(long, value_name = "ID", env = "CASL2_CHAIN_ID")]
+    pub chain: u64,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    #[command(flatten)]
+    pub l1: L1Args,
 }
 
 /// Flags of `casl2 sequencer announce`.
@@ -100,6 +123,7 @@ pub fn run(cmd: SequencerCommand, json_out: bool) -> Result<()> {
             SequencerCommand::Status(a) => status(a, json_out).await,
             SequencerCommand::Leave(a) => leave(a, json_out).await,
             SequencerCommand::WithdrawStake(a) => withdraw_stake(a, json_out).await,
+            SequencerCommand::ReportOffline(a) => report_offline(a, json_out).await,
         }
     })
 }
@@ -115,7 +139,8 @@ fn what_to_do(chain: u64, e: &L1Error) -> String {
         ),
         L1Error::SeqAlreadyRegistered { address, .. } => format!(
             "`casl2 sequencer status {address} --chain {chain}` shows its entry; leave and \
-             withdraw the stake before announcing again"
+             withdraw the stake before announcing again (only an OFFLINE one announces again \
+             as it is)"
         ),
         L1Error::SeqUnknown { address, .. } => format!(
             "`casl2 sequencer status {address} --chain {chain}` shows whether and how it is \
@@ -181,12 +206,14 @@ async fn blocks_left_text(c: &Conn, tip: u64, at: u64) -> String {
 
 /// One entry as JSON, with its unbonding state at L1 tip `tip`.
 fn entry_json(chain: u64, s: &Sequencer, hat: u32, tip: u64) -> Value {
-    let (status, release_at) = match s.status {
-        SequencerStatus::Active => ("ACTIVE", None),
-        SequencerStatus::Unbonding { release_at } => ("UNBONDING", Some(release_at)),
+    let (status, release_at, offline_since) = match s.status {
+        SequencerStatus::Active => ("ACTIVE", None, None),
+        SequencerStatus::Unbonding { release_at } => ("UNBONDING", Some(release_at), None),
+        SequencerStatus::Offline { since } => ("OFFLINE", None, Some(since)),
     };
     json!({
         "chainId": chain, "address": s.address, "status": status, "stake": s.stake,
+        "offlineSince": offline_since,
         "slashed": s.slashed, "hatScore": hat, "endpoint": s.endpoint,
         "announcedAt": s.announced_at, "releaseAt": release_at,
         "blocksLeft": release_at.map(|r| r.saturating_sub(tip)),
@@ -210,7 +237,13 @@ async fn print_entry(c: &Conn, v: &Value) {
                 blocks_left_text(c, tip, r).await
             )
         }
-        (None, _) => text("status"),
+        (None, _) => match v["offlineSince"].as_u64() {
+            Some(h) => format!(
+                "OFFLINE since L1 height {h} (reported: it signed none of the chain's last \
+                 offlineAfter anchors); `casl2 sequencer announce` brings it back"
+            ),
+            None => text("status"),
+        },
     };
     println!("  status      {status}");
     println!(
@@ -424,6 +457,11 @@ async fn withdraw_stake(a: ChainKeyArgs, json_out: bool) -> Result<()> {
                 "wait {} (the L1 tip is at {tip}), then run this again",
                 blocks_left_text(&c, tip, release_at).await
             ),
+            SequencerStatus::Offline { since } => format!(
+                "{} was reported offline at L1 height {since}; its stake stays locked until \
+                 `casl2 sequencer leave --chain {}` starts the unbonding delay",
+                s.address, a.chain
+            ),
         };
         bail!("{e}: {when}");
     }
@@ -457,4 +495,65 @@ async fn withdraw_stake(a: ChainKeyArgs, json_out: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+async fn report_offline(a: ReportArgs, json_out: bool) -> Result<()> {
+    let who = parse_address("ADDRESS", &a.address)?;
+    let key = a.key.private_key()?;
+    let c = open(&a.l1, json_out).await?;
+    let op = L1Op::ReportOffline {
+        chain: a.chain,
+        sequencer: who,
+    };
+    if let AnyL1::Cascoind(node) = &c.l1 {
+        return refused_by_node(&c, node, &key, op).await;
+    }
+    // The L1's own rule over the chain's last offlineAfter anchors, before anything is sent.
+    let info = c
+        .l1q("the chains", c.l1.chains())
+        .await?
+        .into_iter()
+        .find(|i| i.chain_id == a.chain)
+        .ok_or_else(|| anyhow!("{}", L1Error::UnknownChain(a.chain)))?;
+    let (s, _) = entry(&c, a.chain, &who).await?;
+    if s.status != SequencerStatus::Active {
+        bail!(
+            "{}",
+            L1Error::SeqUnknown {
+                chain: a.chain,
+                address: who,
+                detail: "an active sequencer".into(),
+            }
+        );
+    }
+    let k = info.params.offline_after;
+    if k == 0 {
+        bail!(
+            "chain {} has offlineAfter 0: its sequencers cannot be reported offline",
+            a.chain
+        );
+    }
+    let n = c.l1q("the anchors", c.l1.anchor_count(a.chain)).await?;
+    let window = c
+        .l1q(
+            "the anchors",
+            c.l1.anchors_window(a.chain, n.saturating_sub(k), k),
+        )
+        .await?;
+    check_offline(&window, &who, k).map_err(|e| anyhow!("{e}; nothing was sent"))?;
+    let (block, _) = send_and_mine_hinted(&c, &key, op, |e| what_to_do(a.chain, e)).await?;
+    if !json_out {
+        println!(
+            "{who} reported offline on chain {} (L1 block {block}): it signed none of the last {k} anchors",
+            a.chain
+        );
+    }
+    show(
+        &c,
+        a.chain,
+        &who,
+        json_out,
+        json!({ "l1Block": block, "reporter": key.address() }),
+    )
+    .await
 }

@@ -119,6 +119,26 @@ fn announce_status_leave_and_withdraw_stake_follow_the_registry_rules() {
         ])
     };
     fails(withdraw().output().unwrap(), "still active");
+    // SEQ_OFFLINE by hand: refused before sending when the anchors do not prove it, and for
+    // an address that is not an active sequencer.
+    let report = |who: &str| {
+        cmd(&[
+            "sequencer",
+            "report-offline",
+            who,
+            "--chain",
+            "1",
+            "--key",
+            &seq_hex,
+        ])
+        .output()
+        .unwrap()
+    };
+    let out = report(&seq_addr);
+    fails(out.clone(), "last 20 anchors");
+    fails(out, "nothing was sent");
+    fails(report(&stranger), "SEQ_UNKNOWN");
+    fails(report("0xnope"), "ADDRESS");
 
     // Leave: unbonding, released DELAY blocks after the Unbond's block.
     let l = ok_json(cmd(&[

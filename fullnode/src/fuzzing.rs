@@ -80,6 +80,7 @@ fn view() -> L1View {
             announced_at: 2,
             status: SequencerStatus::Active,
             slashed: 0,
+            past_active: Vec::new(),
         },
         hat_score: 100,
     }];

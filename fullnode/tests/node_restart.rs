@@ -1,4 +1,4 @@
-//! Issue 19's crash of the whole network: sequencers that voted ACCEPT for a block which never
+//! Issue 19: crashes. The crash of the whole network: sequencers that voted ACCEPT for a block which never
 //! reached its quorum are stopped, and restarted together. Their votes are locks kept on disk;
 //! before the fix the block itself was not, so the locked nodes could neither vote for another
 //! block nor bring back the one they had accepted, and with two of four locked no block could
@@ -175,5 +175,79 @@ async fn locks_taken_before_a_crash_of_every_node_do_not_stop_finality() {
         hashes.dedup();
         assert_eq!(hashes.len(), 1, "height {n}: {hashes:?}");
     }
+    net.shutdown().await;
+}
+
+/// `SEQ_OFFLINE` end to end: one of four sequencers dies and never comes back on its own; the
+/// three others keep finalising, and once it signed none of the last `offlineAfter` anchors
+/// they report it on L1 and it leaves the active set (its stake stays locked). Started again
+/// with `announce_stake`, it sees its entry OFFLINE, announces again, is active, and catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_sequencer_is_reported_offline_and_rejoins_by_announcing_again() {
+    use casl2_verifier::l1::SequencerStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    cfg.l1_block_ms = 400;
+    cfg.params.offline_after = 4;
+    let mut net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    assert!(
+        until(60, || async { min_height(&urls).await >= 2 }).await,
+        "the network did not start"
+    );
+    let dead = net.keys[3].address();
+    let status = |net: &LocalNet| {
+        let d = net.l1.lock().unwrap();
+        let c = d.state().chain(cfg.chain_id).unwrap();
+        (
+            c.sequencer(&dead).map(|s| s.status),
+            c.sequencer(&dead).map_or(0, |s| s.stake),
+            c.weights(|_| 80).len(),
+        )
+    };
+    let (_, stake0, active0) = status(&net);
+    assert_eq!(active0, 4);
+    net.stop_node(3).await;
+    let live = &urls[..3];
+    let at_stop = max_height(live).await;
+    let mut reported = false;
+    for _ in 0..300 {
+        if matches!(status(&net).0, Some(SequencerStatus::Offline { .. })) {
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (st, stake, active) = status(&net);
+    assert!(reported, "never reported offline: {st:?}");
+    assert_eq!(active, 3, "it left the active set");
+    assert_eq!(stake, stake0, "its stake stays locked, unslashed");
+    assert!(
+        until(60, || async { min_height(live).await >= at_stop + 5 }).await,
+        "the three others stopped finalising"
+    );
+    // Back, with --announce-stake: it announces again by itself.
+    net.configs[3].announce_stake = Some(stake0);
+    net.start_node(3).await.unwrap();
+    let mut back = false;
+    for _ in 0..300 {
+        if status(&net).0 == Some(SequencerStatus::Active) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(back, "it did not announce again: {:?}", status(&net).0);
+    assert_eq!(status(&net).2, 4);
+    let target = max_height(live).await + 3;
+    let ok = until(90, || async { min_height(&urls).await >= target }).await;
+    let mut hs = Vec::new();
+    for u in &urls {
+        hs.push(height(u).await);
+    }
+    assert!(
+        ok,
+        "the returned sequencer did not catch up, or finality stopped with four: heights {hs:?}, target {target}"
+    );
     net.shutdown().await;
 }

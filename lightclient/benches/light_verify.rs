@@ -71,6 +71,7 @@ fn bench_quorum(c: &mut Criterion) {
                         announced_at: 1,
                         status: SequencerStatus::Active,
                         slashed: 0,
+                        past_active: Vec::new(),
                     },
                     80,
                 )

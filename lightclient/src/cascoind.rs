@@ -450,6 +450,11 @@ impl CascoindClient {
                 "L1Op::ReportDoubleSign",
                 "the node has no RPC that takes double-sign evidence or slashes a sequencer's stake",
             )),
+            L1Op::ReportOffline { .. } => Err(unsupported(
+                "L1Op::ReportOffline",
+                "the node keeps no anchors with their signers and has no RPC that removes a \
+                 sequencer from its active set",
+            )),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! challenge period 10 blocks, a batch every 5 blocks, 100 ms blocks); testnet and mainnet use
 //! the real node's `l2_chainparams`, converted to L1 blocks of 2.5 minutes.
 
+use crate::codec::{CodecError, Decode, Encode, Reader};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -129,6 +130,11 @@ pub struct ChainParams {
     /// (`blockTimeMs` per block). The design's `STATE_RENT_RATE` is 1 (docs/protocol.md,
     /// "State rent").
     pub state_rent_rate: u64,
+    /// `SEQ_OFFLINE`: an active sequencer whose signature is missing from each of the chain's
+    /// last `offline_after` anchors may be reported by anyone and leaves the active set (0:
+    /// never; the JSON default, for chains registered before the parameter existed).
+    #[serde(default)]
+    pub offline_after: u64,
 }
 
 impl ChainParams {
@@ -158,6 +164,7 @@ impl ChainParams {
                 max_timestamp_drift: 7_200,
                 min_slash: COIN,
                 state_rent_rate: 1,
+                offline_after: 20,
             },
             Network::Testnet => ChainParams {
                 network,
@@ -182,6 +189,7 @@ impl ChainParams {
                 max_timestamp_drift: 7_200,
                 min_slash: COIN,
                 state_rent_rate: 1,
+                offline_after: 100,
             },
             Network::Mainnet => ChainParams {
                 network,
@@ -206,6 +214,7 @@ impl ChainParams {
                 max_timestamp_drift: 7_200,
                 min_slash: 10 * COIN,
                 state_rent_rate: 1,
+                offline_after: 100,
             },
         }
     }
@@ -217,6 +226,91 @@ impl ChainParams {
         } else {
             self.challenge_period
         }
+    }
+}
+
+fn network_tag(n: Network) -> u8 {
+    match n {
+        Network::Regtest => 0,
+        Network::Testnet => 1,
+        Network::Mainnet => 2,
+    }
+}
+
+/// `ChainParams` in field order: `network u8` then every field at its fixed width (LE).
+impl Encode for ChainParams {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        let p = self;
+        out.push(network_tag(p.network));
+        for v in [p.block_time_ms, p.batch_interval, p.block_gas_limit] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [p.challenge_period, p.fast_challenge_period] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&p.fast_withdrawal_hat.to_le_bytes());
+        out.extend_from_slice(&p.challenge_bond.to_le_bytes());
+        out.extend_from_slice(&p.min_sequencer_stake.to_le_bytes());
+        out.extend_from_slice(&p.min_sequencer_hat.to_le_bytes());
+        for v in [p.unbonding_delay, p.blocks_per_leader, p.leader_timeout_ms] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&p.consensus_threshold_pct.to_le_bytes());
+        out.extend_from_slice(&p.max_deposit_per_tx.to_le_bytes());
+        out.extend_from_slice(&p.max_daily_deposit.to_le_bytes());
+        for v in [
+            p.l1_blocks_per_day,
+            p.forced_inclusion_deadline,
+            p.emergency_after,
+            p.max_timestamp_drift,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&p.min_slash.to_le_bytes());
+        out.extend_from_slice(&p.state_rent_rate.to_le_bytes());
+        out.extend_from_slice(&p.offline_after.to_le_bytes());
+    }
+}
+
+impl Decode for ChainParams {
+    const MIN_SIZE: usize = 1 + 8 * 19 + 4 * 3;
+    fn decode_from(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
+        let network = match r.u8("network")? {
+            0 => Network::Regtest,
+            1 => Network::Testnet,
+            2 => Network::Mainnet,
+            n => {
+                return Err(CodecError::Invalid {
+                    what: "network",
+                    detail: format!("unknown network {n}"),
+                })
+            }
+        };
+        Ok(ChainParams {
+            network,
+            block_time_ms: r.u64("blockTimeMs")?,
+            batch_interval: r.u64("batchInterval")?,
+            block_gas_limit: r.u64("blockGasLimit")?,
+            challenge_period: r.u64("challengePeriod")?,
+            fast_challenge_period: r.u64("fastChallengePeriod")?,
+            fast_withdrawal_hat: r.u32("fastWithdrawalHat")?,
+            challenge_bond: r.i64("challengeBond")?,
+            min_sequencer_stake: r.i64("minSequencerStake")?,
+            min_sequencer_hat: r.u32("minSequencerHat")?,
+            unbonding_delay: r.u64("unbondingDelay")?,
+            blocks_per_leader: r.u64("blocksPerLeader")?,
+            leader_timeout_ms: r.u64("leaderTimeoutMs")?,
+            consensus_threshold_pct: r.u32("consensusThresholdPct")?,
+            max_deposit_per_tx: r.i64("maxDepositPerTx")?,
+            max_daily_deposit: r.i64("maxDailyDeposit")?,
+            l1_blocks_per_day: r.u64("l1BlocksPerDay")?,
+            forced_inclusion_deadline: r.u64("forcedInclusionDeadline")?,
+            emergency_after: r.u64("emergencyAfter")?,
+            max_timestamp_drift: r.u64("maxTimestampDrift")?,
+            min_slash: r.i64("minSlash")?,
+            state_rent_rate: r.u64("stateRentRate")?,
+            offline_after: r.u64("offlineAfter")?,
+        })
     }
 }
 
@@ -236,5 +330,18 @@ mod tests {
         assert_eq!(p.challenge_period_for(79), p.challenge_period);
         assert_eq!("mainnet".parse::<Network>(), Ok(Network::Mainnet));
         assert!("main".parse::<Network>().is_err());
+    }
+
+    #[test]
+    fn params_encode_at_their_fixed_size_and_round_trip() {
+        for n in [Network::Regtest, Network::Testnet, Network::Mainnet] {
+            let p = ChainParams::for_network(n);
+            let bytes = p.encode();
+            assert_eq!(bytes.len(), ChainParams::MIN_SIZE);
+            assert_eq!(ChainParams::decode(&bytes), Ok(p));
+            // Truncated: an error naming the field, never a panic.
+            let e = ChainParams::decode(&bytes[..bytes.len() - 1]).unwrap_err();
+            assert!(e.to_string().contains("offlineAfter"), "{e}");
+        }
     }
 }

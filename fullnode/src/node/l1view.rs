@@ -40,14 +40,16 @@ pub struct L1View {
 }
 
 impl L1View {
-    /// The active sequencers announced at or before L1 height `at` (`None`: all), as a
+    /// The sequencers active at L1 height `at` (`Sequencer::active_at`; `None`: active now), as a
     /// [`SequencerSet`].
     pub fn set_at(&self, at: Option<u64>) -> SequencerSet {
         let members: Vec<RegisteredSequencer> = self
             .sequencers
             .iter()
-            .filter(|e| e.sequencer.status == SequencerStatus::Active)
-            .filter(|e| at.is_none_or(|h| e.sequencer.announced_at <= h))
+            .filter(|e| match at {
+                None => e.sequencer.status == SequencerStatus::Active,
+                Some(h) => e.sequencer.active_at(h),
+            })
             .map(|e| {
                 RegisteredSequencer::new(e.sequencer.public_key, e.sequencer.stake, e.hat_score)
             })

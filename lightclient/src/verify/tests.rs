@@ -82,6 +82,7 @@ fn registry(n: u8) -> Vec<(Sequencer, u32)> {
                     announced_at: 1,
                     status: SequencerStatus::Active,
                     slashed: 0,
+                    past_active: Vec::new(),
                 },
                 80,
             )

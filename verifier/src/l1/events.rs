@@ -50,6 +50,15 @@ pub enum L1Event {
         /// Its stake.
         stake: i64,
     },
+    /// A sequencer was reported offline (`SEQ_OFFLINE`) and left the active set.
+    SequencerOffline {
+        /// The chain.
+        chain: u64,
+        /// The sequencer.
+        address: Address,
+        /// The number of consecutive anchors it did not sign (the chain's `offlineAfter`).
+        missed: u64,
+    },
     /// A sequencer started unbonding (by itself or because its stake fell below the minimum).
     SequencerUnbonding {
         /// The chain.

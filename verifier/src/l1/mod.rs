@@ -39,6 +39,7 @@ mod availability;
 mod bridge;
 mod events;
 mod fraud;
+mod offline;
 mod registry;
 mod tx;
 mod withdrawal;
@@ -55,6 +56,8 @@ mod tests_bridge;
 mod tests_codec;
 #[cfg(test)]
 mod tests_fraud;
+#[cfg(test)]
+mod tests_offline;
 
 pub use crate::settlement::Anchor;
 pub use crate::settlement::L1Error;
@@ -63,6 +66,7 @@ pub use availability::{
     MAX_AVAILABILITY_POSITIONS,
 };
 pub use events::L1Event;
+pub use offline::check_offline;
 pub use registry::{
     ChainState, DailyDeposits, L2ChainInfo, L2Status, QueuedMessage, Sequencer, SequencerStatus,
 };
@@ -376,6 +380,7 @@ impl L1State {
                 self.answer_availability(from, *id, samples)
             }
             L1Op::TimeoutAvailability { id } => self.timeout_availability(*id),
+            L1Op::ReportOffline { chain, sequencer } => self.report_offline(*chain, sequencer),
         }
     }
 

@@ -119,6 +119,12 @@ pub enum SequencerStatus {
         /// L1 height from which `WithdrawStake` succeeds.
         release_at: u64,
     },
+    /// Reported offline (`SEQ_OFFLINE`): not counted; the stake stays locked and slashable
+    /// until it announces again (back to active) or unbonds.
+    Offline {
+        /// L1 height of the report.
+        since: u64,
+    },
 }
 
 /// A registered sequencer.
@@ -139,16 +145,39 @@ pub struct Sequencer {
     pub status: SequencerStatus,
     /// Total slashed so far.
     pub slashed: i64,
+    /// Its earlier active periods, `[from, to)` in L1 heights (the current one, while ACTIVE,
+    /// is `[announced_at, ∞)`): a node catching up over old heights needs the set as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past_active: Vec<(u64, u64)>,
 }
 
 impl Sequencer {
+    /// Whether it was in the active set at L1 height `h` (counted in the weights and quorums
+    /// of L2 blocks anchored there).
+    pub fn active_at(&self, h: u64) -> bool {
+        (self.status == SequencerStatus::Active && self.announced_at <= h)
+            || self
+                .past_active
+                .iter()
+                .any(|(from, to)| *from <= h && h < *to)
+    }
+
+    /// Leave the active set at L1 height `h` for `status` (its current period is kept in
+    /// `past_active`).
+    pub(crate) fn deactivate(&mut self, h: u64, status: SequencerStatus) {
+        if self.status == SequencerStatus::Active && self.announced_at < h {
+            self.past_active.push((self.announced_at, h));
+        }
+        self.status = status;
+    }
+
     /// `WithdrawStake`'s rule for an L1 block at `height`: the sequencer must have unbonded
     /// and its `release_at` must be reached (`SEQ_STILL_BONDED` otherwise; `release_at` is
     /// `u64::MAX` while it is still active). The L1 and `casl2 sequencer withdraw-stake` both
     /// ask it.
     pub fn check_withdraw_stake(&self, height: u64) -> Result<(), L1Error> {
         let release_at = match self.status {
-            SequencerStatus::Active => u64::MAX,
+            SequencerStatus::Active | SequencerStatus::Offline { .. } => u64::MAX,
             SequencerStatus::Unbonding { release_at } => release_at,
         };
         if height < release_at {
@@ -411,7 +440,10 @@ impl L1State {
         ) {
             return Err(c.wrong_status("sequencers cannot announce"));
         }
-        if c.sequencer(from).is_some() {
+        if let Some(s) = c.sequencer(from) {
+            if matches!(s.status, SequencerStatus::Offline { .. }) {
+                return self.reannounce(from, chain, stake, endpoint, hat);
+            }
             return Err(L1Error::SeqAlreadyRegistered {
                 chain,
                 address: *from,
@@ -444,6 +476,7 @@ impl L1State {
             announced_at: h,
             status: SequencerStatus::Active,
             slashed: 0,
+            past_active: Vec::new(),
         });
         let mut events = vec![L1Event::SequencerAnnounced {
             chain,
@@ -464,6 +497,50 @@ impl L1State {
         Ok(events)
     }
 
+    /// `AnnounceSequencer` by a sequencer reported offline: it adds `stake` (0 allowed) to the
+    /// stake it kept locked, must meet the minimums again, and is active again at its new
+    /// endpoint.
+    fn reannounce(
+        &mut self,
+        from: &Address,
+        chain: u64,
+        stake: i64,
+        endpoint: &str,
+        hat: u32,
+    ) -> Result<Vec<L1Event>, L1Error> {
+        if stake < 0 {
+            return Err(L1Error::InvalidAmount(format!("stake {stake} is negative")));
+        }
+        if endpoint.len() > super::MAX_ENDPOINT as usize {
+            return Err(L1Error::InvalidArgument("endpoint too long".into()));
+        }
+        let c = self.chain_ref(chain)?;
+        let p = &c.info.params;
+        let locked = c.sequencer(from).map_or(0, |s| s.stake);
+        let total = add(locked, stake, "stake")?;
+        if total < p.min_sequencer_stake || hat < p.min_sequencer_hat {
+            return Err(L1Error::SeqNotEligible(format!(
+                "stake {total} (minimum {}), HAT score {hat} (minimum {})",
+                p.min_sequencer_stake, p.min_sequencer_hat
+            )));
+        }
+        let new_balance = self.debit_check(from, stake)?;
+        let h = self.height;
+        self.set_balance(from, new_balance);
+        let c = self.chain_mut(chain)?;
+        if let Some(s) = c.sequencers.iter_mut().find(|s| &s.address == from) {
+            s.stake = total;
+            s.endpoint = endpoint.into();
+            s.announced_at = h;
+            s.status = SequencerStatus::Active;
+        }
+        Ok(vec![L1Event::SequencerAnnounced {
+            chain,
+            address: *from,
+            stake: total,
+        }])
+    }
+
     pub(crate) fn unbond(&mut self, from: &Address, chain: u64) -> Result<Vec<L1Event>, L1Error> {
         let h = self.height;
         let c = self.chain_mut(chain)?;
@@ -471,13 +548,19 @@ impl L1State {
         let s = c
             .sequencers
             .iter_mut()
-            .find(|s| &s.address == from && s.status == SequencerStatus::Active)
+            .find(|s| {
+                &s.address == from
+                    && matches!(
+                        s.status,
+                        SequencerStatus::Active | SequencerStatus::Offline { .. }
+                    )
+            })
             .ok_or_else(|| L1Error::SeqUnknown {
                 chain,
                 address: *from,
-                detail: "an active sequencer".into(),
+                detail: "an active or offline sequencer".into(),
             })?;
-        s.status = SequencerStatus::Unbonding { release_at };
+        s.deactivate(h, SequencerStatus::Unbonding { release_at });
         Ok(vec![L1Event::SequencerUnbonding {
             chain,
             address: *from,
@@ -615,7 +698,7 @@ impl L1State {
             s.stake = left;
             s.slashed = slashed;
             if eject {
-                s.status = SequencerStatus::Unbonding { release_at };
+                s.deactivate(h, SequencerStatus::Unbonding { release_at });
                 events.push(L1Event::SequencerUnbonding {
                     chain,
                     address: *sequencer,

@@ -35,6 +35,10 @@ fn encodings_round_trip_and_never_panic() {
             tx: Box::new(l2_tx(&u, 1)),
         },
         super::tests_batch::sample_post_batch(),
+        L1Op::ReportOffline {
+            chain: 1,
+            sequencer: u.address(),
+        },
         super::tests_batch::sample_withdrawal_op(),
         L1Op::EmergencyWithdraw {
             chain: 1,

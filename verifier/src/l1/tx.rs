@@ -7,7 +7,7 @@ use crate::da::DACommitment;
 use crate::fraud::FraudEvidence;
 use crate::hash::{merkle_root, sha256d, sha256d_parts, Address, H256};
 use crate::keys::{recover_compact, PrivateKey, PublicKey, COMPACT_SIGNATURE_LEN};
-use crate::params::{ChainParams, Network};
+use crate::params::ChainParams;
 use crate::settlement::L1Error;
 use crate::smt::CompactProof;
 use crate::stf::StepWitness;
@@ -219,6 +219,14 @@ pub enum L1Op {
         /// Challenge id.
         id: u64,
     },
+    /// 23 (anyone): report an active sequencer that signed none of the chain's last
+    /// `offlineAfter` anchors (`SEQ_OFFLINE`); it leaves the active set, its stake stays locked.
+    ReportOffline {
+        /// The chain.
+        chain: u64,
+        /// The sequencer.
+        sequencer: Address,
+    },
 }
 
 /// A signed L1 transaction.
@@ -376,83 +384,6 @@ impl Decode for L1Block {
     }
 }
 
-fn network_tag(n: Network) -> u8 {
-    match n {
-        Network::Regtest => 0,
-        Network::Testnet => 1,
-        Network::Mainnet => 2,
-    }
-}
-
-/// `ChainParams` in field order: `network u8` then every field at its fixed width (LE).
-fn encode_params(p: &ChainParams, out: &mut Vec<u8>) {
-    out.push(network_tag(p.network));
-    for v in [p.block_time_ms, p.batch_interval, p.block_gas_limit] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [p.challenge_period, p.fast_challenge_period] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&p.fast_withdrawal_hat.to_le_bytes());
-    out.extend_from_slice(&p.challenge_bond.to_le_bytes());
-    out.extend_from_slice(&p.min_sequencer_stake.to_le_bytes());
-    out.extend_from_slice(&p.min_sequencer_hat.to_le_bytes());
-    for v in [p.unbonding_delay, p.blocks_per_leader, p.leader_timeout_ms] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&p.consensus_threshold_pct.to_le_bytes());
-    out.extend_from_slice(&p.max_deposit_per_tx.to_le_bytes());
-    out.extend_from_slice(&p.max_daily_deposit.to_le_bytes());
-    for v in [
-        p.l1_blocks_per_day,
-        p.forced_inclusion_deadline,
-        p.emergency_after,
-        p.max_timestamp_drift,
-    ] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&p.min_slash.to_le_bytes());
-    out.extend_from_slice(&p.state_rent_rate.to_le_bytes());
-}
-
-fn decode_params(r: &mut Reader<'_>) -> Result<ChainParams, CodecError> {
-    let network = match r.u8("network")? {
-        0 => Network::Regtest,
-        1 => Network::Testnet,
-        2 => Network::Mainnet,
-        n => {
-            return Err(CodecError::Invalid {
-                what: "network",
-                detail: format!("unknown network {n}"),
-            })
-        }
-    };
-    Ok(ChainParams {
-        network,
-        block_time_ms: r.u64("blockTimeMs")?,
-        batch_interval: r.u64("batchInterval")?,
-        block_gas_limit: r.u64("blockGasLimit")?,
-        challenge_period: r.u64("challengePeriod")?,
-        fast_challenge_period: r.u64("fastChallengePeriod")?,
-        fast_withdrawal_hat: r.u32("fastWithdrawalHat")?,
-        challenge_bond: r.i64("challengeBond")?,
-        min_sequencer_stake: r.i64("minSequencerStake")?,
-        min_sequencer_hat: r.u32("minSequencerHat")?,
-        unbonding_delay: r.u64("unbondingDelay")?,
-        blocks_per_leader: r.u64("blocksPerLeader")?,
-        leader_timeout_ms: r.u64("leaderTimeoutMs")?,
-        consensus_threshold_pct: r.u32("consensusThresholdPct")?,
-        max_deposit_per_tx: r.i64("maxDepositPerTx")?,
-        max_daily_deposit: r.i64("maxDailyDeposit")?,
-        l1_blocks_per_day: r.u64("l1BlocksPerDay")?,
-        forced_inclusion_deadline: r.u64("forcedInclusionDeadline")?,
-        emergency_after: r.u64("emergencyAfter")?,
-        max_timestamp_drift: r.u64("maxTimestampDrift")?,
-        min_slash: r.i64("minSlash")?,
-        state_rent_rate: r.u64("stateRentRate")?,
-    })
-}
-
 impl Encode for L1Op {
     fn encode_to(&self, out: &mut Vec<u8>) {
         if !self.encode_chain_op(out) {
@@ -490,7 +421,7 @@ impl L1Op {
                 out.push(2);
                 le(out, *chain_id);
                 write_var_bytes(out, name.as_bytes());
-                encode_params(params, out);
+                params.encode_to(out);
                 genesis_root.encode_to(out);
                 out.extend_from_slice(&deployer_stake.to_le_bytes());
             }
@@ -583,13 +514,14 @@ impl L1Op {
             | L1Op::ReportDoubleSign { .. }
             | L1Op::ChallengeAvailability { .. }
             | L1Op::AnswerAvailability { .. }
-            | L1Op::TimeoutAvailability { .. } => return false,
+            | L1Op::TimeoutAvailability { .. }
+            | L1Op::ReportOffline { .. } => return false,
         }
         true
     }
 
     /// Encode a dispute operation: fraud games and proofs, double signs, availability
-    /// challenges (tags 13–22); nothing for the others.
+    /// challenges, offline reports (tags 13–23); nothing for the others.
     fn encode_dispute_op(&self, out: &mut Vec<u8>) {
         match self {
             L1Op::OpenChallenge {
@@ -655,6 +587,11 @@ impl L1Op {
                 out.push(22);
                 le(out, *id);
             }
+            L1Op::ReportOffline { chain, sequencer } => {
+                out.push(23);
+                le(out, *chain);
+                sequencer.encode_to(out);
+            }
             _ => {}
         }
     }
@@ -683,7 +620,7 @@ impl Decode for L1Op {
             2 => L1Op::RegisterChain {
                 chain_id: r.u64("chainId")?,
                 name: string(r, "name", MAX_CHAIN_NAME)?,
-                params: decode_params(r)?,
+                params: ChainParams::decode_from(r)?,
                 genesis_root: H256::decode_from(r)?,
                 deployer_stake: r.i64("deployerStake")?,
             },
@@ -778,6 +715,10 @@ impl Decode for L1Op {
                 samples: r.vec("samples", super::MAX_AVAILABILITY_POSITIONS as u64)?,
             },
             22 => L1Op::TimeoutAvailability { id: r.u64("id")? },
+            23 => L1Op::ReportOffline {
+                chain: r.u64("chain")?,
+                sequencer: Address::decode_from(r)?,
+            },
             k => {
                 return Err(CodecError::Invalid {
                     what: "op",

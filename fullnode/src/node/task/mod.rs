@@ -9,12 +9,15 @@
 //! - [`batcher::Batcher`]: anchor batches on L1 (remembering the batch in flight).
 //! - [`defence::Defend`]: defend this node's anchors in fraud-proof games.
 //! - [`availability::Availability`]: answer availability challenges (remembering which).
+//! - [`offline::OfflineWatch`]: report sequencers missing from the last `offlineAfter` anchors
+//!   (`SEQ_OFFLINE`), and announce this one again after it was reported.
 
 pub mod availability;
 pub mod batcher;
 pub mod consensus;
 pub mod defence;
 pub mod l1poll;
+pub mod offline;
 pub mod sync;
 
 use super::Shared;
@@ -85,6 +88,12 @@ pub fn spawn_all(shared: &Arc<Shared>, stop: &watch::Receiver<bool>) -> Vec<Join
             stop.clone(),
             400,
             availability::Availability::default(),
+        ));
+        tasks.push(spawn_loop(
+            s(),
+            stop.clone(),
+            1_000,
+            offline::OfflineWatch::default(),
         ));
     }
     tasks
