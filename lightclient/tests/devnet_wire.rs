@@ -37,7 +37,7 @@ const CHAIN_INFO: &str = r#"{"activatedAt":2,"chainId":7,
   "fastChallengePeriod":2,"fastWithdrawalHat":80,"forcedInclusionDeadline":5,
   "l1BlocksPerDay":576,"leaderTimeoutMs":10000,"maxDailyDeposit":1000000000000,
   "maxDepositPerTx":100000000000,"maxTimestampDrift":7200,"minSequencerHat":50,
-  "minSequencerStake":100000000,"minSlash":10000000,"network":"regtest","stateRentRate":1,
+  "minSequencerStake":100000000,"minSlash":10000000,"network":"regtest","offlineAfter":20,"stateRentRate":1,
   "unbondingDelay":10},
  "status":"ACTIVE"}"#;
 
