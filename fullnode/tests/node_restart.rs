@@ -251,3 +251,141 @@ async fn a_dead_sequencer_is_reported_offline_and_rejoins_by_announcing_again() 
     );
     net.shutdown().await;
 }
+
+/// `STATE_REVERT_FAILED`: a sequencer whose state store lost the roots of its past blocks
+/// (nodes deleted from `state.redb` while it was stopped, as a damaged disk would) cannot
+/// revert after an L1 reorganisation replaces the L1 blocks its last blocks consumed and
+/// anchored to. It halts
+/// instead of going on from blocks L1 no longer holds (`casl2_halted` 1, no more blocks), while
+/// the three others revert and keep finalising on the new branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_that_cannot_revert_halts_and_the_others_go_on() {
+    use casl2_fullnode::devnet::{dev_key, rpc::now_secs};
+    use casl2_verifier::params::COIN;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = LocalNetConfig::new(dir.path().to_path_buf(), 4);
+    // The test mines L1 blocks itself.
+    cfg.l1_block_ms = 0;
+    // The three live nodes must all vote for one block per height; a failover while some of
+    // them are still reverting could split their single votes (the known limit of
+    // docs/protocol.md), so the leader timeout is long enough for every node to revert first.
+    cfg.params.leader_timeout_ms = 8_000;
+    let mut net = LocalNet::start(&cfg).await.unwrap();
+    let urls = urls(&net);
+    let mine = |net: &LocalNet, n: u64| {
+        let _ = net.l1.lock().unwrap().generate(n, now_secs());
+    };
+    for _ in 0..10 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(until(60, || async { min_height(&urls).await >= 2 }).await);
+    // A first deposit, kept: the state the revert goes back to is not the empty one.
+    let early = dev_key(6).unwrap();
+    net.deposit(&early, 5 * COIN).unwrap();
+    for _ in 0..6 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let user = dev_key(7).unwrap();
+    net.deposit(&user, 42 * COIN).unwrap();
+    let fork = net.l1.lock().unwrap().generate(1, now_secs()).unwrap()[0];
+    for _ in 0..6 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    // The deposit is in a final block everywhere.
+    let credited = || async {
+        let mut all = true;
+        for u in &urls {
+            let b = NodeClient::new(u.clone())
+                .account(&user.address())
+                .await
+                .map(|a| a.balance)
+                .unwrap_or(0);
+            all &= b == 42 * COIN;
+        }
+        all
+    };
+    assert!(until(60, credited).await, "the deposit was not credited");
+
+    // Node 3 stops; every state root of its chain but the head's is deleted from its store.
+    net.stop_node(3).await;
+    let data = net.configs[3].data_dir.clone();
+    {
+        let chain =
+            casl2_fullnode::node::chain::ChainStore::open(&data.join("chain.redb")).unwrap();
+        let head = chain.head().unwrap();
+        let head_root = chain.block(head).unwrap().unwrap().header.state_root;
+        let roots: Vec<_> = (1..head)
+            .filter_map(|n| chain.block(n).unwrap().map(|b| b.header.state_root))
+            .filter(|r| *r != head_root)
+            .collect();
+        drop(chain);
+        let db = redb::Database::create(data.join("state.redb")).unwrap();
+        let nodes: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("smt_nodes");
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(nodes).unwrap();
+            for r in &roots {
+                t.remove(&r.0[..]).unwrap();
+            }
+        }
+        w.commit().unwrap();
+        assert!(!roots.is_empty());
+    }
+    net.start_node(3).await.unwrap();
+    for _ in 0..5 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(metric(&urls[3], "casl2_halted").await, 0);
+
+    // The L1 block with the deposit and everything after it are replaced by a longer branch.
+    {
+        let mut d = net.l1.lock().unwrap();
+        d.invalidate_block(&fork).unwrap();
+        d.generate(14, now_secs()).unwrap();
+    }
+    let mut halted = false;
+    for _ in 0..100 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if metric(&urls[3], "casl2_halted").await == 1 {
+            halted = true;
+            break;
+        }
+    }
+    assert!(halted, "node 3 did not halt");
+    let stuck = height(&urls[3]).await;
+    // The three others revert (the deposit is gone from L1) and keep finalising.
+    let live = &urls[..3];
+    let target = max_height(live).await + 4;
+    let mut moved = false;
+    for _ in 0..300 {
+        mine(&net, 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if min_height(live).await >= target {
+            moved = true;
+            break;
+        }
+    }
+    let mut hs = Vec::new();
+    for u in &urls {
+        hs.push(height(u).await);
+    }
+    assert!(
+        moved,
+        "the three others stopped after the reorganisation: heights {hs:?}, target {target}"
+    );
+    // (The devnet L1 mines the replaced block's deposit again on the new branch, as a real
+    // node returns a reorganised block's transactions to its mempool.)
+    for u in live {
+        assert!(
+            metric(u, "casl2_l2_reverts").await >= 1,
+            "{u} did not revert"
+        );
+    }
+    assert_eq!(height(&urls[3]).await, stuck, "the halted node went on");
+    net.shutdown().await;
+}

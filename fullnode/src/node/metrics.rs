@@ -23,13 +23,14 @@ enum Sample {
 fn samples(shared: &Shared) -> Vec<(&'static str, &'static str, Sample)> {
     use Sample::{Counter, Gauge};
     let view = shared.view();
-    let (height, stats, mempool, last_final) = {
+    let (height, stats, mempool, last_final, halted) = {
         let e = shared.engine();
         (
             e.height(),
             e.stats.clone(),
             e.mempool.len(),
             e.last_final_ms,
+            e.halted().is_some(),
         )
     };
     let m: &NodeMetrics = shared.metrics();
@@ -41,6 +42,11 @@ fn samples(shared: &Shared) -> Vec<(&'static str, &'static str, Sample)> {
         .unwrap_or(0);
     vec![
         ("casl2_l2_height", "Newest final L2 block", Gauge(height)),
+        (
+            "casl2_halted",
+            "1 when a revert failed (STATE_REVERT_FAILED) and the node stopped taking part",
+            Gauge(u64::from(halted)),
+        ),
         (
             "casl2_l2_transactions",
             "Transactions in final blocks",

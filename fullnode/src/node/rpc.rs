@@ -164,6 +164,7 @@ fn engine_err(e: EngineError) -> RpcError {
         EngineError::Invalid(m) => RpcError::new(-32010, m),
         EngineError::NotYet(m) => RpcError::new(-32011, m),
         EngineError::Storage(m) => RpcError::internal(m),
+        EngineError::Halted(m) => RpcError::new(-32012, format!("this node is halted: {m}")),
     }
 }
 
@@ -384,6 +385,7 @@ fn admin_status(shared: &Arc<Shared>, token: Option<&str>) -> Result<NodeStatus,
         evidence: e.evidence.len() as u64,
         peers: shared.peers(),
         url: shared.url().to_string(),
+        halted: e.halted().map(str::to_string),
     })
 }
 

@@ -14,6 +14,7 @@ impl Engine {
         now_ms: u64,
         max_wait_ms: u64,
     ) -> Result<Option<BatchPlan>, EngineError> {
+        self.running()?;
         let info = match &view.chain {
             Some(c) => c,
             None => return Ok(None),
@@ -89,6 +90,7 @@ impl Engine {
         pre_state_root: H256,
         info: Option<&L2ChainInfo>,
     ) -> Result<BlockSignature, EngineError> {
+        self.running()?;
         let key = self
             .key
             .as_ref()

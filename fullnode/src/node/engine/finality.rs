@@ -51,7 +51,27 @@ impl Engine {
     /// blocks anchored within the L1 view's recent window, or above the lowest L1 height a
     /// reorganisation of any depth changed (`L1View::reorg_from`), are checked. Returns the
     /// height reverted to.
+    ///
+    /// A revert this node cannot make (a block or a state root of its own history missing:
+    /// `STATE_REVERT_FAILED`) halts it ([`Engine::halted`]): it would otherwise go on from
+    /// blocks L1 no longer holds.
     pub fn revert_to_l1(&mut self, view: &L1View) -> Result<Option<u64>, EngineError> {
+        self.running()?;
+        match self.revert_checked(view) {
+            Err(EngineError::Storage(e)) => {
+                let reason = format!(
+                    "STATE_REVERT_FAILED: after an L1 reorganisation this node could not revert its chain ({e}); it no longer takes part. Move its data directory away and start it again to catch up from its peers"
+                );
+                tracing::error!("{reason}");
+                self.halted = Some(reason.clone());
+                self.round = None;
+                Err(EngineError::Halted(reason))
+            }
+            r => r,
+        }
+    }
+
+    fn revert_checked(&mut self, view: &L1View) -> Result<Option<u64>, EngineError> {
         let (mut cursor, _) = queue_cursor(&self.tree).map_err(storage)?;
         // The view re-reads the hashes of the last 6 L1 blocks on every refresh, and walks
         // further down when they changed.
@@ -125,6 +145,7 @@ impl Engine {
         block: L2Block,
         now_ms: u64,
     ) -> Result<bool, EngineError> {
+        self.running()?;
         if block.header.block_number <= self.height() {
             return Ok(false);
         }

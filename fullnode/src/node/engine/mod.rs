@@ -75,6 +75,10 @@ pub enum EngineError {
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(String),
+    /// The node stopped taking part after a revert it could not make (the reason says which):
+    /// its state no longer follows the chain L1 holds.
+    #[error("halted: {0}")]
+    Halted(String),
 }
 
 fn storage(e: impl std::fmt::Display) -> EngineError {
@@ -196,6 +200,9 @@ pub struct Engine {
     /// (a brand-new node has no lock to wait for, and a fresh chain's first deposits have a
     /// short inclusion deadline).
     restarted: bool,
+    /// Set when a revert failed (`STATE_REVERT_FAILED`): from then on this node proposes, votes,
+    /// signs and applies nothing (see [`Engine::halted`]).
+    halted: Option<String>,
 }
 
 /// The chain's parameters from the L1 view, or "not yet".
@@ -249,6 +256,7 @@ impl Engine {
             misbehaviour: None,
             first_tick_ms: None,
             restarted,
+            halted: None,
         })
     }
 
@@ -256,6 +264,23 @@ impl Engine {
     /// proofs; see [`Misbehaviour`]). `None`: honest.
     pub fn set_misbehaviour(&mut self, m: Option<Arc<dyn Misbehaviour>>) {
         self.misbehaviour = m;
+    }
+
+    /// Why this node stopped taking part (`None` while it runs): a revert after an L1
+    /// reorganisation failed, `STATE_REVERT_FAILED`, the design's "enter emergency mode". The
+    /// node keeps answering reads of what it has, and says it is halted in `admin_status`,
+    /// `/metrics` (`casl2_halted` 1) and its log; its operator moves the data directory away and
+    /// starts it again to catch up from the peers.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
+    /// `Err(Halted)` once [`Engine::halted`]; every entry point that changes the chain asks it.
+    pub(super) fn running(&self) -> Result<(), EngineError> {
+        match &self.halted {
+            Some(r) => Err(EngineError::Halted(r.clone())),
+            None => Ok(()),
+        }
     }
 
     /// This node's sequencer address (`None` for a follower).

@@ -103,6 +103,7 @@ impl Engine {
         view: &L1View,
         now_ms: u64,
     ) -> Result<Vec<Outgoing>, EngineError> {
+        self.running()?;
         self.ensure_round(view)?;
         let Some(block) = self.round.as_mut().and_then(|r| r.restored.take()) else {
             return Ok(Vec::new());
@@ -126,6 +127,7 @@ impl Engine {
     /// One tick of the leader: propose if this node leads `head + 1` now and has not proposed
     /// in this turn. Returns the messages to send.
     pub fn tick(&mut self, view: &L1View, now_ms: u64) -> Result<Vec<Outgoing>, EngineError> {
+        self.running()?;
         let Some(key) = self.key.clone() else {
             return Ok(Vec::new());
         };
@@ -399,6 +401,7 @@ impl Engine {
         block: L2Block,
         now_ms: u64,
     ) -> Result<Vec<Outgoing>, EngineError> {
+        self.running()?;
         let n = block.header.block_number;
         if n > self.height() + 1 {
             // Kept for later only when signed by its producer, a sequencer of the registry:
@@ -427,7 +430,7 @@ impl Engine {
                 self.stats.dropped_proposals += 1;
                 return Err(EngineError::Invalid(format!("proposal dropped: {reason}")));
             }
-            Err(e @ EngineError::Storage(_)) => return Err(e),
+            Err(e @ (EngineError::Storage(_) | EngineError::Halted(_))) => return Err(e),
             Ok(()) | Err(EngineError::NotYet(_)) => {}
         }
         let hash = block.hash();
@@ -541,6 +544,7 @@ impl Engine {
         height: u64,
         now_ms: u64,
     ) -> Result<Vec<Outgoing>, EngineError> {
+        self.running()?;
         if height > self.height() + 1 {
             verify_vote(&vote, &view.set_at(None)).map_err(|e| {
                 EngineError::Invalid(format!("vote for later height {height} dropped: {e}"))

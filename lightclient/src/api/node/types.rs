@@ -364,4 +364,7 @@ pub struct NodeStatus {
     pub peers: Vec<String>,
     /// The node's own URL.
     pub url: String,
+    /// Why the node stopped taking part (`STATE_REVERT_FAILED`), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
 }
