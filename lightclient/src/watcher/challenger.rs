@@ -268,7 +268,7 @@ impl<S: NodeStore, C: L1Client> Challenger<S, C> {
     }
 
     /// Act on every bad anchor that may still be challenged: a fraud proof, or a game opened
-    /// (unless one of `mine` is under way on it).
+    /// (unless one of `mine`, under way or ended, is on that batch).
     async fn dispute(
         &mut self,
         data: &ChainData,
@@ -299,10 +299,13 @@ impl<S: NodeStore, C: L1Client> Challenger<S, C> {
                         .await
                 }
                 Verdict::WrongRoot { .. } => {
-                    let playing = mine.iter().any(|g| {
-                        g.anchor == j.index && g.batch_hash == a.batch_hash && g.result.is_none()
-                    });
-                    if playing {
+                    // One game per bad batch: one under way is played, and one that ended
+                    // (won: the anchor is being reverted, the data here may not show it yet;
+                    // lost: another would be lost too) is not opened again.
+                    let played = mine
+                        .iter()
+                        .any(|g| g.anchor == j.index && g.batch_hash == a.batch_hash);
+                    if played {
                         continue;
                     }
                     let op = L1Op::OpenChallenge {
