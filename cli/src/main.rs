@@ -24,6 +24,7 @@ mod tree;
 mod files;
 mod flows;
 mod force;
+mod insync;
 mod keystore;
 mod net;
 mod wallet;

@@ -117,7 +117,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connect: the L1 must answer and hold the chain, the node must answer and serve it.
+    /// Connect: the L1 must answer and hold the chain, the node must answer, serve it, and be
+    /// at the chain's head (`insync`; it waits up to `--timeout` for a node catching up).
     pub async fn open(net: &NetArgs, json_out: bool) -> Result<Conn> {
         let mut c = Conn::open_l1(net, json_out).await?;
         let node_url = match &net.node {
@@ -154,6 +155,7 @@ impl Conn {
             );
         }
         c.node = node;
+        crate::insync::await_in_sync(&c).await?;
         Ok(c)
     }
 

@@ -182,62 +182,13 @@ fn announce_status_leave_and_withdraw_stake_follow_the_registry_rules() {
     );
 }
 
-/// A fake real node on 127.0.0.1 (regtest): `getblockchaininfo`, then what `answer` gives
-/// for a method (`None`: "not found"). Serves until the test process ends.
-fn fake_cascoind(answer: fn(&str) -> Option<serde_json::Value>) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(100) {
-            let Ok(mut s) = stream else { continue };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            if r.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let method = req["method"].as_str().unwrap_or("");
-            let result = match method {
-                "getblockchaininfo" => {
-                    Some(json!({ "chain": "regtest", "blocks": 164, "headers": 164 }))
-                }
-                m => answer(m),
-            };
-            let (status, reply) = match result {
-                Some(v) => (200, json!({ "result": v, "error": null, "id": req["id"] })),
-                None => (
-                    404,
-                    json!({ "result": null, "error": { "code": -32601, "message": "Method not found" }, "id": req["id"] }),
-                ),
-            };
-            let body = reply.to_string();
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("cascoind+http://u:p@127.0.0.1:{port}/")
-}
-
-/// The real node's answers (shapes as recorded in lightclient's cascoind tests): it runs L2
-/// chain 1001 and announces sequencer 0x2121… (a palindrome: the node's reversed hex reads the
-/// same).
+/// The real node's answers (shapes as recorded in lightclient's cascoind tests): a regtest node
+/// that runs L2 chain 1001 and announces sequencer 0x2121… (a palindrome: the node's reversed
+/// hex reads the same).
 fn node_answers(method: &str) -> Option<serde_json::Value> {
     let seq = "21".repeat(20);
     Some(match method {
+        "getblockchaininfo" => json!({ "chain": "regtest", "blocks": 164, "headers": 164 }),
         "l2_getchaininfo" => json!({ "chainId": 1001, "name": "casl2-test", "enabled": 1,
             "mode": "FULL_NODE", "blockHeight": 0 }),
         "getsecuretrust" => json!({ "trust_score": 72 }),
@@ -252,7 +203,10 @@ fn node_answers(method: &str) -> Option<serde_json::Value> {
 #[test]
 fn a_real_node_announces_its_own_key_and_says_what_it_lacks() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fake_cascoind(node_answers);
+    let url = format!(
+        "cascoind+http://u:p@127.0.0.1:{}/",
+        support::fake_rpc::serve(node_answers)
+    );
     let key = dev_key(1).unwrap().to_hex();
     let to = dev_key(2).unwrap().address().to_string();
     let seq = format!("0x{}", "21".repeat(20));

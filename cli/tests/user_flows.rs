@@ -399,6 +399,35 @@ fn property_04_value_conserved_through_deposit_transfer_withdraw() {
         "the withdrawal needs",
     );
     ledger.check("the refused commands");
+    // A node behind the chain (a fake one that says it is at block 0) is not read: the
+    // command waits for it to catch up, then says so in plain words.
+    let behind = support::fake_rpc::serve(|m| match m {
+        "l2_getchaininfo" => Some(json!({"chainId": 1, "blockNumber": 0, "blockHash": null,
+            "stateRoot": format!("0x{}", "00".repeat(32)), "sequencer": null, "l1Tip": 0,
+            "status": "ACTIVE", "anchoredL2Block": 0, "finalizedL2Block": 0, "mempoolSize": 0,
+            "peers": []})),
+        "l2_blocknumber" => Some(json!(0)),
+        _ => None,
+    });
+    let mut c = casl2(&wallet);
+    c.args([
+        "transfer",
+        &sequencer.to_string(),
+        "1",
+        "--key",
+        &dev_hex,
+        "--l1",
+        &l1,
+    ])
+    .args([
+        "--node",
+        &format!("http://127.0.0.1:{behind}/"),
+        "--timeout",
+        "2",
+    ]);
+    let out = c.output().unwrap();
+    fails(out.clone(), "behind block");
+    fails(out, "give --node of a node in sync");
 }
 
 #[test]

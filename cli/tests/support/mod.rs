@@ -2,6 +2,8 @@
 //! HTTP/JSON-RPC to 127.0.0.1 over `TcpStream` (no client library in the tests' way).
 #![allow(dead_code)]
 
+pub mod fake_rpc;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::net::TcpStream;
