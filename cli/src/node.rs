@@ -87,6 +87,11 @@ pub struct NodeArgs {
     /// With --dishonest: stop lying once this many frauds were proven against the chain.
     #[arg(long, value_name = "N", default_value_t = 1)]
     dishonest_batches: u64,
+    /// Resolve the settings (flags, environment, --config, defaults), print them (the key as
+    /// its address, the admin token as set or not) and exit without starting: a check of a
+    /// config file before a deployment.
+    #[arg(long)]
+    check_config: bool,
     /// The keystore a named --key is read from.
     #[command(flatten)]
     wallet: crate::wallet::WalletArgs,
@@ -208,7 +213,26 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
 
 /// Run `casl2 node`.
 pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
+    let check = args.check_config;
     let (cfg, network, run_for) = resolve(args)?;
+    if check {
+        let v = json!({
+            "network": network.to_string(), "chainId": cfg.chain_id, "l1": cfg.l1_url,
+            "listen": cfg.listen.to_string(), "publicUrl": cfg.public_url,
+            "dataDir": cfg.data_dir.display().to_string(),
+            "role": if cfg.key.is_some() { "sequencer" } else { "follower" },
+            "sequencer": cfg.key.as_ref().map(|k| k.address()),
+            "announceStake": cfg.announce_stake, "peers": cfg.peers,
+            "adminToken": cfg.admin_token.is_some(), "maxBlockTxs": cfg.max_block_txs,
+            "rpcRateLimit": cfg.rpc_rate_limit,
+        });
+        if json_out {
+            println!("{v}");
+        } else {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        return Ok(());
+    }
     let rt = crate::run::runtime()?;
     rt.block_on(async move {
         let role = match &cfg.key {
@@ -250,14 +274,17 @@ pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
                             }
                         }
                     }
-                    let (h, pool, stats) = {
+                    let (h, pool, stats, halted) = {
                         let e = shared.engine();
-                        (e.height(), e.mempool.len(), e.stats.clone())
+                        (e.height(), e.mempool.len(), e.stats.clone(), e.halted().map(str::to_string))
                     };
+                    if let Some(r) = &halted {
+                        eprintln!("HALTED: {r}");
+                    }
                     let status = view.chain.as_ref().map(|c| c.status.to_string());
                     if json_out {
                         // A reader that went away is no reason to stop the node.
-                        let line = json!({ "timeMs": now_ms(), "height": h, "mempool": pool, "l1Tip": view.tip, "chainStatus": status, "proposed": stats.proposed, "transactions": stats.transactions });
+                        let line = json!({ "timeMs": now_ms(), "height": h, "mempool": pool, "l1Tip": view.tip, "chainStatus": status, "proposed": stats.proposed, "transactions": stats.transactions, "halted": halted });
                         let _ = writeln!(std::io::stdout(), "{line}");
                     } else {
                         eprintln!(

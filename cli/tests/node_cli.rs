@@ -238,3 +238,76 @@ fn casl2_devnet_runs_a_network_and_resumes_it() {
     let again = run(first + 1);
     assert!(again > first);
 }
+
+/// `examples/network/`: every config its compose file names parses with `casl2 node --config
+/// … --check-config` (the CI check when no container daemon runs), the sequencers are dev keys
+/// 1..4 on distinct ports, the set-up script announces exactly those endpoints, and the scripts
+/// are valid bash.
+#[test]
+fn the_example_network_configs_parse_and_match_the_setup() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/network");
+    let compose = std::fs::read_to_string(root.join("compose.yaml")).unwrap();
+    let setup = std::fs::read_to_string(root.join("setup.sh")).unwrap();
+    let names: Vec<&str> = compose
+        .split("/etc/casl2/network/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|s| s.ends_with(".toml"))
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    let mut ports = std::collections::BTreeSet::new();
+    for name in names {
+        let out = Command::new(env!("CARGO_BIN_EXE_casl2"))
+            .args(["--json", "node", "--check-config", "--config"])
+            .arg(root.join(name))
+            .env_remove("CASL2_CONFIG")
+            .env_remove("CASL2_KEY")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["chainId"], 1, "{name}: {v}");
+        assert_eq!(v["l1"], "http://127.0.0.1:18545/", "{name}: {v}");
+        let listen = v["listen"].as_str().unwrap().to_string();
+        assert!(ports.insert(listen.clone()), "{name}: {listen} used twice");
+        if let Some(i) = name
+            .strip_prefix("seq")
+            .and_then(|s| s.strip_suffix(".toml"))
+        {
+            let i: u32 = i.parse().unwrap();
+            assert_eq!(v["role"], "sequencer", "{name}");
+            assert_eq!(
+                v["sequencer"],
+                json!(dev_key(i).unwrap().address()),
+                "{name}: not dev key {i}"
+            );
+            assert_eq!(listen, format!("127.0.0.1:1864{i}"));
+            assert!(setup.contains(&dev_key(i).unwrap().to_hex()), "{name}");
+        } else {
+            assert_eq!(v["role"], "follower", "{name}");
+        }
+    }
+    assert!(setup.contains("--endpoint \"http://127.0.0.1:1864$i/\""));
+    for script in ["setup.sh", "run.sh"] {
+        let ok = Command::new("bash")
+            .arg("-n")
+            .arg(root.join(script))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{script} is not valid bash");
+    }
+    // A bad file is a one-line error naming it.
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "listen = 5\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_casl2"))
+        .args(["node", "--check-config", "--config"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid casl2 node config"));
+}
