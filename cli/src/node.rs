@@ -87,6 +87,15 @@ pub struct NodeArgs {
     /// With --dishonest: stop lying once this many frauds were proven against the chain.
     #[arg(long, value_name = "N", default_value_t = 1)]
     dishonest_batches: u64,
+    /// TESTS AND DEMOS ONLY (regtest): leave the L2 transactions of this address out of the
+    /// blocks this node builds (try `casl2 force`). Refused with any other --network, and
+    /// with --dishonest.
+    #[arg(long, value_name = "ADDRESS")]
+    censor: Option<String>,
+    /// With --censor: ignore the L1's forced-inclusion queue too, so a forced transaction's
+    /// deadline passes and the L1 punishes the chain.
+    #[arg(long, requires = "censor")]
+    censor_forced: bool,
     /// Resolve the settings (flags, environment, --config, defaults), print them (the key as
     /// its address, the admin token as set or not) and exit without starting: a check of a
     /// config file before a deployment.
@@ -196,6 +205,21 @@ fn resolve(a: NodeArgs) -> Result<(NodeConfig, Network, u64)> {
         d.batches = a.dishonest_batches;
         cfg.misbehaviour = Some(std::sync::Arc::new(d));
     }
+    if let Some(who) = &a.censor {
+        if network != Network::Regtest {
+            bail!("--censor is refused on {network}: it exists for regtest tests and demos");
+        }
+        if cfg.key.is_none() || cfg.misbehaviour.is_some() {
+            bail!("--censor needs --key (a follower builds no blocks) and no --dishonest");
+        }
+        let address = crate::net::parse_address("--censor", who)?;
+        cfg.misbehaviour = Some(std::sync::Arc::new(
+            casl2_fullnode::harness::censor::Censor {
+                address,
+                ignore_forced: a.censor_forced,
+            },
+        ));
+    }
     if let Some(n) = a.max_block_txs.or(f.max_block_txs) {
         if n == 0 || n > 16_384 {
             bail!("--max-block-txs must be 1..=16384, got {n}");
@@ -224,7 +248,7 @@ pub fn run(args: NodeArgs, json_out: bool) -> Result<()> {
             "sequencer": cfg.key.as_ref().map(|k| k.address()),
             "announceStake": cfg.announce_stake, "peers": cfg.peers,
             "adminToken": cfg.admin_token.is_some(), "maxBlockTxs": cfg.max_block_txs,
-            "rpcRateLimit": cfg.rpc_rate_limit,
+            "rpcRateLimit": cfg.rpc_rate_limit, "demoMisbehaviour": cfg.misbehaviour.is_some(),
         });
         if json_out {
             println!("{v}");

@@ -170,6 +170,34 @@ fn bad_flags_and_files_are_one_line_errors() {
         "decimals",
     );
     fails_with(&["node", "--announce-stake", "5"], "needs --key");
+    let key = dev_key(1).unwrap().to_hex();
+    let someone = dev_key(7).unwrap().address().to_string();
+    fails_with(&["node", "--censor", "0xnope", "--key", &key], "--censor");
+    fails_with(&["node", "--censor", &someone], "needs --key");
+    fails_with(
+        &[
+            "node",
+            "--censor",
+            &someone,
+            "--key",
+            &key,
+            "--network",
+            "testnet",
+        ],
+        "refused on testnet",
+    );
+    fails_with(
+        &[
+            "node",
+            "--censor",
+            &someone,
+            "--key",
+            &key,
+            "--dishonest",
+            "bad-signature",
+        ],
+        "no --dishonest",
+    );
     fails_with(&["node", "--l1", "ftp://x"], "not an http:// URL");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "colour = \"blue\"\n").unwrap();
