@@ -46,13 +46,8 @@ announce` brings it back, `casl2 sequencer leave` starts its unbonding.")]
 pub struct ReportArgs {
     /// The sequencer's L1 address.
     pub address: String,
-    /// The chain id.
-    #[arg(long, value_name = "ID", env = "CASL2_CHAIN_ID")]
-    pub chain: u64,
     #[command(flatten)]
-    pub key: KeyArgs,
-    #[command(flatten)]
-    pub l1: L1Args,
+    pub on: ChainKeyArgs,
 }
 
 /// Flags of `casl2 sequencer announce`.
@@ -499,6 +494,7 @@ async fn withdraw_stake(a: ChainKeyArgs, json_out: bool) -> Result<()> {
 
 async fn report_offline(a: ReportArgs, json_out: bool) -> Result<()> {
     let who = parse_address("ADDRESS", &a.address)?;
+    let a = a.on;
     let key = a.key.private_key()?;
     let c = open(&a.l1, json_out).await?;
     let op = L1Op::ReportOffline {

@@ -454,16 +454,7 @@ impl L1State {
                 "chain {chain} has the maximum of {MAX_SEQUENCERS} sequencers"
             )));
         }
-        if endpoint.len() > super::MAX_ENDPOINT as usize {
-            return Err(L1Error::InvalidArgument("endpoint too long".into()));
-        }
-        let p = &c.info.params;
-        if stake < p.min_sequencer_stake || hat < p.min_sequencer_hat {
-            return Err(L1Error::SeqNotEligible(format!(
-                "stake {stake} (minimum {}), HAT score {hat} (minimum {})",
-                p.min_sequencer_stake, p.min_sequencer_hat
-            )));
-        }
+        check_announcement(&c.info.params, stake, hat, endpoint)?;
         let new_balance = self.debit_check(from, stake)?;
         let h = self.height;
         self.set_balance(from, new_balance);
@@ -511,19 +502,10 @@ impl L1State {
         if stake < 0 {
             return Err(L1Error::InvalidAmount(format!("stake {stake} is negative")));
         }
-        if endpoint.len() > super::MAX_ENDPOINT as usize {
-            return Err(L1Error::InvalidArgument("endpoint too long".into()));
-        }
         let c = self.chain_ref(chain)?;
-        let p = &c.info.params;
         let locked = c.sequencer(from).map_or(0, |s| s.stake);
         let total = add(locked, stake, "stake")?;
-        if total < p.min_sequencer_stake || hat < p.min_sequencer_hat {
-            return Err(L1Error::SeqNotEligible(format!(
-                "stake {total} (minimum {}), HAT score {hat} (minimum {})",
-                p.min_sequencer_stake, p.min_sequencer_hat
-            )));
-        }
+        check_announcement(&c.info.params, total, hat, endpoint)?;
         let new_balance = self.debit_check(from, stake)?;
         let h = self.height;
         self.set_balance(from, new_balance);
@@ -713,6 +695,26 @@ impl L1State {
     pub fn sequencer_weights(&self, chain: u64) -> Result<Vec<(Address, u128)>, L1Error> {
         Ok(self.chain_ref(chain)?.weights(|a| self.hat_score(a)))
     }
+}
+
+/// An announcement's own rules: the endpoint's length, and the stake it leaves locked and the
+/// sender's HAT score against the chain's minimums (`SEQ_NOT_ELIGIBLE`).
+fn check_announcement(
+    p: &crate::params::ChainParams,
+    stake: i64,
+    hat: u32,
+    endpoint: &str,
+) -> Result<(), L1Error> {
+    if endpoint.len() > super::MAX_ENDPOINT as usize {
+        return Err(L1Error::InvalidArgument("endpoint too long".into()));
+    }
+    if stake < p.min_sequencer_stake || hat < p.min_sequencer_hat {
+        return Err(L1Error::SeqNotEligible(format!(
+            "stake {stake} (minimum {}), HAT score {hat} (minimum {})",
+            p.min_sequencer_stake, p.min_sequencer_hat
+        )));
+    }
+    Ok(())
 }
 
 /// Deposits of one L1 day (`height / l1_blocks_per_day`).
