@@ -2,6 +2,9 @@
 //! HTTP/JSON-RPC to 127.0.0.1 over `TcpStream` (no client library in the tests' way).
 #![allow(dead_code)]
 
+pub mod network;
+pub mod proxy;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::net::TcpStream;

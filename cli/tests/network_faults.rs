@@ -1,0 +1,355 @@
+//! Four `casl2 node` sequencers, each its own process, with every link between them through a
+//! fault-injecting proxy of the tests' own (`support::proxy`): each sequencer is announced on
+//! L1 at its proxy's URL, so what one sequencer asks of another goes through the proxy of the
+//! destination, which delays, drops or passes it by the link's entry in a shared table.
+//! Measured figures are printed (`-- --nocapture`), never asserted: docs/benchmarks.md,
+//! "Finality through a faulty network". The tests run one at a time (each starts five
+//! processes; the figures would otherwise measure the other tests).
+
+mod support;
+
+use casl2_fullnode::devnet::dev_key;
+use casl2_fullnode::node::peer::sign_peer_message;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::network::{
+    all_reach, block_hash, free_port, height, heights, node, one_hash_per_height, try_call, Chain,
+};
+use support::proxy::{Fault, FaultyNet};
+use support::{ok_json, Killed};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The network: fields drop in order (nodes, proxies, L1, directory).
+struct Net {
+    _nodes: Vec<Killed>,
+    proxies: FaultyNet,
+    chain: Chain,
+    /// The nodes' own listen ports (the tests' RPC goes here, not through the proxies).
+    ports: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+impl Net {
+    /// Four sequencers behind their proxies, every node at height 2 or above.
+    fn start() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let addrs = (1..=4)
+            .map(|i| dev_key(i).unwrap().address().to_string())
+            .collect();
+        let proxies = FaultyNet::start(addrs, &ports);
+        let urls: Vec<String> = (0..4).map(|i| proxies.url(i)).collect();
+        let chain = Chain::start(dir.path(), &urls);
+        let nodes: Vec<Killed> = (0..4)
+            .map(|i| node(dir.path(), i as u32 + 1, &chain.l1, ports[i], Some(&urls[i])))
+            .collect();
+        for (i, n) in nodes.iter().enumerate() {
+            proxies.set_pid(i, n.0.id());
+        }
+        all_reach(&ports, 2, 120, "the network to start");
+        Net {
+            _nodes: nodes,
+            proxies,
+            chain,
+            ports,
+            _dir: dir,
+        }
+    }
+
+    fn top(&self) -> u64 {
+        heights(&self.ports).into_iter().max().unwrap()
+    }
+
+    /// Deposit 20 for dev key 6 (through node 0), final on L2.
+    fn deposit(&self) {
+        let user = dev_key(6).unwrap().to_hex();
+        let d = ok_json(self.chain.user_cmd(
+            self.ports[0],
+            &["deposit", "20", "--key", &user, "--timeout", "120"],
+        ));
+        assert_eq!(d["credited"], true, "{d}");
+    }
+
+    /// Transfer 1 from dev key 6 to dev key 7 through node `via`, waiting until it is final
+    /// there; returns its hash and how long the command took.
+    fn transfer(&self, via: usize) -> (Value, Duration) {
+        let user = dev_key(6).unwrap().to_hex();
+        let to = dev_key(7).unwrap().address().to_string();
+        let t0 = Instant::now();
+        let t = ok_json(self.chain.user_cmd(
+            self.ports[via],
+            &["transfer", &to, "1", "--key", &user, "--timeout", "60"],
+        ));
+        (t["hash"].clone(), t0.elapsed())
+    }
+
+    /// `tx` is in a final block on every node.
+    fn final_everywhere(&self, tx: &Value) {
+        for p in &self.ports {
+            let r = try_call(*p, "l2_gettransactionreceipt", json!([tx])).unwrap_or(Value::Null);
+            assert!(r["blockNumber"].as_u64().is_some(), "{tx} on {p}: {r}");
+        }
+    }
+
+    /// Blocks per second while every node finalises `n` more blocks (at most `secs`).
+    fn rate(&self, n: u64, secs: u64, what: &str) -> f64 {
+        let (h0, t0) = (self.top(), Instant::now());
+        all_reach(&self.ports, h0 + n, secs, what);
+        n as f64 / t0.elapsed().as_secs_f64()
+    }
+}
+
+/// Every height any node has finalised has one hash on every node that has it.
+fn no_two_hashes_at_one_height(ports: &[u16]) {
+    let top = heights(ports).into_iter().max().unwrap();
+    for n in 1..=top {
+        let mut hashes: Vec<String> = ports.iter().filter_map(|p| block_hash(*p, n)).collect();
+        hashes.dedup();
+        assert!(hashes.len() <= 1, "height {n}: {hashes:?}");
+    }
+}
+
+#[test]
+fn finality_goes_on_with_50_ms_on_every_link() {
+    let _serial = serial();
+    let net = Net::start();
+    net.deposit();
+    let base_rate = net.rate(8, 60, "8 blocks without delay");
+    let (_, base_transfer) = net.transfer(0);
+
+    net.proxies.all(Fault::Delay(50));
+    let rate = net.rate(8, 120, "8 blocks with 50 ms on every link");
+    let (tx, delayed_transfer) = net.transfer(1);
+    net.final_everywhere(&tx);
+    let stats = net.proxies.stats();
+    eprintln!(
+        "50 ms a link: {rate:.2} blocks/s (no delay: {base_rate:.2}); a transfer final in \
+         {:.2} s (no delay: {:.2} s); proxies: {stats:?}",
+        delayed_transfer.as_secs_f64(),
+        base_transfer.as_secs_f64()
+    );
+    // The links really went through the proxies, unsigned requests told apart as well.
+    assert!(stats.forwarded > 0 && stats.by_header > 0, "{stats:?}");
+    if cfg!(target_os = "linux") {
+        assert!(stats.by_owner > 0, "{stats:?}");
+    }
+    one_hash_per_height(&net.ports, *heights(&net.ports).iter().min().unwrap());
+}
+
+#[test]
+fn a_partitioned_sequencer_falls_behind_and_catches_up_after_healing() {
+    let _serial = serial();
+    let net = Net::start();
+    let live = &net.ports[..3];
+    net.proxies.split(&[&[0, 1, 2], &[3]]);
+    let t0 = Instant::now();
+    let before = heights(live).into_iter().max().unwrap();
+    let hs = all_reach(live, before + 5, 90, "three of four to go on finalising");
+    let cut = height(net.ports[3]).unwrap();
+    let partitioned = t0.elapsed();
+    // It finalised nothing on its own and fetched nothing: it fell behind.
+    assert!(cut < *hs.iter().min().unwrap(), "{cut} vs {hs:?}");
+    let dropped = net.proxies.stats().dropped;
+    assert!(dropped > 0, "nothing was dropped");
+
+    net.proxies.heal();
+    let t1 = Instant::now();
+    let target = net.top();
+    let hs = all_reach(&net.ports, target, 90, "the partitioned node to catch up");
+    let caught_up = t1.elapsed();
+    let (tx, took) = net.transfer(3);
+    net.final_everywhere(&tx);
+    eprintln!(
+        "partition of one of four: the three went {before} -> {} in {:.1} s while the fourth \
+         stayed at {cut} ({dropped} requests dropped); after healing it reached {target} in \
+         {:.1} s; a transfer through it was final in {:.2} s",
+        before + 5,
+        partitioned.as_secs_f64(),
+        caught_up.as_secs_f64(),
+        took.as_secs_f64()
+    );
+    no_two_hashes_at_one_height(&net.ports);
+    one_hash_per_height(&net.ports, *hs.iter().min().unwrap());
+}
+
+#[test]
+fn a_two_two_split_finalises_nothing_twice_and_resumes_after_healing() {
+    let _serial = serial();
+    let net = Net::start();
+    net.proxies.split(&[&[0, 1], &[2, 3]]);
+    let at_split = heights(&net.ports);
+    // Long enough for two leader timeouts (10 s each on regtest): each side may get a leader.
+    std::thread::sleep(Duration::from_secs(25));
+    let after_split = heights(&net.ports);
+    // No side holds 67 %: neither finalises.
+    let top_at_split = *at_split.iter().max().unwrap();
+    assert!(
+        after_split.iter().all(|h| *h <= top_at_split + 1),
+        "{at_split:?} -> {after_split:?}"
+    );
+    no_two_hashes_at_one_height(&net.ports);
+
+    net.proxies.heal();
+    let t0 = Instant::now();
+    let want = net.top() + 3;
+    let mut hs = heights(&net.ports);
+    while hs.iter().any(|h| *h < want) && t0.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(250));
+        hs = heights(&net.ports);
+    }
+    eprintln!(
+        "2|2 split for 25 s: heights {at_split:?} -> {after_split:?}; after healing {hs:?} \
+         (want {want}) in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    // Safety first (also when finality did not resume), then liveness.
+    no_two_hashes_at_one_height(&net.ports);
+    assert!(hs.iter().all(|h| *h >= want), "finality did not resume: {hs:?}, want {want}");
+}
+
+/// One request of the junk flood: its path, its `x-casl2-peer` value, its body.
+fn junk(k: u64) -> (&'static str, Option<String>, String) {
+    let stranger = dev_key(7).unwrap();
+    let member = dev_key(1).unwrap().address();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let vote = r#"{"type":"vote","height":3,"vote":"ACCEPT","signature":"00"}"#.to_string();
+    let forged = || {
+        let h = sign_peer_message(&stranger, 1, now, vote.as_bytes()).unwrap();
+        format!("{member}:{}", h.split_once(':').unwrap().1)
+    };
+    match k % 9 {
+        0 => ("/p2p/message", None, "{\"type\":\"proposal\",\"block\":".into()),
+        1 => ("/p2p/message", None, vote.clone()),
+        2 => {
+            let h = sign_peer_message(&stranger, 1, now, vote.as_bytes()).unwrap();
+            ("/p2p/message", Some(h), vote)
+        }
+        3 => ("/p2p/message", Some(forged()), vote),
+        4 => ("/p2p/message", Some(format!("{member}:{now}:zz")), vote),
+        5 => ("/p2p/batch-sign", None, r#"{"header":{"version":1}}"#.into()),
+        6 => ("/", None, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":".into()),
+        7 => (
+            "/",
+            None,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendrawtransaction", "params": ["zz"]})
+                .to_string(),
+        ),
+        _ => (
+            "/",
+            None,
+            Value::Array(vec![
+                json!({"jsonrpc": "2.0", "id": 1, "method": "l2_nosuch", "params": [k]});
+                5
+            ])
+            .to_string(),
+        ),
+    }
+}
+
+/// POST `body` to `path` of 127.0.0.1:`port`; the answer's status, or what went wrong.
+fn post_raw(port: u16, path: &str, auth: Option<&str>, body: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return "refused".into();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let auth = auth.map(|a| format!("x-casl2-peer: {a}\r\n")).unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if s.write_all(req.as_bytes()).is_err() {
+        return "reset".into();
+    }
+    let mut out = Vec::new();
+    match s.read_to_end(&mut out) {
+        Ok(_) if out.len() >= 12 => String::from_utf8_lossy(&out[9..12]).into_owned(),
+        Ok(_) => "no answer".into(),
+        Err(_) => "timeout".into(),
+    }
+}
+
+/// Send junk round-robin to `ports` until `stop`; how it was answered.
+fn flood(ports: Vec<u16>, stop: Arc<AtomicBool>, seed: u64) -> BTreeMap<String, u64> {
+    let mut seen = BTreeMap::new();
+    for k in seed..seed + 1_000_000 {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let (path, auth, body) = junk(k);
+        let port = ports[(k / 9) as usize % ports.len()];
+        let answer = post_raw(port, path, auth.as_deref(), &body);
+        *seen.entry(format!("{path} {answer}")).or_default() += 1;
+    }
+    seen
+}
+
+#[test]
+fn a_junk_flood_on_the_real_ports_stops_neither_finality_nor_answers() {
+    let _serial = serial();
+    let net = Net::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let floods: Vec<_> = [0u64, 4]
+        .into_iter()
+        .map(|seed| {
+            let (ports, stop) = (net.ports.clone(), stop.clone());
+            std::thread::spawn(move || flood(ports, stop, seed))
+        })
+        .collect();
+    let (h0, t0) = (heights(&net.ports), Instant::now());
+    let mut unanswered = 0u64;
+    let mut hs = h0.clone();
+    // At least 6 s of flood, until every node finalised 3 blocks more (at most 60 s).
+    while t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+        for (i, p) in net.ports.iter().enumerate() {
+            match height(*p) {
+                Some(h) => hs[i] = h,
+                None => unanswered += 1,
+            }
+        }
+        if t0.elapsed() >= Duration::from_secs(6) && hs.iter().zip(&h0).all(|(h, b)| *h >= b + 3)
+        {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flooded = t0.elapsed();
+    let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+    for f in floods {
+        for (k, v) in f.join().unwrap() {
+            *answers.entry(k).or_default() += v;
+        }
+    }
+    let sent: u64 = answers.values().sum();
+    eprintln!(
+        "junk flood: {sent} requests in {:.1} s from 2 threads ({:.0}/s), answered {answers:?}; \
+         heights {h0:?} -> {hs:?}; {unanswered} of our height polls unanswered",
+        flooded.as_secs_f64(),
+        sent as f64 / flooded.as_secs_f64()
+    );
+    assert!(
+        hs.iter().zip(&h0).all(|(h, b)| *h >= b + 3),
+        "finality stalled under the flood: {h0:?} -> {hs:?}"
+    );
+    for p in &net.ports {
+        assert!(height(*p).is_some(), "node on {p} does not answer after the flood");
+    }
+    // No junk peer message or batch request was taken (JSON-RPC errors come with 200).
+    assert!(
+        answers
+            .iter()
+            .all(|(k, _)| !k.starts_with("/p2p") || !k.ends_with(" 200")),
+        "{answers:?}"
+    );
+    one_hash_per_height(&net.ports, *hs.iter().min().unwrap());
+}

@@ -1,0 +1,334 @@
+//! A fault-injecting HTTP proxy in front of each node of a network of processes: the nodes are
+//! announced at the proxies' URLs, so every request one sequencer makes of another (peer
+//! messages, catch-up heights and blocks, batch signatures) goes through the proxy of its
+//! destination, which applies the [`Fault`] of the link (caller, destination) from a shared,
+//! mutable table. One request per connection: the proxy reads the request's head, learns the
+//! caller, forwards head and body with `Connection: close`, and the answer likewise.
+//!
+//! The caller is the address of a signed peer message's `x-casl2-peer` header; the requests
+//! that carry no signature (the catch-up's `l2_blocknumber` and `GET /p2p/block/{n}`,
+//! `POST /p2p/batch-sign`) are told apart by the process that owns the connecting socket
+//! (Linux: `/proc/net/tcp` gives the socket's inode, `/proc/PID/fd` its owner); failing both,
+//! the caller is unknown and its requests get the table's default.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What a link does to each request on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Deliver.
+    Pass,
+    /// Deliver after this many ms (the answer comes back after the reverse link's delay).
+    Delay(u64),
+    /// Close the connection without an answer.
+    Drop,
+    /// Drop this percentage of the requests, deterministically (every link counts its own).
+    Loss(u64),
+}
+
+/// A request's sender: a node's index, or `None` when unknown.
+pub type Caller = Option<usize>;
+
+/// What the proxies did, summed over every link.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Requests forwarded to their node.
+    pub forwarded: u64,
+    /// Requests closed without an answer.
+    pub dropped: u64,
+    /// Requests whose caller was known from `x-casl2-peer`.
+    pub by_header: u64,
+    /// Requests whose caller was known from the socket's owner.
+    pub by_owner: u64,
+    /// Requests from an unknown caller.
+    pub unknown: u64,
+}
+
+#[derive(Default)]
+struct Table {
+    links: HashMap<(Caller, usize), Fault>,
+    default: Option<Fault>,
+    seen: HashMap<(Caller, usize), u64>,
+    pids: Vec<Option<u32>>,
+    stats: Stats,
+}
+
+struct Shared {
+    addrs: Vec<String>,
+    table: Mutex<Table>,
+    stop: AtomicBool,
+}
+
+/// Longest wait on a socket, and the largest request head / body the proxy forwards.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// One proxy per node, sharing one fault table; all stop when this is dropped.
+pub struct FaultyNet {
+    shared: Arc<Shared>,
+    ports: Vec<u16>,
+    accept: Vec<JoinHandle<()>>,
+}
+
+impl FaultyNet {
+    /// Proxies for the nodes listening on `targets` (127.0.0.1), node `i` signing its peer
+    /// messages as `addrs[i]`. Every link passes until told otherwise.
+    pub fn start(addrs: Vec<String>, targets: &[u16]) -> FaultyNet {
+        let shared = Arc::new(Shared {
+            addrs,
+            table: Mutex::new(Table {
+                pids: vec![None; targets.len()],
+                ..Table::default()
+            }),
+            stop: AtomicBool::new(false),
+        });
+        let mut ports = Vec::new();
+        let mut accept = Vec::new();
+        for (to, target) in targets.iter().copied().enumerate() {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.set_nonblocking(true).unwrap();
+            ports.push(l.local_addr().unwrap().port());
+            let s = shared.clone();
+            accept.push(std::thread::spawn(move || accept_loop(l, to, target, s)));
+        }
+        FaultyNet {
+            shared,
+            ports,
+            accept,
+        }
+    }
+
+    /// The URL of node `i`'s proxy (announce this as its endpoint).
+    pub fn url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}/", self.ports[i])
+    }
+
+    /// Node `i` runs as process `pid` (how its unsigned requests are told apart).
+    pub fn set_pid(&self, i: usize, pid: u32) {
+        self.table().pids[i] = Some(pid);
+    }
+
+    /// Requests from `from` to node `to` get `fault`.
+    pub fn set(&self, from: Caller, to: usize, fault: Fault) {
+        self.table().links.insert((from, to), fault);
+    }
+
+    /// Every link (unknown callers too) gets `fault`, until [`FaultyNet::heal`].
+    pub fn all(&self, fault: Fault) {
+        let mut t = self.table();
+        t.links.clear();
+        t.default = Some(fault);
+    }
+
+    /// Drop every request between nodes of different `groups` (unknown callers pass).
+    pub fn split(&self, groups: &[&[usize]]) {
+        for (a, ga) in groups.iter().enumerate() {
+            for (b, gb) in groups.iter().enumerate() {
+                for (&i, &j) in ga.iter().flat_map(|i| gb.iter().map(move |j| (i, j))) {
+                    if a != b {
+                        self.set(Some(i), j, Fault::Drop);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every link passes again.
+    pub fn heal(&self) {
+        let mut t = self.table();
+        t.links.clear();
+        t.default = None;
+    }
+
+    /// What the proxies did so far.
+    pub fn stats(&self) -> Stats {
+        self.table().stats.clone()
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.shared.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for FaultyNet {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for h in self.accept.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+fn accept_loop(l: TcpListener, to: usize, target: u16, s: Arc<Shared>) {
+    while !s.stop.load(Ordering::SeqCst) {
+        match l.accept() {
+            Ok((c, _)) => {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let _ = handle(c, to, target, &s);
+                });
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// Proxy one request from `client` to node `to` (listening on `target`).
+fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io::Result<()> {
+    client.set_nonblocking(false)?;
+    client.set_read_timeout(Some(IO_TIMEOUT))?;
+    client.set_write_timeout(Some(IO_TIMEOUT))?;
+    let (head, mut body) = read_head(&mut client)?;
+    let caller = identify(&client, &head, s);
+    let (fault, back) = decide(s, caller, to);
+    if fault == Fault::Drop || s.stop.load(Ordering::SeqCst) {
+        return client.shutdown(Shutdown::Both);
+    }
+    if let Fault::Delay(ms) = fault {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    let len = header(&head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_BODY);
+    while body.len() < len {
+        let mut buf = [0u8; 16 * 1024];
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    let mut server = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], target)), IO_TIMEOUT)?;
+    server.set_read_timeout(Some(IO_TIMEOUT))?;
+    server.set_write_timeout(Some(IO_TIMEOUT))?;
+    server.write_all(&closing(&head))?;
+    server.write_all(&body)?;
+    let (answer, rest) = read_head(&mut server)?;
+    if let Fault::Delay(ms) = back {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    client.write_all(&closing(&answer))?;
+    client.write_all(&rest)?;
+    std::io::copy(&mut server, &mut client)?;
+    client.shutdown(Shutdown::Both)
+}
+
+/// The fault of the link (caller → to) for this request (a `Loss` resolved to `Pass` or
+/// `Drop`), and that of the reverse link for the answer; counted in the stats.
+fn decide(s: &Shared, caller: Caller, to: usize) -> (Fault, Fault) {
+    let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
+    let fault_of = |t: &Table, k| t.links.get(&k).or(t.default.as_ref()).copied();
+    let mut fault = fault_of(&t, (caller, to)).unwrap_or(Fault::Pass);
+    let back = caller
+        .and_then(|c| fault_of(&t, (Some(to), c)))
+        .unwrap_or(Fault::Pass);
+    let n = t.seen.entry((caller, to)).or_default();
+    *n += 1;
+    if let Fault::Loss(pct) = fault {
+        // Of every 100 requests, the `pct` whose running share crosses a whole percent.
+        fault = if (*n * pct) / 100 != ((*n - 1) * pct) / 100 {
+            Fault::Drop
+        } else {
+            Fault::Pass
+        };
+    }
+    if fault == Fault::Drop {
+        t.stats.dropped += 1;
+    } else {
+        t.stats.forwarded += 1;
+    }
+    (fault, back)
+}
+
+/// Who sent the request on `client` with head `head` (see the module's doc).
+fn identify(client: &TcpStream, head: &str, s: &Shared) -> Caller {
+    let claimed = header(head, "x-casl2-peer")
+        .and_then(|v| v.split(':').next().map(str::to_string))
+        .and_then(|a| s.addrs.iter().position(|x| x.eq_ignore_ascii_case(&a)));
+    let pids = {
+        let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
+        if claimed.is_some() {
+            t.stats.by_header += 1;
+            return claimed;
+        }
+        t.pids.clone()
+    };
+    let owner = match (client.peer_addr(), client.local_addr()) {
+        (Ok(peer), Ok(local)) => socket_owner(peer.port(), local.port(), &pids),
+        _ => None,
+    };
+    let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
+    if owner.is_some() {
+        t.stats.by_owner += 1;
+    } else {
+        t.stats.unknown += 1;
+    }
+    owner
+}
+
+/// The index in `pids` of the process owning the TCP socket 127.0.0.1:`port` connected to
+/// this proxy's `proxy_port` (Linux; `None` elsewhere or when not found).
+fn socket_owner(port: u16, proxy_port: u16, pids: &[Option<u32>]) -> Option<usize> {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let (local, remote) = (format!(":{port:04X}"), format!(":{proxy_port:04X}"));
+    let inode = tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 9 && f[1].ends_with(&local) && f[2].ends_with(&remote)).then(|| f[9])
+    })?;
+    let link = format!("socket:[{inode}]");
+    pids.iter().position(|pid| {
+        let Some(pid) = pid else { return false };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return false;
+        };
+        fds.flatten()
+            .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str() == link.as_str()))
+    })
+}
+
+/// Read up to the blank line that ends an HTTP head: (the head, the bytes read after it).
+fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..i]).into_owned();
+            return Ok((head, buf[i + 4..].to_vec()));
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 || buf.len() > MAX_HEAD {
+            return Err(std::io::Error::other("no HTTP head"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The value of header `name` (lower case) in `head`.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// `head` with its connection headers replaced by `Connection: close`, and the blank line.
+fn closing(head: &str) -> Vec<u8> {
+    let mut out = String::new();
+    for l in head.split("\r\n") {
+        let name = l.split(':').next().unwrap_or("").trim();
+        if !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive") {
+            out.push_str(l);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
