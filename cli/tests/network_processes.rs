@@ -20,7 +20,7 @@ fn four_sequencer_processes_survive_a_kill_and_the_killed_one_catches_up() {
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}/"))
         .collect();
-    let chain = Chain::start(dir.path(), &endpoints);
+    let chain = Chain::start(dir.path(), &endpoints, 500);
     let l1 = chain.l1.clone();
     let mut nodes: Vec<Killed> = (1..=4u32)
         .map(|i| node(dir.path(), i, &l1, ports[i as usize - 1], None))

@@ -119,9 +119,10 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Set the chain up in `dir` with the commands an operator types.
-    pub fn start(dir: &Path, endpoints: &[String]) -> Chain {
-        let (l1_process, l1, banner) = l1_devnet(&dir.join("l1"), 8, 500);
+    /// Set the chain up in `dir` with the commands an operator types, on an L1 with a block
+    /// every `l1_block_ms`.
+    pub fn start(dir: &Path, endpoints: &[String], l1_block_ms: u64) -> Chain {
+        let (l1_process, l1, banner) = l1_devnet(&dir.join("l1"), 8, l1_block_ms);
         let chain = Chain {
             l1_process,
             l1,
