@@ -10,6 +10,8 @@ mod support;
 
 use casl2_fullnode::devnet::dev_key;
 use casl2_fullnode::node::peer::sign_peer_message;
+use casl2_fullnode::node::BatchSignRequest;
+use casl2_verifier::{BatchHeader, BlockSignature, H256};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -21,7 +23,7 @@ use support::network::{
     all_reach, block_hash, free_port, height, heights, node, one_hash_per_height, try_call, Chain,
 };
 use support::proxy::{Fault, FaultyNet};
-use support::{ok_json, Killed};
+use support::{get, ok_json, Killed};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -52,7 +54,15 @@ impl Net {
         let urls: Vec<String> = (0..4).map(|i| proxies.url(i)).collect();
         let chain = Chain::start(dir.path(), &urls, l1_block_ms);
         let nodes: Vec<Killed> = (0..4)
-            .map(|i| node(dir.path(), i as u32 + 1, &chain.l1, ports[i], Some(&urls[i])))
+            .map(|i| {
+                node(
+                    dir.path(),
+                    i as u32 + 1,
+                    &chain.l1,
+                    ports[i],
+                    Some(&urls[i]),
+                )
+            })
             .collect();
         for (i, n) in nodes.iter().enumerate() {
             proxies.set_pid(i, n.0.id());
@@ -246,28 +256,64 @@ fn a_long_two_two_split_finalises_nothing_twice_and_resumes_after_healing() {
     split_two_two(25);
 }
 
-/// One request of the junk flood: its path, its `x-casl2-peer` value, its body.
-fn junk(k: u64) -> (&'static str, Option<String>, String) {
+/// One request of the junk flood: its path, its `x-casl2-peer` value, its body. `block` is a
+/// real final block (JSON), replayed in messages a keyless client cannot sign.
+fn junk(k: u64, block: &Value) -> (&'static str, Option<String>, String) {
     let stranger = dev_key(7).unwrap();
     let member = dev_key(1).unwrap().address();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-    let vote = r#"{"type":"vote","height":3,"vote":"ACCEPT","signature":"00"}"#.to_string();
-    let forged = || {
-        let h = sign_peer_message(&stranger, 1, now, vote.as_bytes()).unwrap();
-        format!("{member}:{}", h.split_once(':').unwrap().1)
-    };
-    match k % 9 {
-        0 => ("/p2p/message", None, "{\"type\":\"proposal\",\"block\":".into()),
-        1 => ("/p2p/message", None, vote.clone()),
-        2 => {
-            let h = sign_peer_message(&stranger, 1, now, vote.as_bytes()).unwrap();
-            ("/p2p/message", Some(h), vote)
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let commit = json!({"type": "commit", "block": block}).to_string();
+    let proposal = json!({"type": "proposal", "block": block}).to_string();
+    let by_stranger = |body: &str| sign_peer_message(&stranger, 1, now, body.as_bytes()).unwrap();
+    match k % 10 {
+        0 => (
+            "/p2p/message",
+            None,
+            "{\"type\":\"proposal\",\"block\":".into(),
+        ),
+        1 => ("/p2p/message", None, commit),
+        2 => ("/p2p/message", Some(by_stranger(&proposal)), proposal),
+        3 => {
+            // A member's address over a stranger's signature.
+            let h = by_stranger(&commit);
+            let forged = format!("{member}:{}", h.split_once(':').unwrap().1);
+            ("/p2p/message", Some(forged), commit)
         }
-        3 => ("/p2p/message", Some(forged()), vote),
-        4 => ("/p2p/message", Some(format!("{member}:{now}:zz")), vote),
-        5 => ("/p2p/batch-sign", None, r#"{"header":{"version":1}}"#.into()),
-        6 => ("/", None, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":".into()),
+        4 => ("/p2p/message", Some(format!("{member}:{now}:zz")), commit),
+        5 => (
+            "/p2p/batch-sign",
+            None,
+            r#"{"header":{"version":1}}"#.into(),
+        ),
+        6 => {
+            let header = BatchHeader {
+                sequencer_address: member,
+                ..BatchHeader::default()
+            };
+            let req = BatchSignRequest {
+                header,
+                pre_state_root: H256::default(),
+                poster_signature: BlockSignature {
+                    sequencer: member,
+                    signature: vec![0x30; 8],
+                    timestamp: 0,
+                },
+            };
+            (
+                "/p2p/batch-sign",
+                None,
+                serde_json::to_string(&req).unwrap(),
+            )
+        }
         7 => (
+            "/",
+            None,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":".into(),
+        ),
+        8 => (
             "/",
             None,
             json!({"jsonrpc": "2.0", "id": 1, "method": "l2_sendrawtransaction", "params": ["zz"]})
@@ -291,7 +337,9 @@ fn post_raw(port: u16, path: &str, auth: Option<&str>, body: &str) -> String {
         return "refused".into();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let auth = auth.map(|a| format!("x-casl2-peer: {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("x-casl2-peer: {a}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -307,16 +355,18 @@ fn post_raw(port: u16, path: &str, auth: Option<&str>, body: &str) -> String {
     }
 }
 
-/// Send junk round-robin to `ports` until `stop`; how it was answered.
-fn flood(ports: Vec<u16>, stop: Arc<AtomicBool>, seed: u64) -> BTreeMap<String, u64> {
+/// Send junk round-robin to `ports` until `stop`; how it was answered (by path and status).
+fn flood(ports: Vec<u16>, block: Value, stop: Arc<AtomicBool>, seed: u64) -> BTreeMap<String, u64> {
     let mut seen = BTreeMap::new();
+    // Signed once (the signatures' time stays within the 60 s the nodes allow).
+    let reqs: Vec<_> = (0..10).map(|k| junk(k, &block)).collect();
     for k in seed..seed + 1_000_000 {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let (path, auth, body) = junk(k);
-        let port = ports[(k / 9) as usize % ports.len()];
-        let answer = post_raw(port, path, auth.as_deref(), &body);
+        let (path, auth, body) = &reqs[k as usize % reqs.len()];
+        let port = ports[(k / 10) as usize % ports.len()];
+        let answer = post_raw(port, path, auth.as_deref(), body);
         *seen.entry(format!("{path} {answer}")).or_default() += 1;
     }
     seen
@@ -326,12 +376,15 @@ fn flood(ports: Vec<u16>, stop: Arc<AtomicBool>, seed: u64) -> BTreeMap<String, 
 fn a_junk_flood_on_the_real_ports_stops_neither_finality_nor_answers() {
     let _serial = serial();
     let net = Net::start(500);
+    let (status, _, block) = get(&format!("127.0.0.1:{}", net.ports[0]), "/p2p/block/1");
+    assert_eq!(status, 200);
+    let block: Value = serde_json::from_slice(&block).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let floods: Vec<_> = [0u64, 4]
+    let floods: Vec<_> = [0u64, 5]
         .into_iter()
         .map(|seed| {
-            let (ports, stop) = (net.ports.clone(), stop.clone());
-            std::thread::spawn(move || flood(ports, stop, seed))
+            let (ports, block, stop) = (net.ports.clone(), block.clone(), stop.clone());
+            std::thread::spawn(move || flood(ports, block, stop, seed))
         })
         .collect();
     let (h0, t0) = (heights(&net.ports), Instant::now());
@@ -346,8 +399,7 @@ fn a_junk_flood_on_the_real_ports_stops_neither_finality_nor_answers() {
                 None => unanswered += 1,
             }
         }
-        if t0.elapsed() >= Duration::from_secs(6) && hs.iter().zip(&h0).all(|(h, b)| *h >= b + 3)
-        {
+        if t0.elapsed() >= Duration::from_secs(6) && hs.iter().zip(&h0).all(|(h, b)| *h >= b + 3) {
             break;
         }
     }
@@ -371,7 +423,10 @@ fn a_junk_flood_on_the_real_ports_stops_neither_finality_nor_answers() {
         "finality stalled under the flood: {h0:?} -> {hs:?}"
     );
     for p in &net.ports {
-        assert!(height(*p).is_some(), "node on {p} does not answer after the flood");
+        assert!(
+            height(*p).is_some(),
+            "node on {p} does not answer after the flood"
+        );
     }
     // No junk peer message or batch request was taken (JSON-RPC errors come with 200).
     assert!(

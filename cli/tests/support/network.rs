@@ -130,9 +130,7 @@ impl Chain {
         };
         let authority = banner["authority"]["privateKey"].as_str().unwrap();
         let deployer = dev_key(0).unwrap().to_hex();
-        let r = ok_json(chain.cmd(&[
-            "chain", "register", "--name", "procs", "--key", &deployer,
-        ]));
+        let r = ok_json(chain.cmd(&["chain", "register", "--name", "procs", "--key", &deployer]));
         assert_eq!(r["chainId"], 1, "{r}");
         for (i, endpoint) in (1u32..).zip(endpoints) {
             let k = dev_key(i).unwrap();

@@ -206,7 +206,8 @@ fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io:
         }
         body.extend_from_slice(&buf[..n]);
     }
-    let mut server = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], target)), IO_TIMEOUT)?;
+    let mut server =
+        TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], target)), IO_TIMEOUT)?;
     server.set_read_timeout(Some(IO_TIMEOUT))?;
     server.set_write_timeout(Some(IO_TIMEOUT))?;
     server.write_all(&closing(&head))?;
