@@ -131,7 +131,7 @@ fn no_two_hashes_at_one_height(ports: &[u16]) {
 }
 
 #[test]
-fn finality_goes_on_with_50_ms_on_every_link() {
+fn finality_goes_on_with_50_ms_or_20_percent_loss_on_every_link() {
     let _serial = serial();
     let net = Net::start(500);
     net.deposit();
@@ -142,17 +142,31 @@ fn finality_goes_on_with_50_ms_on_every_link() {
     let rate = net.rate(8, 120, "8 blocks with 50 ms on every link");
     let (tx, delayed_transfer) = net.transfer(1);
     net.final_everywhere(&tx);
+    let delayed = net.proxies.stats();
+
+    net.proxies.all(Fault::Loss(20));
+    let lossy_rate = net.rate(8, 120, "8 blocks with 20 % loss on every link");
+    let (tx, lossy_transfer) = net.transfer(2);
+    net.final_everywhere(&tx);
     let stats = net.proxies.stats();
     eprintln!(
-        "50 ms a link: {rate:.2} blocks/s (no delay: {base_rate:.2}); a transfer final in \
-         {:.2} s (no delay: {:.2} s); proxies: {stats:?}",
+        "no fault: {base_rate:.2} blocks/s, a transfer final in {:.2} s; 50 ms a link: \
+         {rate:.2} blocks/s, {:.2} s; 20 % loss a link: {lossy_rate:.2} blocks/s, {:.2} s; \
+         proxies: {stats:?}",
+        base_transfer.as_secs_f64(),
         delayed_transfer.as_secs_f64(),
-        base_transfer.as_secs_f64()
+        lossy_transfer.as_secs_f64()
     );
-    // The links really went through the proxies, unsigned requests told apart as well.
-    assert!(stats.forwarded > 0 && stats.by_header > 0, "{stats:?}");
+    // The links really went through the proxies, unsigned requests told apart as well, and
+    // the loss dropped requests (none were dropped before it).
+    assert!(
+        delayed.forwarded > 0 && delayed.by_header > 0,
+        "{delayed:?}"
+    );
+    assert_eq!(delayed.dropped, 0, "{delayed:?}");
+    assert!(stats.dropped > 0, "{stats:?}");
     if cfg!(target_os = "linux") {
-        assert!(stats.by_owner > 0, "{stats:?}");
+        assert!(delayed.by_owner > 0, "{delayed:?}");
     }
     one_hash_per_height(&net.ports, *heights(&net.ports).iter().min().unwrap());
 }

@@ -1,21 +1,16 @@
-//! A fault-injecting HTTP proxy in front of each node of a network of processes: the nodes are
-//! announced at the proxies' URLs, so every request one sequencer makes of another (peer
-//! messages, catch-up heights and blocks, batch signatures) goes through the proxy of its
-//! destination, which applies the [`Fault`] of the link (caller, destination) from a shared,
-//! mutable table. One request per connection: the proxy reads the request's head, learns the
-//! caller, forwards head and body with `Connection: close`, and the answer likewise.
-//!
-//! The caller is the address of a signed peer message's `x-casl2-peer` header; the requests
-//! that carry no signature (the catch-up's `l2_blocknumber` and `GET /p2p/block/{n}`,
-//! `POST /p2p/batch-sign`) are told apart by the process that owns the connecting socket
-//! (Linux: `/proc/net/tcp` gives the socket's inode, `/proc/PID/fd` its owner); failing both,
-//! the caller is unknown and its requests get the table's default.
+//! A fault-injecting HTTP proxy in front of each node: nodes announced at their proxies' URLs
+//! reach each other only through them, and the destination's proxy applies the [`Fault`] of
+//! the link (caller, destination) from a shared, mutable table, one request per connection
+//! (head read, caller learnt, head and answer forwarded with `Connection: close`). The caller:
+//! the address in a signed peer message's `x-casl2-peer`; for the unsigned requests (the
+//! catch-up's `l2_blocknumber` and `GET /p2p/block/{n}`, `POST /p2p/batch-sign`) the process
+//! owning the connecting socket (Linux: `/proc/net/tcp`, `/proc/PID/fd`); else unknown.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -89,11 +84,9 @@ impl FaultyNet {
             }),
             stop: AtomicBool::new(false),
         });
-        let mut ports = Vec::new();
-        let mut accept = Vec::new();
+        let (mut ports, mut accept) = (Vec::new(), Vec::new());
         for (to, target) in targets.iter().copied().enumerate() {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.set_nonblocking(true).unwrap();
             ports.push(l.local_addr().unwrap().port());
             let s = shared.clone();
             accept.push(std::thread::spawn(move || accept_loop(l, to, target, s)));
@@ -122,29 +115,29 @@ impl FaultyNet {
 
     /// Every link (unknown callers too) gets `fault`, until [`FaultyNet::heal`].
     pub fn all(&self, fault: Fault) {
-        let mut t = self.table();
-        t.links.clear();
-        t.default = Some(fault);
+        self.reset(Some(fault));
     }
 
     /// Drop every request between nodes of different `groups` (unknown callers pass).
     pub fn split(&self, groups: &[&[usize]]) {
-        for (a, ga) in groups.iter().enumerate() {
-            for (b, gb) in groups.iter().enumerate() {
-                for (&i, &j) in ga.iter().flat_map(|i| gb.iter().map(move |j| (i, j))) {
-                    if a != b {
-                        self.set(Some(i), j, Fault::Drop);
-                    }
-                }
+        let side = |n: usize| groups.iter().position(|g| g.contains(&n));
+        let n = self.ports.len();
+        for (i, j) in (0..n).flat_map(|i| (0..n).map(move |j| (i, j))) {
+            if side(i) != side(j) {
+                self.set(Some(i), j, Fault::Drop);
             }
         }
     }
 
     /// Every link passes again.
     pub fn heal(&self) {
+        self.reset(None);
+    }
+
+    fn reset(&self, default: Option<Fault>) {
         let mut t = self.table();
         t.links.clear();
-        t.default = None;
+        t.default = default;
     }
 
     /// What the proxies did so far.
@@ -152,8 +145,14 @@ impl FaultyNet {
         self.table().stats.clone()
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.shared.table.lock().unwrap_or_else(|p| p.into_inner())
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.shared.table()
+    }
+}
+
+impl Shared {
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -167,6 +166,7 @@ impl Drop for FaultyNet {
 }
 
 fn accept_loop(l: TcpListener, to: usize, target: u16, s: Arc<Shared>) {
+    let _ = l.set_nonblocking(true);
     while !s.stop.load(Ordering::SeqCst) {
         match l.accept() {
             Ok((c, _)) => {
@@ -183,8 +183,7 @@ fn accept_loop(l: TcpListener, to: usize, target: u16, s: Arc<Shared>) {
 /// Proxy one request from `client` to node `to` (listening on `target`).
 fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io::Result<()> {
     client.set_nonblocking(false)?;
-    client.set_read_timeout(Some(IO_TIMEOUT))?;
-    client.set_write_timeout(Some(IO_TIMEOUT))?;
+    timeouts(&client)?;
     let (head, mut body) = read_head(&mut client)?;
     let caller = identify(&client, &head, s);
     let (fault, back) = decide(s, caller, to);
@@ -198,18 +197,11 @@ fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io:
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0)
         .min(MAX_BODY);
-    while body.len() < len {
-        let mut buf = [0u8; 16 * 1024];
-        let n = client.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&buf[..n]);
-    }
+    let missing = len.saturating_sub(body.len()) as u64;
+    (&mut client).take(missing).read_to_end(&mut body)?;
     let mut server =
         TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], target)), IO_TIMEOUT)?;
-    server.set_read_timeout(Some(IO_TIMEOUT))?;
-    server.set_write_timeout(Some(IO_TIMEOUT))?;
+    timeouts(&server)?;
     server.write_all(&closing(&head))?;
     server.write_all(&body)?;
     let (answer, rest) = read_head(&mut server)?;
@@ -222,56 +214,48 @@ fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io:
     client.shutdown(Shutdown::Both)
 }
 
+fn timeouts(s: &TcpStream) -> std::io::Result<()> {
+    s.set_read_timeout(Some(IO_TIMEOUT))?;
+    s.set_write_timeout(Some(IO_TIMEOUT))
+}
+
 /// The fault of the link (caller → to) for this request (a `Loss` resolved to `Pass` or
 /// `Drop`), and that of the reverse link for the answer; counted in the stats.
 fn decide(s: &Shared, caller: Caller, to: usize) -> (Fault, Fault) {
-    let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
+    let mut t = s.table();
     let fault_of = |t: &Table, k| t.links.get(&k).or(t.default.as_ref()).copied();
     let mut fault = fault_of(&t, (caller, to)).unwrap_or(Fault::Pass);
     let back = caller
         .and_then(|c| fault_of(&t, (Some(to), c)))
         .unwrap_or(Fault::Pass);
-    let n = t.seen.entry((caller, to)).or_default();
-    *n += 1;
+    let seen = t.seen.entry((caller, to)).or_default();
+    *seen += 1;
+    let n = *seen;
     if let Fault::Loss(pct) = fault {
         // Of every 100 requests, the `pct` whose running share crosses a whole percent.
-        fault = if (*n * pct) / 100 != ((*n - 1) * pct) / 100 {
-            Fault::Drop
-        } else {
-            Fault::Pass
-        };
+        let lost = (n * pct) / 100 != ((n - 1) * pct) / 100;
+        fault = if lost { Fault::Drop } else { Fault::Pass };
     }
-    if fault == Fault::Drop {
-        t.stats.dropped += 1;
-    } else {
-        t.stats.forwarded += 1;
-    }
+    t.stats.dropped += u64::from(fault == Fault::Drop);
+    t.stats.forwarded += u64::from(fault != Fault::Drop);
     (fault, back)
 }
 
 /// Who sent the request on `client` with head `head` (see the module's doc).
 fn identify(client: &TcpStream, head: &str, s: &Shared) -> Caller {
     let claimed = header(head, "x-casl2-peer")
-        .and_then(|v| v.split(':').next().map(str::to_string))
-        .and_then(|a| s.addrs.iter().position(|x| x.eq_ignore_ascii_case(&a)));
-    let pids = {
-        let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
-        if claimed.is_some() {
-            t.stats.by_header += 1;
-            return claimed;
-        }
-        t.pids.clone()
-    };
-    let owner = match (client.peer_addr(), client.local_addr()) {
-        (Ok(peer), Ok(local)) => socket_owner(peer.port(), local.port(), &pids),
-        _ => None,
-    };
-    let mut t = s.table.lock().unwrap_or_else(|p| p.into_inner());
-    if owner.is_some() {
-        t.stats.by_owner += 1;
-    } else {
-        t.stats.unknown += 1;
+        .and_then(|v| v.split(':').next())
+        .and_then(|a| s.addrs.iter().position(|x| x.eq_ignore_ascii_case(a)));
+    if claimed.is_some() {
+        s.table().stats.by_header += 1;
+        return claimed;
     }
+    let pids = s.table().pids.clone();
+    let owner = (client.peer_addr().ok().zip(client.local_addr().ok()))
+        .and_then(|(peer, local)| socket_owner(peer.port(), local.port(), &pids));
+    let stats = &mut s.table().stats;
+    stats.by_owner += u64::from(owner.is_some());
+    stats.unknown += u64::from(owner.is_none());
     owner
 }
 
@@ -286,11 +270,10 @@ fn socket_owner(port: u16, proxy_port: u16, pids: &[Option<u32>]) -> Option<usiz
     })?;
     let link = format!("socket:[{inode}]");
     pids.iter().position(|pid| {
-        let Some(pid) = pid else { return false };
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            return false;
-        };
-        fds.flatten()
+        let fds = pid.and_then(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok());
+        fds.into_iter()
+            .flatten()
+            .flatten()
             .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str() == link.as_str()))
     })
 }
@@ -322,14 +305,11 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 /// `head` with its connection headers replaced by `Connection: close`, and the blank line.
 fn closing(head: &str) -> Vec<u8> {
-    let mut out = String::new();
-    for l in head.split("\r\n") {
+    let kept = head.split("\r\n").filter(|l| {
         let name = l.split(':').next().unwrap_or("").trim();
-        if !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive") {
-            out.push_str(l);
-            out.push_str("\r\n");
-        }
-    }
+        !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive")
+    });
+    let mut out: String = kept.map(|l| format!("{l}\r\n")).collect();
     out.push_str("Connection: close\r\n\r\n");
     out.into_bytes()
 }
