@@ -436,6 +436,7 @@ fn a_junk_flood_on_the_real_ports_stops_neither_finality_nor_answers() {
         hs.iter().zip(&h0).all(|(h, b)| *h >= b + 3),
         "finality stalled under the flood: {h0:?} -> {hs:?}"
     );
+    assert_eq!(unanswered, 0, "height polls unanswered during the flood");
     for p in &net.ports {
         assert!(
             height(*p).is_some(),
