@@ -4,10 +4,11 @@
 //! (head read, caller learnt, head and answer forwarded with `Connection: close`). The caller:
 //! the address in a signed peer message's `x-casl2-peer`; for the unsigned requests (the
 //! catch-up's `l2_blocknumber` and `GET /p2p/block/{n}`, `POST /p2p/batch-sign`) the process
-//! owning the connecting socket (Linux: `/proc/net/tcp`, `/proc/PID/fd`); else unknown.
+//! owning the connecting socket (Linux: `/proc/net/tcp`, `/proc/PID/fd`); else unknown, and
+//! unknown callers get the table's default.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,9 +40,10 @@ pub struct Stats {
     pub dropped: u64,
     /// Requests whose caller was known from `x-casl2-peer`.
     pub by_header: u64,
-    /// Requests whose caller was known from the socket's owner.
+    /// Requests whose caller was known from the socket's owner (looked up only while a link to
+    /// the destination has a fault of its own).
     pub by_owner: u64,
-    /// Requests from an unknown caller.
+    /// Requests whose caller was looked up and not found.
     pub unknown: u64,
 }
 
@@ -100,7 +102,12 @@ impl FaultyNet {
 
     /// The URL of node `i`'s proxy (announce this as its endpoint).
     pub fn url(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}/", self.ports[i])
+        format!("http://127.0.0.1:{}/", self.port(i))
+    }
+
+    /// The port of node `i`'s proxy.
+    pub fn port(&self, i: usize) -> u16 {
+        self.ports[i]
     }
 
     /// Node `i` runs as process `pid` (how its unsigned requests are told apart).
@@ -185,7 +192,7 @@ fn handle(mut client: TcpStream, to: usize, target: u16, s: &Shared) -> std::io:
     client.set_nonblocking(false)?;
     timeouts(&client)?;
     let (head, mut body) = read_head(&mut client)?;
-    let caller = identify(&client, &head, s);
+    let caller = identify(&client, &head, to, s);
     let (fault, back) = decide(s, caller, to);
     if fault == Fault::Drop || s.stop.load(Ordering::SeqCst) {
         return client.shutdown(Shutdown::Both);
@@ -225,9 +232,11 @@ fn decide(s: &Shared, caller: Caller, to: usize) -> (Fault, Fault) {
     let mut t = s.table();
     let fault_of = |t: &Table, k| t.links.get(&k).or(t.default.as_ref()).copied();
     let mut fault = fault_of(&t, (caller, to)).unwrap_or(Fault::Pass);
-    let back = caller
-        .and_then(|c| fault_of(&t, (Some(to), c)))
-        .unwrap_or(Fault::Pass);
+    let back = match caller {
+        Some(c) => fault_of(&t, (Some(to), c)),
+        None => t.default,
+    }
+    .unwrap_or(Fault::Pass);
     let seen = t.seen.entry((caller, to)).or_default();
     *seen += 1;
     let n = *seen;
@@ -242,15 +251,20 @@ fn decide(s: &Shared, caller: Caller, to: usize) -> (Fault, Fault) {
 }
 
 /// Who sent the request on `client` with head `head` (see the module's doc).
-fn identify(client: &TcpStream, head: &str, s: &Shared) -> Caller {
+fn identify(client: &TcpStream, head: &str, to: usize, s: &Shared) -> Caller {
     let claimed = header(head, "x-casl2-peer")
         .and_then(|v| v.split(':').next())
         .and_then(|a| s.addrs.iter().position(|x| x.eq_ignore_ascii_case(a)));
-    if claimed.is_some() {
-        s.table().stats.by_header += 1;
-        return claimed;
-    }
-    let pids = s.table().pids.clone();
+    let pids = {
+        let mut t = s.table();
+        // The socket's owner only matters when a link to `to` has a fault of its own (reading
+        // `/proc/net/tcp` costs the kernel milliseconds with thousands of sockets).
+        if claimed.is_some() || !t.links.keys().any(|(_, d)| *d == to) {
+            t.stats.by_header += u64::from(claimed.is_some());
+            return claimed;
+        }
+        t.pids.clone()
+    };
     let owner = (client.peer_addr().ok().zip(client.local_addr().ok()))
         .and_then(|(peer, local)| socket_owner(peer.port(), local.port(), &pids));
     let stats = &mut s.table().stats;
@@ -262,11 +276,12 @@ fn identify(client: &TcpStream, head: &str, s: &Shared) -> Caller {
 /// The index in `pids` of the process owning the TCP socket 127.0.0.1:`port` connected to
 /// this proxy's `proxy_port` (Linux; `None` elsewhere or when not found).
 fn socket_owner(port: u16, proxy_port: u16, pids: &[Option<u32>]) -> Option<usize> {
-    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let tcp = std::io::BufReader::new(std::fs::File::open("/proc/net/tcp").ok()?);
     let (local, remote) = (format!(":{port:04X}"), format!(":{proxy_port:04X}"));
-    let inode = tcp.lines().skip(1).find_map(|l| {
+    let inode = tcp.lines().skip(1).map_while(Result::ok).find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() > 9 && f[1].ends_with(&local) && f[2].ends_with(&remote)).then(|| f[9])
+        let hit = f.len() > 9 && f[1].ends_with(&local) && f[2].ends_with(&remote);
+        hit.then(|| f[9].to_string())
     })?;
     let link = format!("socket:[{inode}]");
     pids.iter().position(|pid| {
