@@ -236,10 +236,10 @@ fn a_partitioned_sequencer_falls_behind_and_catches_up_after_healing() {
 /// Split the network 2|2 for `secs`, heal, and wait (at most 90 s) for 3 more final blocks.
 /// Neither side holds the 67 % threshold, so neither finalises during the split; after
 /// healing, no height has two hashes on any node (checked before liveness). The L1 makes a
-/// block a second: a chain without a batch for `emergencyAfter` (50) L1 blocks is frozen by
-/// L1 (EMERGENCY), and no batch gathers its signatures during a 2|2 split.
-fn split_two_two(secs: u64) {
-    let net = Net::start(1000);
+/// block every `l1_block_ms`: a chain without a batch for `emergencyAfter` (50) L1 blocks is
+/// frozen by L1 (EMERGENCY), and no batch gathers its signatures during a 2|2 split.
+fn split_two_two(secs: u64, l1_block_ms: u64) {
+    let net = Net::start(l1_block_ms);
     net.proxies.split(&[&[0, 1], &[2, 3]]);
     let at_split = heights(&net.ports);
     std::thread::sleep(Duration::from_secs(secs));
@@ -277,7 +277,7 @@ fn split_two_two(secs: u64) {
 #[test]
 fn a_short_two_two_split_finalises_nothing_twice_and_resumes_after_healing() {
     let _serial = serial();
-    split_two_two(5);
+    split_two_two(5, 1000);
 }
 
 /// Two leader timeouts: the next leader in the failover order can be on the other side, each
@@ -285,14 +285,14 @@ fn a_short_two_two_split_finalises_nothing_twice_and_resumes_after_healing() {
 /// healing neither block can reach 3 of 4. This is the known liveness limit of one-phase locks
 /// (docs/protocol.md, "Liveness limit"): unlocking needs a lock-change round with votes that
 /// name their round (an ACCEPT is a block signature, so a second one at the height would be
-/// double signing), which is not built. Measured: heights stay at the split's for 90 s after
-/// healing; safety holds (one hash per height).
+/// double signing), which is not built. On a 2 s L1 (EMERGENCY only after 100 s without a
+/// batch), the heights stay at the split's for the 90 s after healing; safety holds.
 #[test]
 #[ignore = "known liveness limit: a 2|2 split longer than a leader timeout splits the ACCEPT \
             locks and the height never decides (no lock-change round; docs/protocol.md)"]
 fn a_long_two_two_split_finalises_nothing_twice_and_resumes_after_healing() {
     let _serial = serial();
-    split_two_two(25);
+    split_two_two(25, 2000);
 }
 
 /// One request of the junk flood: its path, its `x-casl2-peer` value, its body. `block` is a
