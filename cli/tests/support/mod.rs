@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fake_rpc;
+pub mod network;
+pub mod proxy;
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Lines, Read, Write};
