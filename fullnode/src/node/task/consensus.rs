@@ -5,12 +5,69 @@
 use super::Task;
 use crate::node::engine::{EngineError, Outgoing};
 use crate::node::{now_ms, Shared};
+use casl2_verifier::{L2Transaction, H256};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// The consensus ticker (no state of its own: the round lives in the engine).
+/// The consensus ticker: the round lives in the engine; the ticker keeps the transactions this
+/// node took over RPC, to relay them again while they wait ([`RelayQueue`]).
 #[derive(Debug, Default)]
-pub struct ConsensusTick;
+pub struct ConsensusTick {
+    relayed: RelayQueue,
+}
+
+/// A transaction this node took over RPC is relayed to the peers at once, and again every
+/// [`RELAY_AGAIN_MS`] while it is still in this node's mempool, at most [`RELAYS`] times in
+/// all: one lost relay (to the leader) no longer leaves it waiting until a node that holds it
+/// leads. Peers drop the copies they already hold.
+#[derive(Debug, Default)]
+pub struct RelayQueue {
+    /// (transaction, when last sent, times sent), oldest first.
+    waiting: VecDeque<(L2Transaction, H256, u64, u32)>,
+}
+
+/// Interval between two relays of a transaction still waiting (ms).
+pub const RELAY_AGAIN_MS: u64 = 1_500;
+/// Relays of one transaction in all.
+pub const RELAYS: u32 = 4;
+/// Transactions kept for relaying again (the oldest go first).
+const RELAY_KEPT: usize = 20_000;
+
+impl RelayQueue {
+    /// Take `fresh` (sent now) and return every transaction to send now: the fresh ones, and
+    /// those due again that `pooled` says still wait.
+    pub fn due(
+        &mut self,
+        fresh: Vec<L2Transaction>,
+        now_ms: u64,
+        pooled: impl Fn(&H256) -> bool,
+    ) -> Vec<L2Transaction> {
+        let mut out = Vec::new();
+        let mut keep = VecDeque::with_capacity(self.waiting.len());
+        for (tx, hash, at, n) in self.waiting.drain(..) {
+            if n >= RELAYS || !pooled(&hash) {
+                continue;
+            }
+            if now_ms.saturating_sub(at) >= RELAY_AGAIN_MS {
+                out.push(tx.clone());
+                keep.push_back((tx, hash, now_ms, n + 1));
+            } else {
+                keep.push_back((tx, hash, at, n));
+            }
+        }
+        self.waiting = keep;
+        for tx in fresh {
+            let hash = tx.hash();
+            out.push(tx.clone());
+            self.waiting.push_back((tx, hash, now_ms, 1));
+        }
+        while self.waiting.len() > RELAY_KEPT {
+            self.waiting.pop_front();
+        }
+        out
+    }
+}
 
 /// Send `msgs` to every peer (fire and forget, each with a timeout).
 pub fn broadcast(shared: &Arc<Shared>, msgs: Vec<Outgoing>) {
@@ -59,7 +116,8 @@ pub fn handle_message(shared: &Arc<Shared>, msg: Outgoing) -> Result<Vec<Outgoin
             Vec::new()
         }
         Outgoing::Transactions { txs } => {
-            // Relayed once by the node that took them; not relayed further. A refusal (a
+            // Relayed by the node that took them (again while they wait there); not relayed
+            // further. A refusal (a
             // duplicate, a nonce already used here) is normal and not an error of the sender.
             for tx in txs {
                 let _ = e.submit(tx);
@@ -99,12 +157,53 @@ impl Task for ConsensusTick {
             out.extend(e.rebroadcast(now));
             out
         };
-        let relay = shared.take_relay();
+        let fresh = shared.take_relay();
+        let relay = {
+            let e = shared.engine();
+            self.relayed.due(fresh, now_ms(), |h| e.mempool.contains(h))
+        };
         for chunk in relay.chunks(1_000) {
             out.push(Outgoing::Transactions {
                 txs: chunk.to_vec(),
             });
         }
         broadcast(shared, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casl2_verifier::PrivateKey;
+
+    fn tx(nonce: u64) -> L2Transaction {
+        let k = PrivateKey::from_bytes(&[7; 32]).unwrap();
+        let mut t = L2Transaction {
+            nonce,
+            l2_chain_id: 1,
+            ..Default::default()
+        };
+        t.sign(&k).unwrap();
+        t
+    }
+
+    #[test]
+    fn waiting_transactions_are_relayed_again_until_included_or_spent() {
+        let mut q = RelayQueue::default();
+        let (a, b) = (tx(0), tx(1));
+        let b_hash = b.hash();
+        assert_eq!(q.due(vec![a.clone(), b.clone()], 0, |_| true).len(), 2);
+        // Not due yet.
+        assert!(q.due(vec![], RELAY_AGAIN_MS - 1, |_| true).is_empty());
+        // Due; `a` was included meanwhile (gone from the pool): only `b` again.
+        let again = q.due(vec![], RELAY_AGAIN_MS, |h| *h == b_hash);
+        assert_eq!(again, vec![b.clone()]);
+        // At most RELAYS sends of `b` in all (the first one, the one above, then the rest).
+        let mut b_sends = 2;
+        for i in 2..10 {
+            b_sends += q.due(vec![], i * RELAY_AGAIN_MS, |_| true).len();
+        }
+        assert_eq!(b_sends, RELAYS as usize);
+        assert!(q.waiting.is_empty());
     }
 }

@@ -67,7 +67,7 @@ pub fn spawn_all(shared: &Arc<Shared>, stop: &watch::Receiver<bool>) -> Vec<Join
             shared.cfg().l1_poll_ms,
             l1poll::L1Poll::default(),
         ),
-        spawn_loop(s(), stop.clone(), 20, consensus::ConsensusTick),
+        spawn_loop(s(), stop.clone(), 20, consensus::ConsensusTick::default()),
         spawn_loop(s(), stop.clone(), 300, sync::CatchUp),
     ];
     if shared.cfg().key.is_some() {
