@@ -4,13 +4,8 @@
 
 use casl2_tests::fuzz::TARGETS;
 use casl2_tests::fuzz_seeds::seeds;
-use std::path::PathBuf;
-
-fn corpus_dir(target: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target)
-}
+#[path = "../../fuzz/corpus_io.rs"]
+mod corpus_io;
 
 fn body(target: &str) -> fn(&[u8]) {
     TARGETS
@@ -23,18 +18,10 @@ fn body(target: &str) -> fn(&[u8]) {
 #[test]
 fn every_corpus_input_passes_its_target() {
     for (target, run) in TARGETS {
-        let dir = corpus_dir(target);
-        let entries = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e} (every target keeps a corpus)", dir.display()));
-        let mut n = 0;
-        for entry in entries {
-            let path = entry.expect("a directory entry").path();
-            let data = std::fs::read(&path).expect("a corpus file");
+        for (path, data) in corpus_io::corpus(target) {
             let outcome = std::panic::catch_unwind(|| run(&data));
             assert!(outcome.is_ok(), "{target}: {} fails", path.display());
-            n += 1;
         }
-        assert!(n > 0, "{target}: the corpus is empty");
     }
 }
 
@@ -54,15 +41,5 @@ fn every_seed_passes_its_target() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand after changing the seeds"]
 fn write_seeds() {
-    if std::env::var_os("CASL2_WRITE_SEEDS").is_none() {
-        return;
-    }
-    let mut counts = std::collections::HashMap::new();
-    for (target, data) in seeds() {
-        let n = counts.entry(target).or_insert(0);
-        let dir = corpus_dir(target);
-        std::fs::create_dir_all(&dir).expect("creating the corpus directory");
-        std::fs::write(dir.join(format!("seed-{n}")), data).expect("writing a seed");
-        *n += 1;
-    }
+    corpus_io::write_seeds(seeds());
 }
