@@ -35,8 +35,16 @@ pub const RELAYS: u32 = 4;
 const RELAY_KEPT: usize = 20_000;
 
 impl RelayQueue {
+    /// Whether anything waits long enough to be sent again at `now_ms`.
+    pub fn any_due(&self, now_ms: u64) -> bool {
+        self.waiting
+            .front()
+            .is_some_and(|(_, _, at, _)| now_ms.saturating_sub(*at) >= RELAY_AGAIN_MS)
+    }
+
     /// Take `fresh` (sent now) and return every transaction to send now: the fresh ones, and
-    /// those due again that `pooled` says still wait.
+    /// those due again that `pooled` says still wait. The queue is in order of last sending,
+    /// so only its due front is looked at.
     pub fn due(
         &mut self,
         fresh: Vec<L2Transaction>,
@@ -44,19 +52,16 @@ impl RelayQueue {
         pooled: impl Fn(&H256) -> bool,
     ) -> Vec<L2Transaction> {
         let mut out = Vec::new();
-        let mut keep = VecDeque::with_capacity(self.waiting.len());
-        for (tx, hash, at, n) in self.waiting.drain(..) {
+        while self.any_due(now_ms) {
+            let Some((tx, hash, _, n)) = self.waiting.pop_front() else {
+                break;
+            };
             if n >= RELAYS || !pooled(&hash) {
                 continue;
             }
-            if now_ms.saturating_sub(at) >= RELAY_AGAIN_MS {
-                out.push(tx.clone());
-                keep.push_back((tx, hash, now_ms, n + 1));
-            } else {
-                keep.push_back((tx, hash, at, n));
-            }
+            out.push(tx.clone());
+            self.waiting.push_back((tx, hash, now_ms, n + 1));
         }
-        self.waiting = keep;
         for tx in fresh {
             let hash = tx.hash();
             out.push(tx.clone());
