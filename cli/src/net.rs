@@ -108,6 +108,8 @@ pub struct Conn {
     pub chain: u64,
     /// The chain's parameters as registered on L1.
     pub params: ChainParams,
+    /// The last L2 block L1 had anchored when the connection opened.
+    pub anchored: u64,
     deadline: Option<Instant>,
     timeout: u64,
     /// Turns true on Ctrl-C (listened to from [`Conn::open`] on, so none is missed).
@@ -199,6 +201,7 @@ impl Conn {
             l1,
             chain: net.chain,
             params: info.params.clone(),
+            anchored: info.latest_l2_block,
             deadline: (net.timeout > 0).then(|| Instant::now() + Duration::from_secs(net.timeout)),
             timeout: net.timeout,
             interrupted: listen_for_ctrl_c(),
@@ -215,6 +218,7 @@ impl Conn {
             l1,
             chain: 0,
             params: ChainParams::for_network(casl2_verifier::params::Network::Regtest),
+            anchored: 0,
             deadline: (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout)),
             timeout,
             interrupted: listen_for_ctrl_c(),
